@@ -1,0 +1,294 @@
+//! The crate's one error type.
+//!
+//! Every variant names the file it is about (`path`; `<stream>` for readers that
+//! are not files) and, where it is about bytes in the file, the byte `offset` at
+//! which the problem was found. Messages say what was expected and what was found.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong opening, mapping, reading or writing a NumPy file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error (open, read, write, map, rename, ...).
+    #[error("{}: {action}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done, e.g. "open", "map", "read data".
+        action: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file does not start with `\x93NUMPY`.
+    #[error("{}: not a NumPy .npy file: expected magic b'\\x93NUMPY' at byte 0, found {}", path.display(), ByteString(found))]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The first bytes actually found (at most 6).
+        found: Vec<u8>,
+    },
+
+    /// A format version other than 1.0, 2.0 or 3.0.
+    #[error("{}: unsupported .npy format version {major}.{minor} at byte 6: expected 1.0, 2.0 or 3.0", path.display())]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// Major version byte.
+        major: u8,
+        /// Minor version byte.
+        minor: u8,
+    },
+
+    /// The header is longer than the configured cap ([`crate::HeaderOptions::max_header_size`]).
+    #[error("{}: header of {found} bytes (length field at byte 8) exceeds the limit of {limit}; raise HeaderOptions::max_header_size if the file is trusted", path.display())]
+    HeaderTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The header length the file declares.
+        found: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+
+    /// The file ends before the part named by `what` does.
+    #[error("{}: file is truncated: {what} needs {expected} bytes from byte {offset}, found {found}", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Which part: "magic string", "header length", "header", "array data".
+        what: &'static str,
+        /// Where that part starts.
+        offset: u64,
+        /// Bytes that part needs.
+        expected: u64,
+        /// Bytes actually present.
+        found: u64,
+    },
+
+    /// The header bytes are not valid text in the version's encoding
+    /// (latin-1 for 1.0/2.0 cannot fail; utf-8 for 3.0 can).
+    #[error("{}: header is not valid {encoding} at byte {offset}", path.display())]
+    HeaderEncoding {
+        /// The file.
+        path: PathBuf,
+        /// "utf-8".
+        encoding: &'static str,
+        /// File offset of the first invalid byte.
+        offset: u64,
+    },
+
+    /// The header text is not a Python literal of the form NumPy writes.
+    #[error("{}: cannot parse header at byte {offset}: expected {expected}, found {found}", path.display())]
+    HeaderSyntax {
+        /// The file.
+        path: PathBuf,
+        /// File offset of the offending character.
+        offset: u64,
+        /// What the parser expected there.
+        expected: String,
+        /// What it found (a short excerpt).
+        found: String,
+    },
+
+    /// The header nests brackets deeper than the configured limit.
+    #[error("{}: header nests deeper than {limit} levels at byte {offset}", path.display())]
+    HeaderNesting {
+        /// The file.
+        path: PathBuf,
+        /// File offset of the bracket that went too deep.
+        offset: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+
+    /// The header is a literal but not a dict with exactly `descr`, `fortran_order`, `shape`.
+    #[error("{}: header dict is wrong: expected keys 'descr', 'fortran_order', 'shape', found {found}", path.display())]
+    HeaderKeys {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead, e.g. "keys ['descr', 'shape']" or "a list".
+        found: String,
+    },
+
+    /// `shape` is not a tuple of non-negative integers.
+    #[error("{}: shape is not valid: expected a tuple of non-negative ints, found {found}", path.display())]
+    BadShape {
+        /// The file.
+        path: PathBuf,
+        /// The value found, as text.
+        found: String,
+    },
+
+    /// `fortran_order` is not `True` or `False`.
+    #[error("{}: fortran_order is not valid: expected True or False, found {found}", path.display())]
+    BadFortranOrder {
+        /// The file.
+        path: PathBuf,
+        /// The value found, as text.
+        found: String,
+    },
+
+    /// `descr` is not a dtype description NumPy understands.
+    #[error("{}: descr is not a valid dtype descriptor: {reason}; found {found}", path.display())]
+    BadDescr {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+        /// The descr (or the part of it) as text.
+        found: String,
+    },
+
+    /// A dtype NumPy writes but npmap cannot represent (object arrays, long doubles).
+    #[error("{}: dtype '{descr}' is not supported: {reason}", path.display())]
+    UnsupportedDType {
+        /// The file.
+        path: PathBuf,
+        /// The descr.
+        descr: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// The product of the shape and the item size does not fit in memory addresses.
+    #[error("{}: shape {shape:?} with item size {itemsize} overflows the address space", path.display())]
+    ShapeOverflow {
+        /// The file.
+        path: PathBuf,
+        /// The declared shape.
+        shape: Vec<u64>,
+        /// The dtype's item size in bytes.
+        itemsize: usize,
+    },
+
+    /// The file's dtype is not the element type asked for.
+    #[error("{}: dtype mismatch: file has '{found}' ({found_name}), asked for {expected}", path.display())]
+    DTypeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The file's descr, e.g. "<f8".
+        found: String,
+        /// NumPy's name for it, e.g. "float64".
+        found_name: String,
+        /// The Rust type asked for, e.g. "f32".
+        expected: &'static str,
+    },
+
+    /// The file's number of dimensions is not the one asked for.
+    #[error("{}: dimension mismatch: file has {found} dimensions (shape {shape:?}), asked for {expected}", path.display())]
+    NdimMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The file's ndim.
+        found: usize,
+        /// The requested ndim.
+        expected: usize,
+        /// The file's shape.
+        shape: Vec<usize>,
+    },
+
+    /// The data is in the other byte order and cannot be viewed in place.
+    #[error("{}: byte order: file has '{descr}' (non-native byte order), a zero-copy view needs native order; use read_npy or cow() for a converted copy", path.display())]
+    NonNativeByteOrder {
+        /// The file.
+        path: PathBuf,
+        /// The file's descr.
+        descr: String,
+    },
+
+    /// The data does not start at an address aligned for the element type.
+    #[error("{}: data at byte {offset} is not aligned to {align} bytes for {type_name}; use cow() or read_npy for a copy", path.display())]
+    Misaligned {
+        /// The file.
+        path: PathBuf,
+        /// The data offset in the file.
+        offset: u64,
+        /// The alignment the element type needs.
+        align: usize,
+        /// The element type.
+        type_name: &'static str,
+    },
+
+    /// A bool array holds a byte that is neither 0 nor 1.
+    #[error("{}: invalid bool at byte {offset}: expected 0 or 1, found {value}", path.display())]
+    InvalidBool {
+        /// The file.
+        path: PathBuf,
+        /// File offset of the byte.
+        offset: u64,
+        /// The byte.
+        value: u8,
+    },
+
+    /// A mutable view was asked of a read-only mapping.
+    #[error("{}: the file is mapped read-only; open it with MmapMode::ReadWrite or CopyOnWrite for a mutable view", path.display())]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl Error {
+    /// The file this error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Error::Io { path, .. }
+            | Error::BadMagic { path, .. }
+            | Error::UnsupportedVersion { path, .. }
+            | Error::HeaderTooLarge { path, .. }
+            | Error::Truncated { path, .. }
+            | Error::HeaderEncoding { path, .. }
+            | Error::HeaderSyntax { path, .. }
+            | Error::HeaderNesting { path, .. }
+            | Error::HeaderKeys { path, .. }
+            | Error::BadShape { path, .. }
+            | Error::BadFortranOrder { path, .. }
+            | Error::BadDescr { path, .. }
+            | Error::UnsupportedDType { path, .. }
+            | Error::ShapeOverflow { path, .. }
+            | Error::DTypeMismatch { path, .. }
+            | Error::NdimMismatch { path, .. }
+            | Error::NonNativeByteOrder { path, .. }
+            | Error::Misaligned { path, .. }
+            | Error::InvalidBool { path, .. }
+            | Error::ReadOnly { path } => path,
+        }
+    }
+
+    /// Shorthand for an [`Error::Io`].
+    pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+}
+
+/// Renders bytes the way Python renders a `bytes` literal, for messages.
+struct ByteString<'a>(&'a [u8]);
+
+impl fmt::Display for ByteString<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("b'")?;
+        for &b in self.0 {
+            match b {
+                b'\\' => f.write_str("\\\\")?,
+                b'\'' => f.write_str("\\'")?,
+                0x20..=0x7e => write!(f, "{}", b as char)?,
+                _ => write!(f, "\\x{b:02x}")?,
+            }
+        }
+        f.write_str("'")
+    }
+}
+
+/// The name used in errors for data that does not come from a named file.
+pub(crate) const STREAM_PATH: &str = "<stream>";
