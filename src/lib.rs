@@ -1,7 +1,42 @@
-//! npmap: NumPy `.npy`/`.npz` files as memory-mapped `ndarray` views.
+//! npmap: NumPy `.npy` files as memory-mapped [`ndarray`] views.
+//!
+//! | task | call |
+//! |---|---|
+//! | map a file as a typed, zero-copy view | [`load_npy`] → [`NpyArray::view`] |
+//! | inspect first, pick the type at run time | [`NpyFile::open`] → [`NpyFile::header`], [`NpyFile::view`] |
+//! | write through to the file (`'r+'`) | [`MmapMode::ReadWrite`], [`NpyArray::view_mut`], [`NpyArray::flush`] |
+//! | private changes (`'c'`) | [`MmapMode::CopyOnWrite`] |
+//! | copy into memory, any byte order | [`read_npy`], [`read_npy_from`], [`NpyFile::cow`] |
+//! | save exactly as `np.save`, atomically | [`save_npy`], [`write_npy`] |
+//! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
+//!
+//! ```
+//! # fn main() -> npmap::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("X_train.npy");
+//! use ndarray::{Array2, Ix2};
+//! use npmap::MmapMode;
+//! npmap::save_npy(&path, &Array2::<f32>::from_elem((1000, 100), 0.5))?;
+//! // SAFETY: nothing truncates the file while it is mapped.
+//! let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly)? };
+//! assert_eq!(x.view().shape(), [1000, 100]);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod cast;
+mod dtype;
 mod error;
+mod header;
+mod literal;
+mod npy;
+mod save;
 
+pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
 pub use error::{Error, Result};
+pub use header::{Header, HeaderOptions};
+pub use npy::{
+    MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_with,
+};
+pub use save::{save_npy, write_npy};

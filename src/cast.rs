@@ -1,0 +1,207 @@
+//! The one place raw bytes become typed elements: length, alignment and bool validity
+//! are checked here, through `bytemuck`, and byte order is fixed here for copies.
+
+use std::io::Read;
+use std::path::Path;
+
+use bytemuck::checked::CheckedCastError;
+use bytemuck::{PodCastError, Zeroable};
+
+use crate::dtype::Element;
+use crate::error::{Error, Result};
+use crate::header::{read_up_to, truncated};
+
+/// Where the bytes come from, for error messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Origin<'a> {
+    pub path: &'a Path,
+    pub data_offset: u64,
+}
+
+impl Origin<'_> {
+    fn cast_error<A: Element>(&self, err: CheckedCastError, bytes: &[u8]) -> Error {
+        match err {
+            CheckedCastError::InvalidBitPattern => {
+                let index = bytes.iter().position(|&b| b > 1).unwrap_or(0);
+                Error::InvalidBool {
+                    path: self.path.into(),
+                    offset: self.data_offset + index as u64,
+                    value: bytes.get(index).copied().unwrap_or(0),
+                }
+            }
+            CheckedCastError::PodCastError(PodCastError::OutputSliceWouldHaveSlop)
+            | CheckedCastError::PodCastError(PodCastError::SizeMismatch) => truncated(
+                self.path,
+                "array data",
+                self.data_offset,
+                bytes.len().next_multiple_of(std::mem::size_of::<A>()) as u64,
+                bytes.len() as u64,
+            ),
+            CheckedCastError::PodCastError(_) => Error::Misaligned {
+                path: self.path.into(),
+                offset: self.data_offset,
+                align: std::mem::align_of::<A>(),
+                type_name: A::NAME,
+            },
+        }
+    }
+
+    fn invalid_bool(&self, index: usize, value: u8) -> Error {
+        Error::InvalidBool {
+            path: self.path.into(),
+            offset: self.data_offset + index as u64,
+            value,
+        }
+    }
+}
+
+/// True when `bytes` starts at an address aligned for `A`.
+pub(crate) fn is_aligned_for<A: Element>(bytes: &[u8]) -> bool {
+    bytes.is_empty() || (bytes.as_ptr() as usize) % std::mem::align_of::<A>() == 0
+}
+
+/// Views native-order bytes as elements: checks length, alignment and validity.
+pub(crate) fn as_elements<'a, A: Element>(bytes: &'a [u8], origin: Origin<'_>) -> Result<&'a [A]> {
+    if bytes.is_empty() {
+        return Ok(&[]);
+    }
+    bytemuck::checked::try_cast_slice(bytes).map_err(|e| origin.cast_error::<A>(e, bytes))
+}
+
+/// Mutable counterpart of [`as_elements`].
+pub(crate) fn as_elements_mut<'a, A: Element>(
+    bytes: &'a mut [u8],
+    origin: Origin<'_>,
+) -> Result<&'a mut [A]> {
+    if bytes.is_empty() {
+        return Ok(&mut []);
+    }
+    if let Err(e) = bytemuck::checked::try_cast_slice::<u8, A>(bytes) {
+        return Err(origin.cast_error::<A>(e, bytes));
+    }
+    bytemuck::checked::try_cast_slice_mut(bytes).map_err(|e| origin.cast_error::<A>(e, &[]))
+}
+
+/// Copies bytes (any alignment) into elements, swapping byte order when `swap`.
+pub(crate) fn copy_elements<A: Element>(
+    bytes: &[u8],
+    swap: bool,
+    origin: Origin<'_>,
+) -> Result<Vec<A>> {
+    let size = std::mem::size_of::<A>();
+    if bytes.len() % size != 0 {
+        return Err(truncated(
+            origin.path,
+            "array data",
+            origin.data_offset,
+            bytes.len().next_multiple_of(size) as u64,
+            bytes.len() as u64,
+        ));
+    }
+    let mut bits = vec![A::Raw::zeroed(); bytes.len() / size];
+    bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits).copy_from_slice(bytes);
+    finish::<A>(bits, swap, origin)
+}
+
+/// Reads `count` elements from `reader`, swapping byte order when `swap`.
+///
+/// Memory grows with what is actually read, in steps of at most `step` elements, so a
+/// stream that claims more data than it holds costs no more than it holds.
+pub(crate) fn read_elements<A: Element>(
+    reader: &mut impl Read,
+    count: usize,
+    step: usize,
+    swap: bool,
+    origin: Origin<'_>,
+) -> Result<Vec<A>> {
+    let size = std::mem::size_of::<A>();
+    let mut bits: Vec<A::Raw> = Vec::new();
+    while bits.len() < count {
+        let start = bits.len();
+        let take = (count - start).min(step.max(1));
+        bits.resize(start + take, A::Raw::zeroed());
+        let buf = bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits[start..]);
+        let got = read_up_to(reader, buf, origin.path)?;
+        if got < buf.len() {
+            return Err(truncated(
+                origin.path,
+                "array data",
+                origin.data_offset,
+                (count * size) as u64,
+                (start * size + got) as u64,
+            ));
+        }
+    }
+    finish::<A>(bits, swap, origin)
+}
+
+fn finish<A: Element>(mut bits: Vec<A::Raw>, swap: bool, origin: Origin<'_>) -> Result<Vec<A>> {
+    if swap && A::SWAP_UNIT > 1 {
+        bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits)
+            .chunks_exact_mut(A::SWAP_UNIT)
+            .for_each(<[u8]>::reverse);
+    }
+    A::from_bits(bits).map_err(|(index, value)| origin.invalid_bool(index, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin<'static> {
+        Origin {
+            path: Path::new("t.npy"),
+            data_offset: 128,
+        }
+    }
+
+    #[test]
+    fn bools_must_be_zero_or_one() {
+        let e = as_elements::<bool>(&[0, 1, 7], origin()).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidBool {
+                offset: 130,
+                value: 7,
+                ..
+            }
+        ));
+        assert_eq!(
+            as_elements::<bool>(&[0, 1], origin()).unwrap(),
+            &[false, true]
+        );
+    }
+
+    #[test]
+    fn misaligned_and_short_input_are_told_apart() {
+        let buf = [0u64; 3];
+        let bytes: &[u8] = bytemuck::cast_slice(&buf);
+        assert!(matches!(
+            as_elements::<f64>(&bytes[1..9], origin()),
+            Err(Error::Misaligned { align: 8, .. })
+        ));
+        assert!(matches!(
+            as_elements::<f64>(&bytes[..12], origin()),
+            Err(Error::Truncated { .. })
+        ));
+        assert_eq!(as_elements::<f64>(&bytes[8..16], origin()).unwrap(), &[0.0]);
+    }
+
+    #[test]
+    fn copies_swap_bytes_per_component() {
+        let v: Vec<u16> = copy_elements(&[1, 2, 3, 4], true, origin()).unwrap();
+        assert_eq!(v, [0x0102, 0x0304]);
+        let c: Vec<num_complex::Complex<f32>> =
+            copy_elements(&[0x3f, 0x80, 0, 0, 0x40, 0, 0, 0], true, origin()).unwrap();
+        assert_eq!(c, [num_complex::Complex::new(1.0, 2.0)]);
+    }
+
+    #[test]
+    fn reading_stops_at_the_end_of_a_short_stream() {
+        let data = [1u8, 0, 2, 0, 3];
+        let e = read_elements::<u16>(&mut &data[..], 1 << 40, 2, false, origin()).unwrap_err();
+        assert!(matches!(e, Error::Truncated { found: 5, .. }));
+        let v = read_elements::<u16>(&mut &data[..4], 2, 1, false, origin()).unwrap();
+        assert_eq!(v, [1, 2]);
+    }
+}

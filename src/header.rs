@@ -1,0 +1,589 @@
+//! The `.npy` header: magic string, format version, header length and the header dict,
+//! read with a size cap and written exactly as `np.save` writes it.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::dtype::{DType, python_repr_shape};
+use crate::error::{Error, Result};
+use crate::literal::{self, Literal};
+
+/// The six bytes every `.npy` file starts with.
+pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// NumPy's default cap on the header length (`max_header_size`).
+pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
+
+/// Data starts on a multiple of this many bytes in files NumPy writes.
+pub const ARRAY_ALIGN: usize = 64;
+
+/// Spare spaces NumPy leaves so the growth axis can reach this many digits in place.
+const GROWTH_AXIS_MAX_DIGITS: usize = 21;
+
+/// The most dimensions NumPy supports.
+pub const MAX_DIMS: usize = 64;
+
+/// Limits applied while reading a header.
+///
+/// ```
+/// use npmap::HeaderOptions;
+/// let trusted = HeaderOptions { max_header_size: 1 << 20, ..Default::default() };
+/// assert_eq!(HeaderOptions::default().max_header_size, 10_000);
+/// # let _ = trusted;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderOptions {
+    /// The longest header accepted, in characters (NumPy's `max_header_size`, 10 000 by
+    /// default). Large structured dtypes can need more; raise it for trusted files.
+    pub max_header_size: usize,
+    /// The deepest bracket nesting accepted in the header text (128 by default).
+    pub max_depth: usize,
+}
+
+impl Default for HeaderOptions {
+    fn default() -> Self {
+        HeaderOptions {
+            max_header_size: DEFAULT_MAX_HEADER_SIZE,
+            max_depth: 128,
+        }
+    }
+}
+
+/// A parsed `.npy` header. Built only by the parser or by a writer, so its fields
+/// are consistent: the shape's byte size fits in memory addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Header {
+    /// Format version: (1, 0), (2, 0) or (3, 0).
+    pub version: (u8, u8),
+    /// The element type.
+    pub dtype: DType,
+    /// True when the data is in Fortran (column-major) order.
+    pub fortran_order: bool,
+    /// The array shape.
+    pub shape: Vec<usize>,
+    /// Where the data starts in the file.
+    pub data_offset: u64,
+}
+
+impl Header {
+    /// Reads a header from the start of `reader`, leaving it positioned at the data.
+    ///
+    /// `path` names the source in errors; `file_len`, when known, lets truncation be
+    /// reported before anything is read or allocated.
+    ///
+    /// ```
+    /// use npmap::{Header, HeaderOptions};
+    /// let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+    /// let dict = "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }";
+    /// bytes.extend(format!("{dict:<117}\n").as_bytes());
+    /// bytes.extend([1, 0, 2, 0]);
+    /// let h = Header::read_from(&mut bytes.as_slice(), "a.npy".as_ref(), None, &HeaderOptions::default()).unwrap();
+    /// assert_eq!((h.shape.clone(), h.data_offset, h.dtype.descr()), (vec![2], 128, "<i2".to_string()));
+    /// ```
+    pub fn read_from(
+        reader: &mut impl Read,
+        path: &Path,
+        file_len: Option<u64>,
+        options: &HeaderOptions,
+    ) -> Result<Header> {
+        let mut lead = [0u8; 8];
+        let got = read_up_to(reader, &mut lead, path)?;
+        if lead[..got.min(6)] != MAGIC[..got.min(6)] {
+            return Err(Error::BadMagic {
+                path: path.into(),
+                found: lead[..got.min(6)].to_vec(),
+            });
+        }
+        if got < 8 {
+            return Err(truncated(path, "magic string", 0, 8, got as u64));
+        }
+        let version = (lead[6], lead[7]);
+        let length_bytes = match version {
+            (1, 0) => 2,
+            (2, 0) | (3, 0) => 4,
+            (major, minor) => {
+                return Err(Error::UnsupportedVersion {
+                    path: path.into(),
+                    major,
+                    minor,
+                });
+            }
+        };
+        let mut length_field = [0u8; 4];
+        let got = read_up_to(reader, &mut length_field[..length_bytes], path)?;
+        if got < length_bytes {
+            return Err(truncated(
+                path,
+                "header length",
+                8,
+                length_bytes as u64,
+                got as u64,
+            ));
+        }
+        let header_len = u64::from(u32::from_le_bytes(length_field));
+        let text_start = 8 + length_bytes as u64;
+        let bytes_per_char = if version.0 == 3 { 4 } else { 1 };
+        if header_len > (options.max_header_size as u64).saturating_mul(bytes_per_char) {
+            return Err(Error::HeaderTooLarge {
+                path: path.into(),
+                found: header_len,
+                limit: options.max_header_size,
+            });
+        }
+        if let Some(len) = file_len {
+            let available = len.saturating_sub(text_start);
+            if available < header_len {
+                return Err(truncated(path, "header", text_start, header_len, available));
+            }
+        }
+        let mut raw = Vec::with_capacity(header_len as usize);
+        reader
+            .take(header_len)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::io(path, "read header", e))?;
+        if (raw.len() as u64) < header_len {
+            return Err(truncated(
+                path,
+                "header",
+                text_start,
+                header_len,
+                raw.len() as u64,
+            ));
+        }
+        let text = decode(&raw, version, path, text_start)?;
+        let chars = text.chars().count();
+        if chars > options.max_header_size {
+            return Err(Error::HeaderTooLarge {
+                path: path.into(),
+                found: chars as u64,
+                limit: options.max_header_size,
+            });
+        }
+        let header = Header::from_text(&text, version, text_start, path, options)?;
+        if let Some(len) = file_len {
+            let available = len.saturating_sub(header.data_offset);
+            if available < header.data_len() {
+                return Err(truncated(
+                    path,
+                    "array data",
+                    header.data_offset,
+                    header.data_len(),
+                    available,
+                ));
+            }
+        }
+        Ok(header)
+    }
+
+    /// Interprets the header text (the dict) found at file offset `text_start`.
+    fn from_text(
+        text: &str,
+        version: (u8, u8),
+        text_start: u64,
+        path: &Path,
+        options: &HeaderOptions,
+    ) -> Result<Header> {
+        let value = match literal::parse(text, options) {
+            Ok(v) => v,
+            // Files written by Python 2 may carry `3L`-style ints.
+            Err(first) if version.0 < 3 => literal::parse_dialect(text, options, true)
+                .map_err(|_| first.into_error(path, text_start))?,
+            Err(e) => return Err(e.into_error(path, text_start)),
+        };
+        let Literal::Dict(entries) = value else {
+            return Err(Error::HeaderKeys {
+                path: path.into(),
+                found: format!("not a dict: {}", excerpt(&value.to_string())),
+            });
+        };
+        let mut descr = None;
+        let mut fortran = None;
+        let mut shape = None;
+        let mut others = Vec::new();
+        // Like a Python dict literal, a repeated key keeps its last value.
+        for (key, value) in entries {
+            match &key {
+                Literal::Str(k) if k == "descr" => descr = Some(value),
+                Literal::Str(k) if k == "fortran_order" => fortran = Some(value),
+                Literal::Str(k) if k == "shape" => shape = Some(value),
+                _ => others.push(key.to_string()),
+            }
+        }
+        let (Some(descr), Some(fortran), Some(shape), true) =
+            (&descr, &fortran, &shape, others.is_empty())
+        else {
+            let mut keys: Vec<String> = [
+                ("'descr'", &descr),
+                ("'fortran_order'", &fortran),
+                ("'shape'", &shape),
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| k.to_string())
+            .chain(others)
+            .collect();
+            keys.sort();
+            return Err(Error::HeaderKeys {
+                path: path.into(),
+                found: format!("keys [{}]", keys.join(", ")),
+            });
+        };
+        let shape = parse_shape(shape, path)?;
+        let fortran_order = match fortran {
+            Literal::Bool(b) => *b,
+            other => {
+                return Err(Error::BadFortranOrder {
+                    path: path.into(),
+                    found: excerpt(&other.to_string()),
+                });
+            }
+        };
+        let dtype = DType::from_literal(descr).map_err(|e| e.into_error(path))?;
+        let data_offset = text_start + text.len() as u64;
+        Header::new(version, dtype, fortran_order, shape, data_offset, path)
+    }
+
+    /// Builds a header after checking that the data size fits in memory addresses.
+    pub(crate) fn new(
+        version: (u8, u8),
+        dtype: DType,
+        fortran_order: bool,
+        shape: Vec<usize>,
+        data_offset: u64,
+        path: &Path,
+    ) -> Result<Header> {
+        let overflow = || Error::ShapeOverflow {
+            path: path.into(),
+            shape: shape.iter().map(|&d| d as u64).collect(),
+            itemsize: dtype.itemsize(),
+        };
+        let count = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(overflow)?;
+        let bytes = count.checked_mul(dtype.itemsize()).ok_or_else(overflow)?;
+        if bytes > isize::MAX as usize || data_offset.checked_add(bytes as u64).is_none() {
+            return Err(overflow());
+        }
+        Ok(Header {
+            version,
+            dtype,
+            fortran_order,
+            shape,
+            data_offset,
+        })
+    }
+
+    /// Number of elements (the product of the shape).
+    pub fn len(&self) -> usize {
+        // Checked when the header was built.
+        self.shape.iter().product()
+    }
+
+    /// True when the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of array data following the header.
+    pub fn data_len(&self) -> u64 {
+        (self.len() * self.dtype.itemsize()) as u64
+    }
+
+    /// The header dict as `np.save` writes it, growth-axis spaces included, without
+    /// the padding that aligns the data.
+    pub(crate) fn dict_text(dtype: &DType, fortran_order: bool, shape: &[usize]) -> String {
+        let order = if fortran_order { "True" } else { "False" };
+        let mut text = format!(
+            "{{'descr': {}, 'fortran_order': {order}, 'shape': {}, }}",
+            dtype.descr_literal(),
+            python_repr_shape(shape)
+        );
+        let growth_dim = if fortran_order {
+            shape.last()
+        } else {
+            shape.first()
+        };
+        if let Some(dim) = growth_dim {
+            let digits = dim.to_string().len();
+            text.extend(std::iter::repeat_n(
+                ' ',
+                GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
+            ));
+        }
+        text
+    }
+
+    /// The complete header bytes `np.save` writes for this dtype, order and shape:
+    /// magic, the oldest version that can hold the text, the length, the dict, and
+    /// spaces plus a newline so the data starts on a 64-byte boundary.
+    pub(crate) fn encode(dtype: &DType, fortran_order: bool, shape: &[usize]) -> Vec<u8> {
+        let text = Header::dict_text(dtype, fortran_order, shape);
+        let latin1: Option<Vec<u8>> = text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).ok())
+            .collect();
+        match latin1 {
+            Some(bytes) => wrap(&bytes, (1, 0)).unwrap_or_else(|| {
+                wrap(&bytes, (2, 0)).unwrap_or_else(|| wrap_v2_unchecked(&bytes, (2, 0)))
+            }),
+            None => {
+                let bytes = text.into_bytes();
+                wrap(&bytes, (3, 0)).unwrap_or_else(|| wrap_v2_unchecked(&bytes, (3, 0)))
+            }
+        }
+    }
+}
+
+/// Magic, version, length and padded text, or `None` when the length does not fit.
+fn wrap(text: &[u8], version: (u8, u8)) -> Option<Vec<u8>> {
+    let length_bytes = if version.0 == 1 { 2 } else { 4 };
+    let hlen = text.len() + 1;
+    let pad = ARRAY_ALIGN - (MAGIC.len() + 2 + length_bytes + hlen) % ARRAY_ALIGN;
+    let total_len = hlen + pad;
+    let mut out = Vec::with_capacity(MAGIC.len() + 2 + length_bytes + total_len);
+    out.extend_from_slice(MAGIC);
+    out.extend([version.0, version.1]);
+    if version.0 == 1 {
+        out.extend(u16::try_from(total_len).ok()?.to_le_bytes());
+    } else {
+        out.extend(u32::try_from(total_len).ok()?.to_le_bytes());
+    }
+    out.extend_from_slice(text);
+    out.extend(std::iter::repeat_n(b' ', pad));
+    out.push(b'\n');
+    Some(out)
+}
+
+/// A header over 4 GiB cannot be written in any version; NumPy fails the same way.
+/// The text is capped so the result is still a well-formed (if unreadable) prefix.
+fn wrap_v2_unchecked(text: &[u8], version: (u8, u8)) -> Vec<u8> {
+    wrap(&text[..text.len().min(u32::MAX as usize - 128)], version).unwrap_or_default()
+}
+
+/// Converts the `shape` value: a tuple of non-negative ints (bools count, as in Python).
+fn parse_shape(value: &Literal, path: &Path) -> Result<Vec<usize>> {
+    let bad = || Error::BadShape {
+        path: path.into(),
+        found: excerpt(&value.to_string()),
+    };
+    let Literal::Tuple(items) = value else {
+        return Err(bad());
+    };
+    if items.len() > MAX_DIMS {
+        return Err(Error::BadShape {
+            path: path.into(),
+            found: format!(
+                "{} dimensions (at most {MAX_DIMS} are supported)",
+                items.len()
+            ),
+        });
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Literal::Int(v) if *v < 0 => Err(bad()),
+            Literal::Int(v) => usize::try_from(*v).map_err(|_| Error::ShapeOverflow {
+                path: path.into(),
+                shape: items
+                    .iter()
+                    .map(|i| match i {
+                        Literal::Int(x) => u64::try_from(*x).unwrap_or(u64::MAX),
+                        _ => 0,
+                    })
+                    .collect(),
+                itemsize: 0,
+            }),
+            Literal::Bool(b) => Ok(usize::from(*b)),
+            _ => Err(bad()),
+        })
+        .collect()
+}
+
+fn decode(raw: &[u8], version: (u8, u8), path: &Path, text_start: u64) -> Result<String> {
+    if version.0 == 3 {
+        std::str::from_utf8(raw)
+            .map(str::to_owned)
+            .map_err(|e| Error::HeaderEncoding {
+                path: path.into(),
+                encoding: "utf-8",
+                offset: text_start + e.valid_up_to() as u64,
+            })
+    } else {
+        Ok(raw.iter().map(|&b| char::from(b)).collect())
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+pub(crate) fn read_up_to(reader: &mut impl Read, buf: &mut [u8], path: &Path) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, "read header", e)),
+        }
+    }
+    Ok(filled)
+}
+
+pub(crate) fn truncated(
+    path: &Path,
+    what: &'static str,
+    offset: u64,
+    expected: u64,
+    found: u64,
+) -> Error {
+    Error::Truncated {
+        path: path.into(),
+        what,
+        offset,
+        expected,
+        found,
+    }
+}
+
+/// At most 200 characters of a value, for messages.
+fn excerpt(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(200).collect();
+    if chars.next().is_some() {
+        format!("{head}...")
+    } else {
+        head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> Result<Header> {
+        Header::read_from(
+            &mut &bytes[..],
+            Path::new("t.npy"),
+            Some(bytes.len() as u64),
+            &HeaderOptions::default(),
+        )
+    }
+
+    fn file(version: (u8, u8), dict: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend([version.0, version.1]);
+        if version.0 == 1 {
+            out.extend((dict.len() as u16).to_le_bytes());
+        } else {
+            out.extend((dict.len() as u32).to_le_bytes());
+        }
+        out.extend(dict.as_bytes());
+        out.extend(data);
+        out
+    }
+
+    #[test]
+    fn encode_matches_numpy_layout() {
+        let mut bytes = Header::encode(&"<f4".parse_dtype(), false, &[3, 4]);
+        assert_eq!(bytes.len() % 64, 0);
+        let text = std::str::from_utf8(&bytes[10..]).unwrap();
+        assert!(text.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }"));
+        assert!(text.ends_with(" \n"));
+        bytes.extend([0; 48]);
+        let h = read(&bytes).unwrap();
+        assert_eq!(
+            (h.version, h.shape, h.data_offset),
+            ((1, 0), vec![3, 4], 128)
+        );
+    }
+
+    #[test]
+    fn encode_picks_version_three_for_non_latin1_names() {
+        let d = DType::parse("[('π', '<f8')]").unwrap();
+        let bytes = Header::encode(&d, false, &[1]);
+        assert_eq!(&bytes[6..8], &[3, 0]);
+        let d = DType::parse("[('é', '<f8')]").unwrap();
+        assert_eq!(&Header::encode(&d, false, &[1])[6..8], &[1, 0]);
+    }
+
+    #[test]
+    fn reads_unpadded_double_quoted_headers_with_trailing_data() {
+        let bytes = file(
+            (1, 0),
+            "{\"shape\": (2,), \"descr\": \"<u2\", \"fortran_order\": True}",
+            &[1, 0, 2, 0, 99],
+        );
+        let h = read(&bytes).unwrap();
+        assert_eq!(
+            (h.shape.clone(), h.fortran_order, h.data_len()),
+            (vec![2], true, 4)
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_keys_shapes_and_orders() {
+        let keys = file((1, 0), "{'descr': '<u2', 'shape': ()}", &[0, 0]);
+        assert!(matches!(read(&keys), Err(Error::HeaderKeys { .. })));
+        let shape = file(
+            (1, 0),
+            "{'descr': '<u2', 'fortran_order': False, 'shape': (-1,)}",
+            &[],
+        );
+        assert!(matches!(read(&shape), Err(Error::BadShape { .. })));
+        let order = file(
+            (1, 0),
+            "{'descr': '<u2', 'fortran_order': 0, 'shape': ()}",
+            &[0, 0],
+        );
+        assert!(matches!(read(&order), Err(Error::BadFortranOrder { .. })));
+    }
+
+    #[test]
+    fn truncation_is_reported_before_reading() {
+        let bytes = file(
+            (2, 0),
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,)}",
+            &[0; 8],
+        );
+        match read(&bytes) {
+            Err(Error::Truncated {
+                what,
+                expected,
+                found,
+                ..
+            }) => {
+                assert_eq!((what, expected, found), ("array data", 8 << 40, 8));
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+        let mut huge = MAGIC.to_vec();
+        huge.extend([2, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert!(matches!(
+            read(&huge),
+            Err(Error::HeaderTooLarge {
+                found: 0xffff_ffff,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn overflowing_shapes_are_refused() {
+        let bytes = file(
+            (1, 0),
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
+            &[],
+        );
+        assert!(matches!(read(&bytes), Err(Error::ShapeOverflow { .. })));
+    }
+
+    trait ParseDType {
+        fn parse_dtype(&self) -> DType;
+    }
+    impl ParseDType for str {
+        fn parse_dtype(&self) -> DType {
+            DType::parse(self).unwrap()
+        }
+    }
+}

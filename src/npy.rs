@@ -1,0 +1,536 @@
+//! Memory-mapped `.npy` files: [`NpyFile`] (untyped) and [`NpyArray`] (typed) own the
+//! mapping and lend `ndarray` views of it; [`read_npy`] is the copying read.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+use ndarray::{Array, ArrayView, ArrayViewMut, CowArray, Dimension, IxDyn, ShapeBuilder};
+
+use crate::cast::{self, Origin};
+use crate::dtype::{DType, Element, ElementMatch, match_element};
+use crate::error::{Error, Result, STREAM_PATH};
+use crate::header::{Header, HeaderOptions};
+
+/// How a file is mapped, as NumPy's `mmap_mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MmapMode {
+    /// `'r'`: read-only; writing is refused.
+    ReadOnly,
+    /// `'r+'`: writes go through to the file and are seen by every other mapping of it.
+    ReadWrite,
+    /// `'c'`: copy-on-write; writes stay in this process's memory, the file never changes.
+    CopyOnWrite,
+}
+
+/// The mapped data region of a file.
+enum Mapping {
+    /// No data bytes (an empty array): nothing to map.
+    Empty,
+    ReadOnly(Mmap),
+    Writable(MmapMut),
+}
+
+impl Mapping {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Mapping::Empty => &[],
+            Mapping::ReadOnly(m) => m,
+            Mapping::Writable(m) => m,
+        }
+    }
+}
+
+/// An open, memory-mapped `.npy` file whose element type is chosen at run time.
+///
+/// # Safety
+///
+/// Every function that maps a file is `unsafe` for one reason: the views it lends
+/// point into the file's pages. While the mapping lives, the file must not be
+/// truncated (reading past its new end raises `SIGBUS`), and no other process or
+/// mapping may write bytes that are invalid for the element type (a `bool` other
+/// than 0 or 1). Writes by others through [`MmapMode::ReadWrite`] mappings of valid
+/// values are fine: that is how processes share an array, as with NumPy's `'r+'`.
+/// Callers who cannot promise this use [`read_npy`], which copies.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("y.npy");
+/// # npmap::save_npy(&path, &ndarray::arr1(&[1i64, 2, 3]))?;
+/// use ndarray::IxDyn;
+/// use npmap::{MmapMode, NpyFile};
+/// // SAFETY: nothing else touches the file while it is mapped.
+/// let mut f = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
+/// assert_eq!(f.header().dtype.descr(), "<i8");
+/// assert_eq!(f.header().shape, [3]);
+/// f.view_mut::<i64, IxDyn>()?[[0]] = 7;
+/// f.flush()?;
+/// assert_eq!(npmap::read_npy::<i64, IxDyn>(&path)?[[0]], 7);
+/// # Ok(()) }
+/// ```
+pub struct NpyFile {
+    path: PathBuf,
+    header: Header,
+    mode: MmapMode,
+    map: Mapping,
+}
+
+impl std::fmt::Debug for NpyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpyFile")
+            .field("path", &self.path)
+            .field("header", &self.header)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NpyFile {
+    /// Opens and maps `path`, checking the header and that the file holds all its data.
+    ///
+    /// # Safety
+    /// See the [type-level contract](NpyFile#safety).
+    pub unsafe fn open(path: impl AsRef<Path>, mode: MmapMode) -> Result<NpyFile> {
+        // SAFETY: the caller keeps the contract of `NpyFile`.
+        unsafe { NpyFile::open_with(path, mode, &HeaderOptions::default()) }
+    }
+
+    /// [`NpyFile::open`] with explicit header limits.
+    ///
+    /// # Safety
+    /// See the [type-level contract](NpyFile#safety).
+    pub unsafe fn open_with(
+        path: impl AsRef<Path>,
+        mode: MmapMode,
+        options: &HeaderOptions,
+    ) -> Result<NpyFile> {
+        let path = path.as_ref();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(mode == MmapMode::ReadWrite)
+            .open(path)
+            .map_err(|e| Error::io(path, "open", e))?;
+        let file_len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "stat", e))?
+            .len();
+        let header = Header::read_from(&mut file, path, Some(file_len), options)?;
+        // SAFETY: `read_from` checked that the file holds the whole data region; the
+        // caller promises not to truncate it while mapped.
+        let map =
+            unsafe { map_region(&file, &header, mode) }.map_err(|e| Error::io(path, "map", e))?;
+        Ok(NpyFile {
+            path: path.to_path_buf(),
+            header,
+            mode,
+            map,
+        })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The mode the file was mapped with.
+    pub fn mode(&self) -> MmapMode {
+        self.mode
+    }
+
+    /// The raw bytes of the array data.
+    pub fn data(&self) -> &[u8] {
+        self.map.bytes()
+    }
+
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            path: &self.path,
+            data_offset: self.header.data_offset,
+        }
+    }
+
+    /// Checks that the file's data can be viewed in place as `A` with `D` dimensions.
+    fn check_view<A: Element, D: Dimension>(&self) -> Result<D> {
+        match match_element::<A>(&self.header.dtype) {
+            ElementMatch::Native => {}
+            ElementMatch::Swapped => {
+                return Err(Error::NonNativeByteOrder {
+                    path: self.path.clone(),
+                    descr: self.header.dtype.descr(),
+                });
+            }
+            ElementMatch::Different => {
+                return Err(dtype_mismatch::<A>(&self.path, &self.header.dtype));
+            }
+        }
+        dimension::<D>(&self.path, &self.header.shape)
+    }
+
+    /// A zero-copy view of the data as `A` with `D` dimensions (`IxDyn` for any).
+    ///
+    /// Fails when the dtype, the number of dimensions, the byte order or the alignment
+    /// do not allow a view in place; [`NpyFile::cow`] copies in those cases.
+    pub fn view<A: Element, D: Dimension>(&self) -> Result<ArrayView<'_, A, D>> {
+        let dim = self.check_view::<A, D>()?;
+        let elements = cast::as_elements::<A>(self.map.bytes(), self.origin())?;
+        ArrayView::from_shape(dim.set_f(self.header.fortran_order), elements)
+            .map_err(|_| self.overflow())
+    }
+
+    /// A mutable zero-copy view; refused for [`MmapMode::ReadOnly`].
+    ///
+    /// With [`MmapMode::ReadWrite`] writes reach the file (call [`NpyFile::flush`] to
+    /// make them durable); with [`MmapMode::CopyOnWrite`] they stay in memory.
+    pub fn view_mut<A: Element, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
+        let dim = self.check_view::<A, D>()?;
+        let fortran = self.header.fortran_order;
+        let origin = Origin {
+            path: &self.path,
+            data_offset: self.header.data_offset,
+        };
+        let bytes: &mut [u8] = match &mut self.map {
+            Mapping::Empty => &mut [],
+            Mapping::Writable(m) => m,
+            Mapping::ReadOnly(_) => {
+                return Err(Error::ReadOnly {
+                    path: self.path.clone(),
+                });
+            }
+        };
+        let elements = cast::as_elements_mut::<A>(bytes, origin)?;
+        let path = &self.path;
+        let shape = &self.header.shape;
+        let itemsize = self.header.dtype.itemsize();
+        ArrayViewMut::from_shape(dim.set_f(fortran), elements).map_err(|_| Error::ShapeOverflow {
+            path: path.clone(),
+            shape: shape.iter().map(|&d| d as u64).collect(),
+            itemsize,
+        })
+    }
+
+    /// The data as `A`: borrowed when a zero-copy view is possible, otherwise a copy
+    /// converted to native byte order (and alignment). The element type must match.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("be.npy");
+    /// // A big-endian file, as written by `np.save(path, a.astype('>f8'))`.
+    /// let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+    /// let dict = "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }";
+    /// bytes.extend(format!("{dict:<117}\n").as_bytes());
+    /// bytes.extend(1.5f64.to_be_bytes());
+    /// bytes.extend((-2.0f64).to_be_bytes());
+    /// std::fs::write(&path, bytes).unwrap();
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// assert!(f.view::<f64, ndarray::Ix1>().is_err());
+    /// let c = f.cow::<f64, ndarray::Ix1>()?;
+    /// assert!(c.is_owned());
+    /// assert_eq!(c.to_vec(), [1.5, -2.0]);
+    /// # Ok(()) }
+    /// ```
+    pub fn cow<A: Element, D: Dimension>(&self) -> Result<CowArray<'_, A, D>> {
+        let swap = match match_element::<A>(&self.header.dtype) {
+            ElementMatch::Native => false,
+            ElementMatch::Swapped => true,
+            ElementMatch::Different => {
+                return Err(dtype_mismatch::<A>(&self.path, &self.header.dtype));
+            }
+        };
+        if !swap && cast::is_aligned_for::<A>(self.map.bytes()) {
+            return self.view::<A, D>().map(CowArray::from);
+        }
+        let dim = dimension::<D>(&self.path, &self.header.shape)?;
+        let elements = cast::copy_elements::<A>(self.map.bytes(), swap, self.origin())?;
+        Array::from_shape_vec(dim.set_f(self.header.fortran_order), elements)
+            .map(CowArray::from)
+            .map_err(|_| self.overflow())
+    }
+
+    /// Turns the file into a typed array after checking dtype, dimensions, byte order,
+    /// alignment and (for `bool`) every byte, once.
+    pub fn into_array<A: Element, D: Dimension>(self) -> Result<NpyArray<A, D>> {
+        self.view::<A, D>()?;
+        let dim = dimension::<D>(&self.path, &self.header.shape)?;
+        Ok(NpyArray {
+            file: self,
+            dim,
+            _element: PhantomData,
+        })
+    }
+
+    /// Writes changes of a [`MmapMode::ReadWrite`] mapping to the file and waits until
+    /// they are on disk. A no-op for the other modes.
+    pub fn flush(&self) -> Result<()> {
+        match (&self.map, self.mode) {
+            (Mapping::Writable(m), MmapMode::ReadWrite) => {
+                m.flush().map_err(|e| Error::io(&self.path, "flush", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Tells the kernel the data will be read sequentially (read-ahead), or not.
+    pub fn advise_sequential(&self) {
+        let advice = memmap2::Advice::Sequential;
+        // Advice only tunes read-ahead; a failure changes nothing observable.
+        let _ = match &self.map {
+            Mapping::Empty => Ok(()),
+            Mapping::ReadOnly(m) => m.advise(advice),
+            Mapping::Writable(m) => m.advise(advice),
+        };
+    }
+
+    fn overflow(&self) -> Error {
+        Error::ShapeOverflow {
+            path: self.path.clone(),
+            shape: self.header.shape.iter().map(|&d| d as u64).collect(),
+            itemsize: self.header.dtype.itemsize(),
+        }
+    }
+}
+
+/// Maps the data region of `file` as `header` describes it.
+///
+/// # Safety
+/// The file must hold the whole data region and must not be truncated while mapped.
+unsafe fn map_region(file: &File, header: &Header, mode: MmapMode) -> std::io::Result<Mapping> {
+    let len = header.data_len();
+    if len == 0 {
+        return Ok(Mapping::Empty);
+    }
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
+    let mut options = MmapOptions::new();
+    options.offset(header.data_offset).len(len);
+    // SAFETY: the caller guarantees the region exists and stays; memmap2 aligns the
+    // offset to a page and adjusts the pointer.
+    unsafe {
+        Ok(match mode {
+            MmapMode::ReadOnly => Mapping::ReadOnly(options.map(file)?),
+            MmapMode::ReadWrite => Mapping::Writable(options.map_mut(file)?),
+            MmapMode::CopyOnWrite => Mapping::Writable(options.map_copy(file)?),
+        })
+    }
+}
+
+fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
+    Error::DTypeMismatch {
+        path: path.to_path_buf(),
+        found: found.descr(),
+        found_name: found.name(),
+        expected: A::NAME,
+    }
+}
+
+/// The shape as the dimension type `D`, or an error naming both.
+fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D> {
+    D::from_dimension(&IxDyn(shape)).ok_or_else(|| Error::NdimMismatch {
+        path: path.to_path_buf(),
+        found: shape.len(),
+        expected: D::NDIM.unwrap_or(shape.len()),
+        shape: shape.to_vec(),
+    })
+}
+
+/// A memory-mapped `.npy` file checked once, at open, to hold `A` elements in `D`
+/// dimensions, so that taking a view cannot fail.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("X.npy");
+/// # npmap::save_npy(&path, &ndarray::Array2::<f32>::ones((4, 3)))?;
+/// use ndarray::Ix2;
+/// use npmap::MmapMode;
+/// // SAFETY: nothing truncates X.npy while it is mapped.
+/// let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly)? };
+/// let v = x.view();
+/// assert_eq!(v.dim(), (4, 3));
+/// assert_eq!(v.sum(), 12.0);
+/// # Ok(()) }
+/// ```
+pub struct NpyArray<A: Element, D: Dimension> {
+    file: NpyFile,
+    dim: D,
+    _element: PhantomData<A>,
+}
+
+impl<A: Element, D: Dimension> std::fmt::Debug for NpyArray<A, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpyArray")
+            .field("file", &self.file)
+            .field("element", &A::NAME)
+            .finish()
+    }
+}
+
+impl<A: Element, D: Dimension> NpyArray<A, D> {
+    /// The zero-copy view of the whole array.
+    pub fn view(&self) -> ArrayView<'_, A, D> {
+        let shape = self.dim.clone().set_f(self.file.header.fortran_order);
+        let ptr = match &self.file.map {
+            Mapping::Empty => NonNull::<A>::dangling().as_ptr().cast_const(),
+            mapping => mapping.bytes().as_ptr().cast::<A>(),
+        };
+        // SAFETY: `into_array` checked, through the same mapping, that the bytes are
+        // aligned for `A`, hold exactly `dim`'s elements and are valid `A` values; the
+        // mapping lives as long as `self` and, by `NpyFile`'s contract, keeps them so.
+        unsafe { ArrayView::from_shape_ptr(shape, ptr) }
+    }
+
+    /// A mutable zero-copy view; refused for [`MmapMode::ReadOnly`].
+    pub fn view_mut(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
+        let shape = self.dim.clone().set_f(self.file.header.fortran_order);
+        let ptr = match &mut self.file.map {
+            Mapping::Empty => NonNull::<A>::dangling().as_ptr(),
+            Mapping::Writable(m) => m.as_mut_ptr().cast::<A>(),
+            Mapping::ReadOnly(_) => {
+                return Err(Error::ReadOnly {
+                    path: self.file.path.clone(),
+                });
+            }
+        };
+        // SAFETY: as in `view`; the mapping is writable and borrowed mutably through
+        // `&mut self`, so this is the only view of it.
+        Ok(unsafe { ArrayViewMut::from_shape_ptr(shape, ptr) })
+    }
+
+    /// Writes changes to the file (ReadWrite mode) and waits until they are on disk.
+    pub fn flush(&self) -> Result<()> {
+        self.file.flush()
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        self.file.header()
+    }
+
+    /// The untyped file.
+    pub fn file(&self) -> &NpyFile {
+        &self.file
+    }
+
+    /// Gives back the untyped file.
+    pub fn into_file(self) -> NpyFile {
+        self.file
+    }
+}
+
+/// Maps a `.npy` file as an array of `A` with `D` dimensions (`IxDyn` for any).
+///
+/// All checks (dtype, dimensions, native byte order, alignment, length, `bool`
+/// bytes) happen here, once; opening costs a few system calls whatever the file
+/// size, plus one pass over the bytes for `bool` arrays.
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn load_npy<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    mode: MmapMode,
+) -> Result<NpyArray<A, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { NpyFile::open(path, mode) }?.into_array()
+}
+
+/// [`load_npy`] with explicit header limits.
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn load_npy_with<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    mode: MmapMode,
+    options: &HeaderOptions,
+) -> Result<NpyArray<A, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { NpyFile::open_with(path, mode, options) }?.into_array()
+}
+
+/// Reads a whole `.npy` file into memory: any byte order, any alignment, and the
+/// file's memory order kept (a Fortran-order file gives an F-layout array).
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("X.npy");
+/// let a = ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]);
+/// npmap::save_npy(&path, &a)?;
+/// let b: ndarray::Array2<f64> = npmap::read_npy(&path)?;
+/// assert_eq!(a, b);
+/// # Ok(()) }
+/// ```
+pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
+    read_npy_with(path, &HeaderOptions::default())
+}
+
+/// [`read_npy`] with explicit header limits.
+pub fn read_npy_with<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    options: &HeaderOptions,
+) -> Result<Array<A, D>> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    read_array(&mut reader, path, Some(len), options)
+}
+
+/// Reads a `.npy` stream (for instance a member of an archive) into memory.
+///
+/// The data is read in bounded steps, so a stream that declares more data than it
+/// holds is refused without allocating the declared size.
+pub fn read_npy_from<A: Element, D: Dimension>(reader: impl Read) -> Result<Array<A, D>> {
+    let mut reader = reader;
+    read_array(
+        &mut reader,
+        Path::new(STREAM_PATH),
+        None,
+        &HeaderOptions::default(),
+    )
+}
+
+/// Reads header and data; `file_len`, when known, was checked against the header.
+pub(crate) fn read_array<A: Element, D: Dimension>(
+    reader: &mut impl Read,
+    path: &Path,
+    file_len: Option<u64>,
+    options: &HeaderOptions,
+) -> Result<Array<A, D>> {
+    let header = Header::read_from(reader, path, file_len, options)?;
+    let swap = match match_element::<A>(&header.dtype) {
+        ElementMatch::Native => false,
+        ElementMatch::Swapped => true,
+        ElementMatch::Different => return Err(dtype_mismatch::<A>(path, &header.dtype)),
+    };
+    let dim = dimension::<D>(path, &header.shape)?;
+    let count = header.len();
+    // With the length checked, read in one step; from a stream, grow as data arrives.
+    let step = if file_len.is_some() {
+        count
+    } else {
+        (16 << 20) / std::mem::size_of::<A>().max(1)
+    };
+    let origin = Origin {
+        path,
+        data_offset: header.data_offset,
+    };
+    let elements = cast::read_elements::<A>(reader, count, step, swap, origin)?;
+    Array::from_shape_vec(dim.set_f(header.fortran_order), elements).map_err(|_| {
+        Error::ShapeOverflow {
+            path: path.to_path_buf(),
+            shape: header.shape.iter().map(|&d| d as u64).collect(),
+            itemsize: header.dtype.itemsize(),
+        }
+    })
+}

@@ -1,0 +1,147 @@
+//! Writing `.npy` files byte for byte as `np.save` does, atomically.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ndarray::{ArrayBase, Data, Dimension};
+
+use crate::dtype::Element;
+use crate::error::{Error, Result, STREAM_PATH};
+use crate::header::Header;
+
+/// Elements per write when an array must be streamed in logical order.
+const STREAM_CHUNK: usize = 1 << 16;
+
+/// Writes `array` as a `.npy` stream: the header `np.save` would write, then the data.
+///
+/// C-contiguous arrays are written as they lie in memory; F-contiguous ones (that are
+/// not also C-contiguous) with `fortran_order: True`; any other layout in C order,
+/// streamed in bounded chunks without copying the array.
+///
+/// ```
+/// let mut out = Vec::new();
+/// npmap::write_npy(&mut out, &ndarray::arr1(&[1u8, 2, 3])).unwrap();
+/// assert_eq!(out.len(), 128 + 3);
+/// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }"));
+/// ```
+pub fn write_npy<A, S, D>(writer: impl Write, array: &ArrayBase<S, D>) -> Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    write_to(writer, array, Path::new(STREAM_PATH))
+}
+
+fn write_to<A, S, D>(mut writer: impl Write, array: &ArrayBase<S, D>, path: &Path) -> Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let io = |e| Error::io(path, "write", e);
+    let fortran = !array.is_standard_layout() && array.t().is_standard_layout();
+    writer
+        .write_all(&Header::encode(&A::dtype(), fortran, array.shape()))
+        .map_err(io)?;
+    match array.as_slice_memory_order() {
+        Some(slice) if array.is_standard_layout() || fortran => {
+            writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?;
+        }
+        _ => {
+            let mut chunk: Vec<A> = Vec::with_capacity(STREAM_CHUNK);
+            for &value in array.iter() {
+                chunk.push(value);
+                if chunk.len() == STREAM_CHUNK {
+                    writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
+                    chunk.clear();
+                }
+            }
+            writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
+        }
+    }
+    writer.flush().map_err(io)
+}
+
+/// Saves `array` to `path` as `np.save` would, atomically: the bytes go to a temporary
+/// file in the same directory, which is synced and then renamed over `path`. A crash
+/// leaves the old file or the new one, and processes that have the old file mapped
+/// keep seeing it unchanged.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("y.npy");
+/// npmap::save_npy(&path, &ndarray::arr1(&[1i64, 2, 3])).unwrap();
+/// let y: ndarray::Array1<i64> = npmap::read_npy(&path).unwrap();
+/// assert_eq!(y.to_vec(), [1, 2, 3]);
+/// ```
+pub fn save_npy<A, S, D>(path: impl AsRef<Path>, array: &ArrayBase<S, D>) -> Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let path = path.as_ref();
+    atomic_write(path, |file| {
+        write_to(BufWriter::with_capacity(1 << 20, file), array, path)
+    })
+}
+
+/// Runs `write` on a fresh temporary file next to `path`, syncs it and renames it to
+/// `path`; on any failure the temporary file is removed and `path` is untouched.
+pub(crate) fn atomic_write(path: &Path, write: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+    let (temp_path, file) = create_temp_beside(path)?;
+    let result = write(&file)
+        .and_then(|()| {
+            file.sync_all()
+                .map_err(|e| Error::io(&temp_path, "sync", e))
+        })
+        .and_then(|()| {
+            std::fs::rename(&temp_path, path)
+                .map_err(|e| Error::io(path, "rename temporary file", e))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp_path);
+        return result;
+    }
+    sync_parent_dir(path);
+    Ok(())
+}
+
+fn create_temp_beside(path: &Path) -> Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match File::options().write(true).create_new(true).open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&temp, "create temporary file", e)),
+        }
+    }
+}
+
+/// Makes the rename durable where the platform allows it; best effort.
+fn sync_parent_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
