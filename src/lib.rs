@@ -8,6 +8,8 @@
 //! | private changes (`'c'`) | [`MmapMode::CopyOnWrite`] |
 //! | copy into memory, any byte order | [`read_npy`], [`read_npy_from`], [`NpyFile::cow`] |
 //! | save exactly as `np.save`, atomically | [`save_npy`], [`write_npy`] |
+//! | create a file and map it (`'w+'`) | [`create_npy`], [`create_raw`] |
+//! | map a headerless file (`numpy.memmap`) | [`load_raw`], [`load_raw_1d`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
 //!
 //! ```
@@ -26,17 +28,21 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cast;
+mod create;
 mod dtype;
 mod error;
 mod header;
 mod literal;
 mod npy;
+mod raw;
 mod save;
 
+pub use create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
 pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
 pub use error::{Error, Result};
 pub use header::{Header, HeaderOptions};
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_with,
 };
+pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, write_npy};

@@ -131,6 +131,28 @@ impl NpyFile {
         })
     }
 
+    /// Maps the data region that `header` describes in an already-open `file`.
+    ///
+    /// # Safety
+    /// The file must hold `header.data_offset + header.data_len()` bytes, and the
+    /// caller keeps the [contract of `NpyFile`](NpyFile#safety).
+    pub(crate) unsafe fn map_file(
+        file: &File,
+        path: &Path,
+        header: Header,
+        mode: MmapMode,
+    ) -> Result<NpyFile> {
+        // SAFETY: forwarded from the caller.
+        let map =
+            unsafe { map_region(file, &header, mode) }.map_err(|e| Error::io(path, "map", e))?;
+        Ok(NpyFile {
+            path: path.to_path_buf(),
+            header,
+            mode,
+            map,
+        })
+    }
+
     /// The parsed header.
     pub fn header(&self) -> &Header {
         &self.header

@@ -84,19 +84,38 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
-    atomic_write(path, |file| {
+    atomic_write(path, Durability::Synced, |file| {
         write_to(BufWriter::with_capacity(1 << 20, file), array, path)
     })
 }
 
-/// Runs `write` on a fresh temporary file next to `path`, syncs it and renames it to
-/// `path`; on any failure the temporary file is removed and `path` is untouched.
-pub(crate) fn atomic_write(path: &Path, write: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+/// Whether [`atomic_write`] waits for the bytes to reach the disk before renaming.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Sync the file before the rename and the directory after: after a crash,
+    /// `path` holds the old bytes or all of the new ones.
+    Synced,
+    /// Rename without syncing (a fresh file of zeros has nothing worth syncing, and
+    /// syncing would make creating a huge sparse file cost milliseconds).
+    Unsynced,
+}
+
+/// Runs `write` on a fresh temporary file next to `path`, syncs it (as asked) and
+/// renames it to `path`; on any failure the temporary file is removed and `path` is
+/// untouched.
+pub(crate) fn atomic_write(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&File) -> Result<()>,
+) -> Result<()> {
     let (temp_path, file) = create_temp_beside(path)?;
+    let synced = durability == Durability::Synced;
     let result = write(&file)
-        .and_then(|()| {
-            file.sync_all()
-                .map_err(|e| Error::io(&temp_path, "sync", e))
+        .and_then(|()| match synced {
+            true => file
+                .sync_all()
+                .map_err(|e| Error::io(&temp_path, "sync", e)),
+            false => Ok(()),
         })
         .and_then(|()| {
             std::fs::rename(&temp_path, path)
@@ -106,7 +125,9 @@ pub(crate) fn atomic_write(path: &Path, write: impl FnOnce(&File) -> Result<()>)
         let _ = std::fs::remove_file(&temp_path);
         return result;
     }
-    sync_parent_dir(path);
+    if synced {
+        sync_parent_dir(path);
+    }
     Ok(())
 }
 
@@ -123,7 +144,7 @@ fn create_temp_beside(path: &Path) -> Result<(PathBuf, File)> {
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match File::options().write(true).create_new(true).open(&temp) {
+        match File::options().read(true).write(true).create_new(true).open(&temp) {
             Ok(file) => return Ok((temp, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(&temp, "create temporary file", e)),

@@ -1,0 +1,224 @@
+//! Creating new files and mapping them writable: `.npy` (NumPy's `'w+'`) and raw.
+
+use std::fs::File;
+use std::path::Path;
+
+use ndarray::{ArrayView, Dimension, ShapeBuilder};
+
+use crate::dtype::Element;
+use crate::error::{Error, Result};
+use crate::header::Header;
+use crate::npy::{MmapMode, NpyArray, NpyFile};
+use crate::save::{Durability, atomic_write};
+
+/// Options for [`create_npy_with`] and [`create_raw_with`].
+///
+/// ```
+/// let options = npmap::CreateOptions { preallocate: true };
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Reserve the file's blocks at creation (`posix_fallocate`), so that a full disk
+    /// is an error now rather than a `SIGBUS` when a page is first written. Without
+    /// it the file is sparse and creation is O(1) whatever its size.
+    pub preallocate: bool,
+}
+
+/// Splits a shape argument (`(rows, cols)`, `(rows, cols).f()`, `IxDyn(..)`) into
+/// the dimension and whether it asks for Fortran order.
+pub(crate) fn shape_and_order<D: Dimension>(
+    shape: impl ShapeBuilder<Dim = D>,
+) -> Result<(D, bool)> {
+    let shape = shape.into_shape_with_order();
+    let dim = shape.raw_dim().clone();
+    let count = dim.size_checked().ok_or_else(|| Error::ShapeOverflow {
+        path: "<shape>".into(),
+        shape: dim.slice().iter().map(|&d| d as u64).collect(),
+        itemsize: 0,
+    })?;
+    // ndarray keeps the order private; a view of zero-sized elements reveals it
+    // without allocating.
+    let units = vec![(); count];
+    let probe = ArrayView::from_shape(shape, &units[..]).map_err(|_| Error::ShapeOverflow {
+        path: "<shape>".into(),
+        shape: dim.slice().iter().map(|&d| d as u64).collect(),
+        itemsize: 0,
+    })?;
+    let fortran = !probe.is_standard_layout();
+    Ok((dim, fortran))
+}
+
+/// Creates a new `.npy` file of the given shape, filled with zeros, and maps it
+/// [`MmapMode::ReadWrite`] — NumPy's `np.lib.format.open_memmap(mode='w+')`.
+///
+/// The header is the one `np.save` writes; a shape built with `.f()` makes a
+/// Fortran-order file. The file is sparse, so creation costs the same for any size;
+/// it is made under a temporary name and renamed into place, so `path` never holds
+/// a half-made file.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("big.npy");
+/// use ndarray::ShapeBuilder;
+/// // SAFETY: nothing else truncates the new file while it is mapped.
+/// let mut m = unsafe { npmap::create_npy::<f32, _>(&path, (1000, 100))? };
+/// m.view_mut()?.column_mut(3).fill(1.5);
+/// m.flush()?;
+/// let back: ndarray::Array2<f32> = npmap::read_npy(&path)?;
+/// assert_eq!(back[[999, 3]], 1.5);
+/// let f = unsafe { npmap::create_npy::<f64, _>(dir.path().join("f.npy"), (3, 4).f())? };
+/// assert!(f.header().fortran_order);
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn create_npy<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    shape: impl ShapeBuilder<Dim = D>,
+) -> Result<NpyArray<A, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { create_npy_with(path, shape, &CreateOptions::default()) }
+}
+
+/// [`create_npy`] with options (preallocation).
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn create_npy_with<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    shape: impl ShapeBuilder<Dim = D>,
+    options: &CreateOptions,
+) -> Result<NpyArray<A, D>> {
+    let path = path.as_ref();
+    let (dim, fortran) = shape_and_order(shape).map_err(|e| with_path(e, path))?;
+    let prefix = Header::encode(&A::dtype(), fortran, dim.slice());
+    let header = Header::new(
+        (prefix[6], prefix[7]),
+        A::dtype(),
+        fortran,
+        dim.slice().to_vec(),
+        prefix.len() as u64,
+        path,
+    )?;
+    let file = create_sized(path, &prefix, &header, options)?;
+    // SAFETY: `create_sized` made the file exactly header + data long; the caller
+    // keeps the contract of `NpyFile`.
+    unsafe { NpyFile::map_file(&file, path, header, MmapMode::ReadWrite) }?.into_array()
+}
+
+/// Creates a headerless file of `shape` elements of `A` (zeros) and maps it
+/// read-write — `numpy.memmap(path, dtype, mode='w+', shape=shape)`.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("data.raw");
+/// let mut r = unsafe { npmap::create_raw::<u16, _>(&path, (2, 3))? };
+/// r.view_mut()?.fill(7);
+/// r.flush()?;
+/// assert_eq!(std::fs::read(&path).unwrap().len(), 12);
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn create_raw<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    shape: impl ShapeBuilder<Dim = D>,
+) -> Result<NpyArray<A, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { create_raw_with(path, shape, &CreateOptions::default()) }
+}
+
+/// [`create_raw`] with options (preallocation).
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn create_raw_with<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    shape: impl ShapeBuilder<Dim = D>,
+    options: &CreateOptions,
+) -> Result<NpyArray<A, D>> {
+    let path = path.as_ref();
+    let (dim, fortran) = shape_and_order(shape).map_err(|e| with_path(e, path))?;
+    let header = Header::new((0, 0), A::dtype(), fortran, dim.slice().to_vec(), 0, path)?;
+    let file = create_sized(path, &[], &header, options)?;
+    // SAFETY: as in `create_npy_with`.
+    unsafe { NpyFile::map_file(&file, path, header, MmapMode::ReadWrite) }?.into_array()
+}
+
+/// Writes `prefix`, sizes the file to hold the data, and renames it into place.
+fn create_sized(
+    path: &Path,
+    prefix: &[u8],
+    header: &Header,
+    options: &CreateOptions,
+) -> Result<File> {
+    let total = header.data_offset + header.data_len();
+    let mut created = None;
+    atomic_write(path, Durability::Unsynced, |file| {
+        use std::io::Write;
+        let mut writer = file;
+        writer
+            .write_all(prefix)
+            .map_err(|e| Error::io(path, "write header", e))?;
+        file.set_len(total)
+            .map_err(|e| Error::io(path, "size file", e))?;
+        if options.preallocate {
+            preallocate(file, total).map_err(|e| Error::io(path, "preallocate", e))?;
+        }
+        created = Some(file.try_clone().map_err(|e| Error::io(path, "open", e))?);
+        Ok(())
+    })?;
+    created.ok_or_else(|| {
+        Error::io(
+            path,
+            "create",
+            std::io::Error::other("file was not created"),
+        )
+    })
+}
+
+/// Reserves the blocks of the first `len` bytes of `file`.
+fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let len = libc::off_t::try_from(len).map_err(std::io::Error::other)?;
+        // SAFETY: the descriptor is open for writing for the duration of the call;
+        // posix_fallocate reads no memory of ours.
+        let code = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+        if code != 0 {
+            return Err(std::io::Error::from_raw_os_error(code));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, len);
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "preallocation is only implemented on Linux",
+        ))
+    }
+}
+
+/// Puts the file's path into a shape error raised before the path was known.
+fn with_path(error: Error, path: &Path) -> Error {
+    match error {
+        Error::ShapeOverflow {
+            shape, itemsize, ..
+        } => Error::ShapeOverflow {
+            path: path.to_path_buf(),
+            shape,
+            itemsize,
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,121 @@
+//! Headerless files, as `numpy.memmap(path, dtype, mode, offset, shape, order)` maps them.
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
+use ndarray::{Dimension, Ix1, ShapeBuilder};
+
+use crate::create::shape_and_order;
+use crate::dtype::Element;
+use crate::error::{Error, Result};
+use crate::header::{Header, truncated};
+use crate::npy::{MmapMode, NpyArray, NpyFile};
+
+/// Maps a file without a header: `shape` elements of `A` starting at byte `offset`.
+///
+/// A shape built with `.f()` reads the data in Fortran order, like `order='F'`.
+/// The file must be long enough (it is never grown), and `offset` must be aligned
+/// for `A`. The returned array's header has version `(0, 0)`.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("memmapped.dat");
+/// let values: Vec<u8> = (0..16u32).flat_map(|v| (v as f32).to_ne_bytes()).collect();
+/// std::fs::write(&path, [&[0u8; 8][..], &values].concat()).unwrap();
+/// // SAFETY: nothing truncates the file while it is mapped.
+/// let r = unsafe { npmap::load_raw::<f32, _>(&path, npmap::MmapMode::ReadOnly, 8, (4, 4))? };
+/// assert_eq!(r.view()[[1, 2]], 6.0);
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn load_raw<A: Element, D: Dimension>(
+    path: impl AsRef<Path>,
+    mode: MmapMode,
+    offset: u64,
+    shape: impl ShapeBuilder<Dim = D>,
+) -> Result<NpyArray<A, D>> {
+    let path = path.as_ref();
+    let (dim, fortran) = shape_and_order(shape)?;
+    let header = Header::new(
+        (0, 0),
+        A::dtype(),
+        fortran,
+        dim.slice().to_vec(),
+        offset,
+        path,
+    )?;
+    let (file, len) = open(path, mode)?;
+    let available = len.saturating_sub(offset);
+    if available < header.data_len() {
+        return Err(truncated(
+            path,
+            "array data",
+            offset,
+            header.data_len(),
+            available,
+        ));
+    }
+    // SAFETY: the length was checked above; the caller keeps the contract.
+    unsafe { NpyFile::map_file(&file, path, header, mode) }?.into_array()
+}
+
+/// Maps a headerless file as a 1-D array of `A` from byte `offset` to the end; the
+/// length is inferred, as `numpy.memmap` does without a shape. A remainder that is
+/// not a whole item is refused.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("ids.raw");
+/// std::fs::write(&path, [1u8, 0, 2, 0, 3, 0]).unwrap();
+/// let r = unsafe { npmap::load_raw_1d::<u16>(&path, npmap::MmapMode::ReadOnly, 0)? };
+/// assert_eq!(r.view().to_vec(), if cfg!(target_endian = "little") { [1, 2, 3] } else { [256, 512, 768] });
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// See the [contract on `NpyFile`](NpyFile#safety).
+pub unsafe fn load_raw_1d<A: Element>(
+    path: impl AsRef<Path>,
+    mode: MmapMode,
+    offset: u64,
+) -> Result<NpyArray<A, Ix1>> {
+    let path = path.as_ref();
+    let (_, len) = open(path, mode)?;
+    let available = len
+        .checked_sub(offset)
+        .ok_or_else(|| truncated(path, "array data", offset, 0, 0))?;
+    let size = std::mem::size_of::<A>() as u64;
+    if available % size != 0 {
+        return Err(Error::Truncated {
+            path: path.into(),
+            what: "array data (a whole number of items)",
+            offset,
+            expected: available.next_multiple_of(size),
+            found: available,
+        });
+    }
+    let count = usize::try_from(available / size).map_err(|_| Error::ShapeOverflow {
+        path: path.into(),
+        shape: vec![available / size],
+        itemsize: size as usize,
+    })?;
+    // SAFETY: forwarded to the caller.
+    unsafe { load_raw(path, mode, offset, count) }
+}
+
+fn open(path: &Path, mode: MmapMode) -> Result<(File, u64)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(mode == MmapMode::ReadWrite)
+        .open(path)
+        .map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    Ok((file, len))
+}
