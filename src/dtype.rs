@@ -381,13 +381,22 @@ impl DType {
             DType::UInt { size, .. } => format!("uint{}", size * 8),
             DType::Float { size, .. } => format!("float{}", size * 8),
             DType::Complex { size, .. } => format!("complex{}", size * 8),
-            DType::Bytes { len } => format!("bytes{}", len * 8),
-            DType::Unicode { chars, .. } => format!("str{}", chars * 32),
-            DType::Void { size } => format!("void{}", size * 8),
+            DType::Bytes { len } => sized_name("bytes", len * 8),
+            DType::Unicode { chars, .. } => sized_name("str", chars * 32),
+            DType::Void { size } => sized_name("void", size * 8),
             DType::DateTime { unit, .. } => format!("datetime64{unit}"),
             DType::TimeDelta { unit, .. } => format!("timedelta64{unit}"),
-            DType::Record { itemsize, .. } => format!("void{}", itemsize * 8),
+            DType::Record { itemsize, .. } => sized_name("void", itemsize * 8),
         }
+    }
+}
+
+/// `void64`, or plain `void` for a zero-sized flexible type, as NumPy names them.
+fn sized_name(base: &str, bits: usize) -> String {
+    if bits == 0 {
+        base.to_string()
+    } else {
+        format!("{base}{bits}")
     }
 }
 
@@ -611,6 +620,7 @@ fn parse_time_unit(unit_text: Option<&str>, whole: &str) -> Result<TimeUnit, Des
 /// Parses a structured descr: a list of `(name, format)` or `(name, format, shape)`.
 fn parse_record(items: &[Literal]) -> Result<DType, DescrError> {
     let mut fields: Vec<Field> = Vec::with_capacity(items.len());
+    let mut names = std::collections::HashSet::with_capacity(items.len());
     let mut offset: usize = 0;
     for item in items {
         let Literal::Tuple(parts) = item else {
@@ -665,7 +675,7 @@ fn parse_record(items: &[Literal]) -> Result<DType, DescrError> {
             if name.is_empty() {
                 return Err(invalid("field names must not be empty", &item.to_string()));
             }
-            if fields.iter().any(|f| f.name == name) {
+            if !names.insert(name.clone()) {
                 return Err(invalid("field name occurs more than once", &name));
             }
             fields.push(Field {

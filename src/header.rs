@@ -185,12 +185,22 @@ impl Header {
         path: &Path,
         options: &HeaderOptions,
     ) -> Result<Header> {
+        let latin1 = version.0 < 3;
+        // Error positions are byte indices into `text`; in a latin-1 header each
+        // character is one byte of the file.
+        let to_file_offset = |mut e: literal::LiteralError| {
+            if latin1 {
+                e.pos = text[..e.pos].chars().count();
+            }
+            e.into_error(path, text_start)
+        };
         let value = match literal::parse(text, options) {
             Ok(v) => v,
             // Files written by Python 2 may carry `3L`-style ints.
-            Err(first) if version.0 < 3 => literal::parse_dialect(text, options, true)
-                .map_err(|_| first.into_error(path, text_start))?,
-            Err(e) => return Err(e.into_error(path, text_start)),
+            Err(first) if latin1 => {
+                literal::parse_dialect(text, options, true).map_err(|_| to_file_offset(first))?
+            }
+            Err(e) => return Err(to_file_offset(e)),
         };
         let Literal::Dict(entries) = value else {
             return Err(Error::HeaderKeys {
@@ -241,7 +251,12 @@ impl Header {
             }
         };
         let dtype = DType::from_literal(descr).map_err(|e| e.into_error(path))?;
-        let data_offset = text_start + text.len() as u64;
+        let encoded_len = if latin1 {
+            text.chars().count()
+        } else {
+            text.len()
+        };
+        let data_offset = text_start + encoded_len as u64;
         Header::new(version, dtype, fortran_order, shape, data_offset, path)
     }
 
@@ -259,12 +274,16 @@ impl Header {
             shape: shape.iter().map(|&d| d as u64).collect(),
             itemsize: dtype.itemsize(),
         };
-        let count = shape
+        // As NumPy and ndarray do, the product of the non-zero dimensions times the
+        // item size must fit in `isize`, even when another dimension is zero.
+        let nonzero_bytes = shape
             .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|&&d| d != 0)
+            .try_fold(dtype.itemsize().max(1), |acc, &d| acc.checked_mul(d))
+            .filter(|&b| b <= isize::MAX as usize)
             .ok_or_else(overflow)?;
-        let bytes = count.checked_mul(dtype.itemsize()).ok_or_else(overflow)?;
-        if bytes > isize::MAX as usize || data_offset.checked_add(bytes as u64).is_none() {
+        let bytes = if shape.contains(&0) { 0 } else { nonzero_bytes };
+        if data_offset.checked_add(bytes as u64).is_none() {
             return Err(overflow());
         }
         Ok(Header {
@@ -363,7 +382,7 @@ fn wrap_v2_unchecked(text: &[u8], version: (u8, u8)) -> Vec<u8> {
     wrap(&text[..text.len().min(u32::MAX as usize - 128)], version).unwrap_or_default()
 }
 
-/// Converts the `shape` value: a tuple of non-negative ints (bools count, as in Python).
+/// Converts the `shape` value: a tuple of non-negative ints that fit in `usize`.
 fn parse_shape(value: &Literal, path: &Path) -> Result<Vec<usize>> {
     let bad = || Error::BadShape {
         path: path.into(),
@@ -384,19 +403,7 @@ fn parse_shape(value: &Literal, path: &Path) -> Result<Vec<usize>> {
     items
         .iter()
         .map(|item| match item {
-            Literal::Int(v) if *v < 0 => Err(bad()),
-            Literal::Int(v) => usize::try_from(*v).map_err(|_| Error::ShapeOverflow {
-                path: path.into(),
-                shape: items
-                    .iter()
-                    .map(|i| match i {
-                        Literal::Int(x) => u64::try_from(*x).unwrap_or(u64::MAX),
-                        _ => 0,
-                    })
-                    .collect(),
-                itemsize: 0,
-            }),
-            Literal::Bool(b) => Ok(usize::from(*b)),
+            Literal::Int(v) => usize::try_from(*v).map_err(|_| bad()),
             _ => Err(bad()),
         })
         .collect()

@@ -144,7 +144,12 @@ fn create_temp_beside(path: &Path) -> Result<(PathBuf, File)> {
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match File::options().read(true).write(true).create_new(true).open(&temp) {
+        match File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+        {
             Ok(file) => return Ok((temp, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(&temp, "create temporary file", e)),
