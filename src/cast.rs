@@ -65,7 +65,7 @@ pub(crate) fn as_elements<'a, A: Element>(bytes: &'a [u8], origin: Origin<'_>) -
     if bytes.is_empty() {
         return Ok(&[]);
     }
-    bytemuck::checked::try_cast_slice(bytes).map_err(|e| origin.cast_error::<A>(e, bytes))
+    A::cast_bytes(bytes).map_err(|e| origin.cast_error::<A>(e, bytes))
 }
 
 /// Mutable counterpart of [`as_elements`].
@@ -76,10 +76,10 @@ pub(crate) fn as_elements_mut<'a, A: Element>(
     if bytes.is_empty() {
         return Ok(&mut []);
     }
-    if let Err(e) = bytemuck::checked::try_cast_slice::<u8, A>(bytes) {
+    if let Err(e) = A::cast_bytes(bytes) {
         return Err(origin.cast_error::<A>(e, bytes));
     }
-    bytemuck::checked::try_cast_slice_mut(bytes).map_err(|e| origin.cast_error::<A>(e, &[]))
+    A::cast_bytes_mut(bytes).map_err(|e| origin.cast_error::<A>(e, &[]))
 }
 
 /// Copies bytes (any alignment) into elements, swapping byte order when `swap`.

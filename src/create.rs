@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use ndarray::{ArrayView, Dimension, ShapeBuilder};
+use ndarray::{Array, Dimension, ShapeBuilder};
 
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -32,21 +32,23 @@ pub(crate) fn shape_and_order<D: Dimension>(
 ) -> Result<(D, bool)> {
     let shape = shape.into_shape_with_order();
     let dim = shape.raw_dim().clone();
-    let count = dim.size_checked().ok_or_else(|| Error::ShapeOverflow {
-        path: "<shape>".into(),
-        shape: dim.slice().iter().map(|&d| d as u64).collect(),
-        itemsize: 0,
-    })?;
-    // ndarray keeps the order private; a view of zero-sized elements reveals it
-    // without allocating.
-    let units = vec![(); count];
-    let probe = ArrayView::from_shape(shape, &units[..]).map_err(|_| Error::ShapeOverflow {
-        path: "<shape>".into(),
-        shape: dim.slice().iter().map(|&d| d as u64).collect(),
-        itemsize: 0,
-    })?;
-    let fortran = !probe.is_standard_layout();
-    Ok((dim, fortran))
+    let fits = dim
+        .slice()
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .is_some_and(|n| n <= isize::MAX as usize);
+    if !fits {
+        return Err(Error::ShapeOverflow {
+            path: "<shape>".into(),
+            shape: dim.slice().iter().map(|&d| d as u64).collect(),
+            itemsize: 0,
+        });
+    }
+    // ndarray keeps the order flag private; an array of zero-sized elements (which
+    // allocates nothing and touches no memory) reveals it.
+    let probe = Array::<(), D>::uninit(shape);
+    Ok((dim, !probe.is_standard_layout()))
 }
 
 /// Creates a new `.npy` file of the given shape, filled with zeros, and maps it

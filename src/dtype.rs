@@ -765,6 +765,14 @@ pub trait Element:
     /// Turns raw items into elements; `Err((i, byte))` names the first invalid item.
     #[doc(hidden)]
     fn from_bits(bits: Vec<Self::Raw>) -> Result<Vec<Self>, (usize, u8)>;
+    /// Views bytes as elements, validating each only where a type has invalid values
+    /// (so that for plain numbers the cost does not grow with the length).
+    #[doc(hidden)]
+    fn cast_bytes(bytes: &[u8]) -> Result<&[Self], bytemuck::checked::CheckedCastError>;
+    /// Mutable counterpart of `cast_bytes`.
+    #[doc(hidden)]
+    fn cast_bytes_mut(bytes: &mut [u8])
+    -> Result<&mut [Self], bytemuck::checked::CheckedCastError>;
 }
 
 macro_rules! plain_element {
@@ -779,6 +787,12 @@ macro_rules! plain_element {
             }
             fn from_bits(bits: Vec<$t>) -> Result<Vec<$t>, (usize, u8)> {
                 Ok(bits)
+            }
+            fn cast_bytes(bytes: &[u8]) -> Result<&[$t], bytemuck::checked::CheckedCastError> {
+                bytemuck::try_cast_slice(bytes).map_err(Into::into)
+            }
+            fn cast_bytes_mut(bytes: &mut [u8]) -> Result<&mut [$t], bytemuck::checked::CheckedCastError> {
+                bytemuck::try_cast_slice_mut(bytes).map_err(Into::into)
             }
         }
     )*};
@@ -816,6 +830,14 @@ impl Element for bool {
             return Err((bad, bits[bad]));
         }
         Ok(bits.into_iter().map(|b| b == 1).collect())
+    }
+    fn cast_bytes(bytes: &[u8]) -> Result<&[bool], bytemuck::checked::CheckedCastError> {
+        bytemuck::checked::try_cast_slice(bytes)
+    }
+    fn cast_bytes_mut(
+        bytes: &mut [u8],
+    ) -> Result<&mut [bool], bytemuck::checked::CheckedCastError> {
+        bytemuck::checked::try_cast_slice_mut(bytes)
     }
 }
 

@@ -227,6 +227,21 @@ pub enum Error {
         value: u8,
     },
 
+    /// Raw bytes handed to a writer do not match the dtype and shape they describe.
+    #[error("{}: data length mismatch: dtype '{descr}' with shape {shape:?} needs {expected} bytes, found {found}", path.display())]
+    DataLength {
+        /// The file being written.
+        path: PathBuf,
+        /// The dtype's descr.
+        descr: String,
+        /// The shape.
+        shape: Vec<usize>,
+        /// Bytes the dtype and shape need.
+        expected: u64,
+        /// Bytes given.
+        found: u64,
+    },
+
     /// A mutable view was asked of a read-only mapping.
     #[error("{}: the file is mapped read-only; open it with MmapMode::ReadWrite or CopyOnWrite for a mutable view", path.display())]
     ReadOnly {
@@ -258,6 +273,7 @@ impl Error {
             | Error::NonNativeByteOrder { path, .. }
             | Error::Misaligned { path, .. }
             | Error::InvalidBool { path, .. }
+            | Error::DataLength { path, .. }
             | Error::ReadOnly { path } => path,
         }
     }

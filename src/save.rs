@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::dtype::Element;
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, STREAM_PATH};
 use crate::header::Header;
 
@@ -62,6 +62,92 @@ where
             writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
         }
     }
+    writer.flush().map_err(io)
+}
+
+/// Writes raw array bytes under the header `np.save` would write for `dtype`, `shape`
+/// and order: the way to write structured, string, datetime or non-native dtypes.
+///
+/// `data` must hold exactly the elements of `shape` in the given memory order.
+///
+/// ```
+/// use npmap::DType;
+/// let dtype = DType::parse("[('id', '<u2'), ('score', '<f4')]").unwrap();
+/// let mut record = 7u16.to_le_bytes().to_vec();
+/// record.extend(0.5f32.to_le_bytes());
+/// let mut out = Vec::new();
+/// npmap::write_npy_raw(&mut out, &dtype, &[1], false, &record).unwrap();
+/// assert_eq!(&out[out.len() - 6..], &record[..]);
+/// assert!(npmap::write_npy_raw(&mut Vec::new(), &dtype, &[2], false, &record).is_err());
+/// ```
+pub fn write_npy_raw(
+    writer: impl Write,
+    dtype: &DType,
+    shape: &[usize],
+    fortran_order: bool,
+    data: &[u8],
+) -> Result<()> {
+    write_raw_to(
+        writer,
+        dtype,
+        shape,
+        fortran_order,
+        data,
+        Path::new(STREAM_PATH),
+    )
+}
+
+/// [`write_npy_raw`] to a file, atomically as [`save_npy`].
+pub fn save_npy_raw(
+    path: impl AsRef<Path>,
+    dtype: &DType,
+    shape: &[usize],
+    fortran_order: bool,
+    data: &[u8],
+) -> Result<()> {
+    let path = path.as_ref();
+    atomic_write(path, Durability::Synced, |file| {
+        write_raw_to(
+            BufWriter::with_capacity(1 << 20, file),
+            dtype,
+            shape,
+            fortran_order,
+            data,
+            path,
+        )
+    })
+}
+
+fn write_raw_to(
+    mut writer: impl Write,
+    dtype: &DType,
+    shape: &[usize],
+    fortran_order: bool,
+    data: &[u8],
+    path: &Path,
+) -> Result<()> {
+    let header = Header::new(
+        (1, 0),
+        dtype.clone(),
+        fortran_order,
+        shape.to_vec(),
+        0,
+        path,
+    )?;
+    if header.data_len() != data.len() as u64 {
+        return Err(Error::DataLength {
+            path: path.to_path_buf(),
+            descr: dtype.descr(),
+            shape: shape.to_vec(),
+            expected: header.data_len(),
+            found: data.len() as u64,
+        });
+    }
+    let io = |e| Error::io(path, "write", e);
+    writer
+        .write_all(&Header::encode(dtype, fortran_order, shape))
+        .map_err(io)?;
+    writer.write_all(data).map_err(io)?;
     writer.flush().map_err(io)
 }
 

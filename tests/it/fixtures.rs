@@ -23,11 +23,11 @@ use serde_json::Value;
 
 // ------------------------------------------------------------------------ manifests
 
-fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-fn load_manifest(rel: &str) -> Vec<Value> {
+pub(crate) fn load_manifest(rel: &str) -> Vec<Value> {
     let path = fixtures_dir().join(rel);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run fixtures/make_fixtures.py)", path.display()));
@@ -52,24 +52,24 @@ fn u64_field(v: &Value, key: &str) -> u64 {
 
 /// One entry of `fixtures/manifest.json`.
 #[derive(Debug)]
-struct Fixture {
-    file: String,
-    path: PathBuf,
-    descr: String,
-    name: String,
-    shape: Vec<usize>,
-    fortran_order: bool,
-    version: (u8, u8),
-    data_offset: u64,
-    itemsize: usize,
-    kind: char,
-    byteorder: char,
-    values: Option<Vec<Value>>,
-    max_header_size: Option<usize>,
+pub(crate) struct Fixture {
+    pub(crate) file: String,
+    pub(crate) path: PathBuf,
+    pub(crate) descr: String,
+    pub(crate) name: String,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) fortran_order: bool,
+    pub(crate) version: (u8, u8),
+    pub(crate) data_offset: u64,
+    pub(crate) itemsize: usize,
+    pub(crate) kind: char,
+    pub(crate) byteorder: char,
+    pub(crate) values: Option<Vec<Value>>,
+    pub(crate) max_header_size: Option<usize>,
 }
 
 impl Fixture {
-    fn from_json(v: &Value) -> Fixture {
+    pub(crate) fn from_json(v: &Value) -> Fixture {
         let file = str_field(v, "file").to_owned();
         let version = v["version"].as_array().expect("version is a list");
         Fixture {
@@ -109,7 +109,7 @@ impl Fixture {
         }
     }
 
-    fn options(&self) -> HeaderOptions {
+    pub(crate) fn options(&self) -> HeaderOptions {
         match self.max_header_size {
             Some(max_header_size) => HeaderOptions {
                 max_header_size,
@@ -120,7 +120,7 @@ impl Fixture {
     }
 
     /// Data in the machine's byte order (or single bytes): a zero-copy view is possible.
-    fn is_native_order(&self) -> bool {
+    pub(crate) fn is_native_order(&self) -> bool {
         self.byteorder == '|' || self.byteorder == native_order()
     }
 }
@@ -396,9 +396,11 @@ macro_rules! with_element {
     };
 }
 
+pub(crate) use with_element;
+
 // ------------------------------------------------------------------ valid fixtures
 
-fn open(fx: &Fixture) -> npmap::Result<NpyFile> {
+pub(crate) fn open(fx: &Fixture) -> npmap::Result<NpyFile> {
     // SAFETY: the fixtures are committed files nobody modifies while the test runs.
     unsafe { NpyFile::open_with(&fx.path, MmapMode::ReadOnly, &fx.options()) }
 }
