@@ -242,6 +242,26 @@ pub enum Error {
         found: u64,
     },
 
+    /// Rows handed to an appender do not have the file's row shape.
+    #[error("{}: row shape mismatch: the file's rows have shape {expected:?}, found an array of shape {found:?}", path.display())]
+    RowShape {
+        /// The file.
+        path: PathBuf,
+        /// The shape of one row in the file.
+        expected: Vec<usize>,
+        /// The shape of the array given.
+        found: Vec<usize>,
+    },
+
+    /// The file cannot be appended to.
+    #[error("{}: cannot append: {reason}", path.display())]
+    Unappendable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
+    },
+
     /// A mutable view was asked of a read-only mapping.
     #[error("{}: the file is mapped read-only; open it with MmapMode::ReadWrite or CopyOnWrite for a mutable view", path.display())]
     ReadOnly {
@@ -274,6 +294,8 @@ impl Error {
             | Error::Misaligned { path, .. }
             | Error::InvalidBool { path, .. }
             | Error::DataLength { path, .. }
+            | Error::RowShape { path, .. }
+            | Error::Unappendable { path, .. }
             | Error::ReadOnly { path } => path,
         }
     }

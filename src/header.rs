@@ -356,6 +356,52 @@ impl Header {
     }
 }
 
+impl Header {
+    /// The header bytes for a new shape, exactly `data_offset` bytes long in the
+    /// same format version, so they can overwrite the old header in place: what
+    /// `np.save` would write when that has the same length (as it does when only the
+    /// growth axis changed), otherwise the dict padded with spaces. `None` when the
+    /// dict does not fit.
+    pub(crate) fn encode_in_place(
+        version: (u8, u8),
+        dtype: &DType,
+        fortran_order: bool,
+        shape: &[usize],
+        data_offset: u64,
+    ) -> Option<Vec<u8>> {
+        let standard = Header::encode(dtype, fortran_order, shape);
+        if standard.len() as u64 == data_offset && (standard[6], standard[7]) == version {
+            return Some(standard);
+        }
+        let length_bytes = if version.0 == 1 { 2 } else { 4 };
+        let prefix_len = MAGIC.len() + 2 + length_bytes;
+        let text = Header::dict_text(dtype, fortran_order, shape);
+        let text = text.trim_end();
+        let bytes: Vec<u8> = if version.0 == 3 {
+            text.as_bytes().to_vec()
+        } else {
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect::<Option<_>>()?
+        };
+        let total = usize::try_from(data_offset).ok()?;
+        let header_len = total.checked_sub(prefix_len)?;
+        let pad = header_len.checked_sub(bytes.len() + 1)?;
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(MAGIC);
+        out.extend([version.0, version.1]);
+        if version.0 == 1 {
+            out.extend(u16::try_from(header_len).ok()?.to_le_bytes());
+        } else {
+            out.extend(u32::try_from(header_len).ok()?.to_le_bytes());
+        }
+        out.extend(bytes);
+        out.extend(std::iter::repeat_n(b' ', pad));
+        out.push(b'\n');
+        Some(out)
+    }
+}
+
 /// Magic, version, length and padded text, or `None` when the length does not fit.
 fn wrap(text: &[u8], version: (u8, u8)) -> Option<Vec<u8>> {
     let length_bytes = if version.0 == 1 { 2 } else { 4 };

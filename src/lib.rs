@@ -10,6 +10,7 @@
 //! | save exactly as `np.save`, atomically | [`save_npy`], [`write_npy`] |
 //! | create a file and map it (`'w+'`) | [`create_npy`], [`create_raw`] |
 //! | map a headerless file (`numpy.memmap`) | [`load_raw`], [`load_raw_1d`] |
+//! | grow a file row by row, crash-safe | [`NpyAppender`], [`recover`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
 //!
 //! ```
@@ -27,6 +28,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod append;
 mod cast;
 mod create;
 mod dtype;
@@ -37,6 +39,7 @@ mod npy;
 mod raw;
 mod save;
 
+pub use append::{NpyAppender, recover};
 pub use create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
 pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
 pub use error::{Error, Result};

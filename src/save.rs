@@ -47,22 +47,35 @@ where
         .write_all(&Header::encode(&A::dtype(), fortran, array.shape()))
         .map_err(io)?;
     match array.as_slice_memory_order() {
-        Some(slice) if array.is_standard_layout() || fortran => {
-            writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?;
-        }
-        _ => {
-            let mut chunk: Vec<A> = Vec::with_capacity(STREAM_CHUNK);
-            for &value in array.iter() {
-                chunk.push(value);
-                if chunk.len() == STREAM_CHUNK {
-                    writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
-                    chunk.clear();
-                }
-            }
-            writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
-        }
+        Some(slice) if fortran => writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?,
+        _ => write_c_order(&mut writer, array).map_err(io)?,
     }
     writer.flush().map_err(io)
+}
+
+/// Writes the elements of `array` in logical (C) order: in one piece when the array
+/// is C-contiguous, otherwise through a bounded buffer.
+pub(crate) fn write_c_order<A, S, D>(
+    writer: &mut impl Write,
+    array: &ArrayBase<S, D>,
+) -> std::io::Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    if let Some(slice) = array.as_slice() {
+        return writer.write_all(bytemuck::cast_slice(slice));
+    }
+    let mut chunk: Vec<A> = Vec::with_capacity(STREAM_CHUNK.min(array.len()));
+    for &value in array.iter() {
+        chunk.push(value);
+        if chunk.len() == STREAM_CHUNK {
+            writer.write_all(bytemuck::cast_slice(&chunk))?;
+            chunk.clear();
+        }
+    }
+    writer.write_all(bytemuck::cast_slice(&chunk))
 }
 
 /// Writes raw array bytes under the header `np.save` would write for `dtype`, `shape`

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod append;
 mod fixtures;
 mod numpy;
 mod writing;

@@ -1,0 +1,316 @@
+//! Growing a C-order `.npy` file along its first axis, crash-safe.
+//!
+//! Rows are appended after the data; [`NpyAppender::flush`] makes them durable and
+//! only then rewrites the header's shape in place (the header keeps its length:
+//! NumPy leaves spare spaces for exactly this). A process killed at any moment
+//! leaves a file that `np.load` reads with every row of the last completed flush;
+//! bytes of later rows, if any, trail the data and are ignored by NumPy and cut off
+//! by [`recover`] or [`NpyAppender::open`].
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayBase, Data, Dimension};
+
+use crate::dtype::{Element, ElementMatch, match_element};
+use crate::error::{Error, Result};
+use crate::header::{Header, HeaderOptions};
+use crate::save::write_c_order;
+
+/// Appends rows to a C-order `.npy` file of `A`.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("log.npy");
+/// use npmap::NpyAppender;
+/// let mut log = NpyAppender::<f32>::create(&path, &[3])?;
+/// log.append(&ndarray::arr2(&[[1.0, 2.0, 3.0]]))?;
+/// log.append(&ndarray::arr2(&[[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))?;
+/// assert_eq!(log.finish()?, 3);
+/// let back: ndarray::Array2<f32> = npmap::read_npy(&path)?;
+/// assert_eq!(back.row(2).to_vec(), [7.0, 8.0, 9.0]);
+///
+/// let mut more = NpyAppender::<f32>::open(&path)?;
+/// more.append(&ndarray::arr1(&[0.0, 0.0, 1.0]).insert_axis(ndarray::Axis(0)))?;
+/// more.finish()?;
+/// assert_eq!(npmap::read_npy::<f32, ndarray::Ix2>(&path)?.nrows(), 4);
+/// # Ok(()) }
+/// ```
+pub struct NpyAppender<A: Element> {
+    path: PathBuf,
+    writer: BufWriter<File>,
+    version: (u8, u8),
+    data_offset: u64,
+    row_shape: Vec<usize>,
+    row_bytes: u64,
+    /// Rows in the header (durable).
+    flushed_rows: usize,
+    /// Rows written to the file, flushed or not.
+    rows: usize,
+    finished: bool,
+    _element: PhantomData<A>,
+}
+
+impl<A: Element> NpyAppender<A> {
+    /// Creates (or replaces) `path` with an empty array of shape `(0, *row_shape)`.
+    pub fn create(path: impl AsRef<Path>, row_shape: &[usize]) -> Result<Self> {
+        let path = path.as_ref();
+        let mut shape = vec![0];
+        shape.extend_from_slice(row_shape);
+        let header_bytes = Header::encode(&A::dtype(), false, &shape);
+        let header = Header::new(
+            (header_bytes[6], header_bytes[7]),
+            A::dtype(),
+            false,
+            shape,
+            header_bytes.len() as u64,
+            path,
+        )?;
+        let mut file = File::create(path).map_err(|e| Error::io(path, "create", e))?;
+        file.write_all(&header_bytes)
+            .map_err(|e| Error::io(path, "write header", e))?;
+        file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
+        Self::from_file(path, file, &header)
+    }
+
+    /// Opens an existing C-order file of `A` with at least one dimension to append
+    /// to it. Bytes after the data its header describes (left by a crash) are cut off.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, "open", e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "stat", e))?
+            .len();
+        let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+        if match_element::<A>(&header.dtype) != ElementMatch::Native {
+            return Err(Error::DTypeMismatch {
+                path: path.into(),
+                found: header.dtype.descr(),
+                found_name: header.dtype.name(),
+                expected: A::NAME,
+            });
+        }
+        if header.fortran_order && header.shape.iter().filter(|&&d| d > 1).count() > 1 {
+            return Err(Error::Unappendable {
+                path: path.into(),
+                reason: "the file is in Fortran order; rows can only be appended to C-order data",
+            });
+        }
+        if header.shape.is_empty() {
+            return Err(Error::Unappendable {
+                path: path.into(),
+                reason: "a 0-d array has no first axis to grow",
+            });
+        }
+        let end = header.data_offset + header.data_len();
+        if len > end {
+            file.set_len(end)
+                .map_err(|e| Error::io(path, "truncate", e))?;
+        }
+        Self::from_file(path, file, &header)
+    }
+
+    fn from_file(path: &Path, mut file: File, header: &Header) -> Result<Self> {
+        let row_shape = header.shape[1..].to_vec();
+        let row_elements: usize = row_shape.iter().product();
+        let row_bytes = (row_elements * header.dtype.itemsize()) as u64;
+        let rows = header.shape[0];
+        file.seek(SeekFrom::Start(header.data_offset + header.data_len()))
+            .map_err(|e| Error::io(path, "seek", e))?;
+        Ok(NpyAppender {
+            path: path.to_path_buf(),
+            writer: BufWriter::with_capacity(1 << 20, file),
+            version: header.version,
+            data_offset: header.data_offset,
+            row_shape,
+            row_bytes,
+            flushed_rows: rows,
+            rows,
+            finished: false,
+            _element: PhantomData,
+        })
+    }
+
+    /// The shape of one row.
+    pub fn row_shape(&self) -> &[usize] {
+        &self.row_shape
+    }
+
+    /// Rows appended so far, flushed or not.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Rows that the header on disk already holds.
+    pub fn flushed_rows(&self) -> usize {
+        self.flushed_rows
+    }
+
+    /// Appends `rows`, an array whose first axis counts rows and whose other axes are
+    /// the row shape. Any memory layout; the bytes are written in C order.
+    pub fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
+    where
+        S: Data<Elem = A>,
+        D: Dimension,
+    {
+        if rows.ndim() != self.row_shape.len() + 1 || rows.shape()[1..] != self.row_shape[..] {
+            return Err(Error::RowShape {
+                path: self.path.clone(),
+                expected: self.row_shape.clone(),
+                found: rows.shape().to_vec(),
+            });
+        }
+        let added = rows.shape()[0];
+        let new_rows = self
+            .rows
+            .checked_add(added)
+            .ok_or_else(|| self.overflow())?;
+        self.check_size(new_rows)?;
+        write_c_order(&mut self.writer, rows).map_err(|e| Error::io(&self.path, "append", e))?;
+        self.rows = new_rows;
+        Ok(())
+    }
+
+    /// Makes every appended row durable, then records them in the header. After it
+    /// returns, a crash cannot lose them.
+    pub fn flush(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        self.writer
+            .flush()
+            .map_err(|e| Error::io(&path, "write", e))?;
+        if self.rows == self.flushed_rows {
+            return Ok(());
+        }
+        let file = self.writer.get_mut();
+        file.sync_data()
+            .map_err(|e| Error::io(&path, "sync data", e))?;
+        let mut shape = vec![self.rows];
+        shape.extend_from_slice(&self.row_shape);
+        let header = Header::encode_in_place(
+            self.version,
+            &A::dtype(),
+            false,
+            &shape,
+            self.data_offset,
+        )
+        .ok_or_else(|| Error::Unappendable {
+            path: path.clone(),
+            reason: "the header has no room left for the new shape; re-save the file with save_npy",
+        })?;
+        write_at(file, &header, 0).map_err(|e| Error::io(&path, "rewrite header", e))?;
+        file.sync_data()
+            .map_err(|e| Error::io(&path, "sync header", e))?;
+        self.flushed_rows = self.rows;
+        Ok(())
+    }
+
+    /// Flushes and closes; returns the number of rows in the file.
+    pub fn finish(mut self) -> Result<usize> {
+        self.flush()?;
+        self.finished = true;
+        Ok(self.rows)
+    }
+
+    fn check_size(&self, rows: usize) -> Result<()> {
+        let mut shape = vec![rows];
+        shape.extend_from_slice(&self.row_shape);
+        Header::new(
+            self.version,
+            A::dtype(),
+            false,
+            shape,
+            self.data_offset,
+            &self.path,
+        )
+        .map(drop)
+    }
+
+    fn overflow(&self) -> Error {
+        Error::ShapeOverflow {
+            path: self.path.clone(),
+            shape: vec![u64::MAX],
+            itemsize: self.row_bytes as usize,
+        }
+    }
+}
+
+impl<A: Element> Drop for NpyAppender<A> {
+    /// Flushes what was appended, as a convenience; errors cannot be reported here,
+    /// so call [`NpyAppender::finish`] to see them.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.flush();
+        }
+    }
+}
+
+impl<A: Element> std::fmt::Debug for NpyAppender<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpyAppender")
+            .field("path", &self.path)
+            .field("row_shape", &self.row_shape)
+            .field("rows", &self.rows)
+            .field("flushed_rows", &self.flushed_rows)
+            .finish()
+    }
+}
+
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(bytes, offset)
+}
+
+#[cfg(not(unix))]
+fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    let mut f = file;
+    let position = f.stream_position()?;
+    f.seek(SeekFrom::Start(offset))?;
+    f.write_all(bytes)?;
+    f.seek(SeekFrom::Start(position))?;
+    Ok(())
+}
+
+/// Repairs a file an appending process left behind: cuts off bytes after the data
+/// the header describes (rows appended after the last flush, possibly partial).
+/// Returns the number of rows the file holds.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("log.npy");
+/// npmap::save_npy(&path, &ndarray::arr2(&[[1u8, 2], [3, 4]]))?;
+/// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+/// std::io::Write::write_all(&mut f, &[5]).unwrap(); // half a row, as after a crash
+/// assert_eq!(npmap::recover(&path)?, 2);
+/// assert_eq!(std::fs::metadata(&path).unwrap().len(), 128 + 4);
+/// # Ok(()) }
+/// ```
+pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
+    let path = path.as_ref();
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+    let end = header.data_offset + header.data_len();
+    if len > end {
+        file.set_len(end)
+            .map_err(|e| Error::io(path, "truncate", e))?;
+        file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
+    }
+    Ok(header.shape.first().copied().unwrap_or(1))
+}
