@@ -45,7 +45,8 @@ pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
 pub use error::{Error, Result};
 pub use header::{Header, HeaderOptions};
 pub use npy::{
-    MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_with,
+    MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
+    read_npy_with,
 };
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};

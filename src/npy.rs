@@ -312,6 +312,16 @@ impl NpyFile {
         };
     }
 
+    /// How much of the data is in the page cache: `(resident pages, total pages)`,
+    /// from `mincore(2)`. Reading it does not fault any page in.
+    pub fn residency(&self) -> std::io::Result<(usize, usize)> {
+        let bytes = self.map.bytes();
+        if bytes.is_empty() {
+            return Ok((0, 0));
+        }
+        resident_pages(bytes)
+    }
+
     fn overflow(&self) -> Error {
         Error::ShapeOverflow {
             path: self.path.clone(),
@@ -319,6 +329,34 @@ impl NpyFile {
             itemsize: self.header.dtype.itemsize(),
         }
     }
+}
+
+#[cfg(unix)]
+fn resident_pages(bytes: &[u8]) -> std::io::Result<(usize, usize)> {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .map_err(std::io::Error::other)?;
+    let start = bytes.as_ptr() as usize;
+    let aligned = start - start % page;
+    let len = start + bytes.len() - aligned;
+    let pages = len.div_ceil(page);
+    let mut vec = vec![0u8; pages];
+    // SAFETY: [aligned, aligned + len) lies within the pages of one live mapping
+    // (the mapping starts on a page boundary at or before `bytes`), and `vec` has
+    // one byte per page of that range, as mincore requires.
+    let code = unsafe { libc::mincore(aligned as *mut libc::c_void, len, vec.as_mut_ptr().cast()) };
+    if code != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((vec.iter().filter(|&&v| v & 1 == 1).count(), pages))
+}
+
+#[cfg(not(unix))]
+fn resident_pages(_bytes: &[u8]) -> std::io::Result<(usize, usize)> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "mincore is not available",
+    ))
 }
 
 /// Maps the data region of `file` as `header` describes it.
@@ -474,6 +512,25 @@ pub unsafe fn load_npy_with<A: Element, D: Dimension>(
 ) -> Result<NpyArray<A, D>> {
     // SAFETY: forwarded to the caller.
     unsafe { NpyFile::open_with(path, mode, options) }?.into_array()
+}
+
+/// Reads only the header of a `.npy` file (and checks that the file holds its data).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("X.npy");
+/// npmap::save_npy(&path, &ndarray::Array2::<f32>::zeros((3, 4))).unwrap();
+/// let h = npmap::read_npy_header(&path).unwrap();
+/// assert_eq!((h.dtype.name(), h.shape.clone(), h.data_offset), ("float32".to_string(), vec![3, 4], 128));
+/// ```
+pub fn read_npy_header(path: impl AsRef<Path>) -> Result<Header> {
+    let path = path.as_ref();
+    let mut file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())
 }
 
 /// Reads a whole `.npy` file into memory: any byte order, any alignment, and the

@@ -1,0 +1,162 @@
+//! `npmap info FILE...`
+
+use npmap::{DType, Header, MmapMode, NpyFile};
+
+use crate::{CliResult, FileArg};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// .npy files (or raw files with --dtype and --shape).
+    #[arg(required = true)]
+    files: Vec<FileArg>,
+    /// Treat the files as headerless raw data of this dtype (e.g. f4, <i8).
+    #[arg(long, requires = "shape")]
+    dtype: Option<String>,
+    /// Shape of the raw data, e.g. 1000,100.
+    #[arg(long, requires = "dtype", value_delimiter = ',')]
+    shape: Option<Vec<usize>>,
+    /// Byte offset of the raw data.
+    #[arg(long, default_value_t = 0, requires = "dtype")]
+    offset: u64,
+}
+
+pub(crate) fn run(args: &Args) -> CliResult {
+    for (i, path) in args.files.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match (&args.dtype, &args.shape) {
+            (Some(dtype), Some(shape)) => print_raw(path, dtype, shape, args.offset)?,
+            _ => print_npy(path)?,
+        }
+    }
+    Ok(())
+}
+
+fn print_npy(path: &FileArg) -> CliResult {
+    // SAFETY: the mapping is read-only and only lives while this function prints.
+    let file = unsafe { NpyFile::open(path, MmapMode::ReadOnly) }?;
+    let h = file.header();
+    println!("{}", path.display());
+    println!("  format     .npy {}.{}", h.version.0, h.version.1);
+    print_layout(h);
+    println!("  zero-copy  {}", zero_copy(&file));
+    print_residency(&file);
+    Ok(())
+}
+
+fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliResult {
+    let dtype = DType::parse(dtype)?;
+    let len = std::fs::metadata(path)
+        .map_err(|e| npmap::Error::Io {
+            path: path.clone(),
+            action: "stat",
+            source: e,
+        })?
+        .len();
+    let count: usize = shape.iter().product();
+    let bytes = count as u64 * dtype.itemsize() as u64;
+    println!("{}", path.display());
+    println!("  format     raw (no header)");
+    println!("  dtype      {} ({})", dtype.descr(), dtype.name());
+    println!("  shape      {}", shape_text(shape));
+    println!(
+        "  data       offset {offset}, {bytes} bytes ({})",
+        human_bytes(bytes)
+    );
+    let fits = offset.checked_add(bytes).is_some_and(|end| end <= len);
+    println!(
+        "  file       {len} bytes: {}",
+        if fits {
+            "holds the data"
+        } else {
+            "TOO SHORT for the data"
+        }
+    );
+    Ok(())
+}
+
+fn print_layout(h: &Header) {
+    println!("  dtype      {} ({})", h.dtype.descr(), h.dtype.name());
+    println!("  shape      {}", shape_text(&h.shape));
+    println!(
+        "  order      {}",
+        if h.fortran_order { "F (Fortran)" } else { "C" }
+    );
+    println!(
+        "  data       offset {}, {} bytes ({})",
+        h.data_offset,
+        h.data_len(),
+        human_bytes(h.data_len())
+    );
+}
+
+fn zero_copy(file: &NpyFile) -> String {
+    let h = file.header();
+    if !h.dtype.is_native_order() {
+        return "no: non-native byte order (read_npy / cow() copy)".into();
+    }
+    let align = alignment_of(&h.dtype);
+    if h.data_offset % align as u64 != 0 {
+        return format!(
+            "no: data offset {} is not aligned to {align} bytes",
+            h.data_offset
+        );
+    }
+    "yes (native byte order, aligned)".into()
+}
+
+/// The alignment a view of this dtype needs: its largest scalar's size, capped at 8.
+fn alignment_of(dtype: &DType) -> usize {
+    match dtype {
+        DType::Record { fields, .. } => fields
+            .iter()
+            .map(|f| alignment_of(&f.dtype))
+            .max()
+            .unwrap_or(1),
+        DType::Complex { size, .. } => size / 2,
+        DType::Unicode { .. } => 4,
+        DType::Bytes { .. } | DType::Void { .. } => 1,
+        other => other.itemsize().clamp(1, 8),
+    }
+}
+
+fn print_residency(file: &NpyFile) {
+    match file.residency() {
+        Ok((_, 0)) => println!("  resident   (no data)"),
+        Ok((resident, total)) => println!(
+            "  resident   {:.1}% in page cache ({resident} of {total} pages)",
+            100.0 * resident as f64 / total as f64
+        ),
+        Err(e) => println!("  resident   unknown ({e})"),
+    }
+}
+
+pub(crate) fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

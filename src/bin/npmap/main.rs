@@ -1,0 +1,85 @@
+//! `npmap`: look at, summarise, create and convert NumPy files from the shell.
+//!
+//! A thin layer over the library: every command parses its arguments, calls
+//! npmap, and prints. Errors are one line naming the file (exit status 1; usage
+//! errors exit with 2).
+
+mod convert;
+mod create;
+mod dispatch;
+mod format;
+mod head;
+mod info;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Memory-mapped NumPy .npy/.npz files: inspect, summarise, create, convert.
+#[derive(Parser)]
+#[command(name = "npmap", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Format version, dtype, shape, order, offsets, zero-copy ability and page-cache residency.
+    Info(info::Args),
+    /// The first rows, printed as NumPy prints them.
+    Head(head::Args),
+    /// Create a file of a dtype and shape, filled with zeros or a range.
+    Create(create::Args),
+    /// Rewrite a file: native byte order, C order.
+    Convert(convert::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(args) => info::run(&args),
+        Command::Head(args) => head::run(&args),
+        Command::Create(args) => create::run(&args),
+        Command::Convert(args) => convert::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("npmap: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What a command reports on failure: a library error or a plain message.
+#[derive(Debug)]
+enum CliError {
+    Npmap(npmap::Error),
+    Message(String),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Npmap(e) => write!(f, "{e}"),
+            CliError::Message(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<npmap::Error> for CliError {
+    fn from(e: npmap::Error) -> Self {
+        CliError::Npmap(e)
+    }
+}
+
+type CliResult<T = ()> = Result<T, CliError>;
+
+fn fail<T>(message: impl Into<String>) -> CliResult<T> {
+    Err(CliError::Message(message.into()))
+}
+
+/// A file argument.
+type FileArg = PathBuf;
