@@ -45,13 +45,7 @@ pub(crate) fn float_text(x: f64) -> String {
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{mantissa}e{sign}{:02}", exp.abs());
     }
-    let digits_before = if magnitude < 1.0 {
-        1
-    } else {
-        magnitude.log10().floor() as i32 + 1
-    };
-    let decimals = (8 - digits_before).max(0) as usize;
-    let text = format!("{x:.decimals$}");
+    let text = format!("{x:.8}");
     if text.contains('.') {
         text.trim_end_matches('0').to_string()
     } else {
