@@ -50,3 +50,7 @@ pub use npy::{
 };
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
