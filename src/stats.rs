@@ -5,7 +5,8 @@
 //! Data is cut into fixed-size blocks (4096 elements, or tiles of rows × columns for
 //! per-column reductions). Each block is read twice while it is hot in cache: a first,
 //! vectorisable pass gives its sum, min and max; a second gives the sum of squared
-//! deviations from the block mean (with the usual correction term), so every block
+//! deviations from the block mean (exact to rounding, as that mean is accurate to an
+//! ulp or so), so every block
 //! yields an exact `(count, mean, M2)`. Blocks are merged with Chan et al.'s formula in a
 //! binary tree whose shape depends only on the array's shape and memory layout, never on
 //! the number of threads: results are bit-identical whatever the rayon pool size.
@@ -709,31 +710,74 @@ fn counts<const SKIP_NAN: bool>(x: f64) -> bool {
 /// Count, sum, min and max of a block in one vectorisable pass. Min/max ignore NaNs
 /// here; NaN propagation is restored by [`block_moments`].
 fn first_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> (f64, f64, f64, f64) {
-    let mut count = [0.0f64; LANES];
-    let mut sum = [0.0f64; LANES];
-    let mut lo = [f64::INFINITY; LANES];
-    let mut hi = [f64::NEG_INFINITY; LANES];
-    let mut accumulate = |k: usize, x: A| {
-        let v = x.to_f64();
-        let keep = counts::<SKIP_NAN>(v);
-        count[k] += if keep { 1.0 } else { 0.0 };
-        sum[k] += if keep { v } else { 0.0 };
-        lo[k] = if v < lo[k] { v } else { lo[k] };
-        hi[k] = if v > hi[k] { v } else { hi[k] };
-    };
+    let mut acc = FirstPassLanes::new();
     let chunks = block.chunks_exact(LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
-        for (k, &x) in chunk.iter().enumerate() {
-            accumulate(k, x);
+        let chunk: &[A; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
+        acc.add::<A, SKIP_NAN>(chunk);
+    }
+    acc.add::<A, SKIP_NAN>(rest);
+    let min = acc.lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    let max = acc.hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    let count = if SKIP_NAN {
+        acc.count.iter().sum()
+    } else {
+        block.len() as f64
+    };
+    (count, pairwise_sum(&acc.sum), min, max)
+}
+
+/// `LANES` independent first-pass accumulators.
+struct FirstPassLanes {
+    count: [f64; LANES],
+    sum: [f64; LANES],
+    lo: [f64; LANES],
+    hi: [f64; LANES],
+}
+
+impl FirstPassLanes {
+    fn new() -> Self {
+        FirstPassLanes {
+            count: [0.0; LANES],
+            sum: [0.0; LANES],
+            lo: [f64::INFINITY; LANES],
+            hi: [f64::NEG_INFINITY; LANES],
         }
     }
-    for (k, &x) in rest.iter().enumerate() {
-        accumulate(k, x);
+
+    /// Adds up to `LANES` values, value `k` into lane `k` (an array argument lets the
+    /// compiler unroll and vectorise the loop).
+    #[inline(always)]
+    fn add<A: StatElement, const SKIP_NAN: bool>(&mut self, values: &(impl AsRef<[A]> + ?Sized)) {
+        let lanes = self
+            .count
+            .iter_mut()
+            .zip(&mut self.sum)
+            .zip(self.lo.iter_mut().zip(&mut self.hi));
+        for (((count, sum), (lo, hi)), &x) in lanes.zip(values.as_ref()) {
+            accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
+        }
     }
-    let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-    let max = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-    (count.iter().sum(), pairwise_sum(&sum), min, max)
+}
+
+/// One value into the first-pass accumulators (`count` only when skipping NaNs: it
+/// is the row count otherwise).
+#[inline(always)]
+fn accumulate_first<const SKIP_NAN: bool>(
+    v: f64,
+    count: &mut f64,
+    sum: &mut f64,
+    lo: &mut f64,
+    hi: &mut f64,
+) {
+    let keep = counts::<SKIP_NAN>(v);
+    if SKIP_NAN {
+        *count += if keep { 1.0 } else { 0.0 };
+    }
+    *sum += if keep { v } else { 0.0 };
+    *lo = if v < *lo { v } else { *lo };
+    *hi = if v > *hi { v } else { *hi };
 }
 
 /// Sum of eight partial sums in a fixed pairwise order.
@@ -741,33 +785,29 @@ fn pairwise_sum(s: &[f64; LANES]) -> f64 {
     ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
 
-/// Corrected sum of squared deviations from `mean`: `Σd² − (Σd)²/n`.
-fn second_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A], mean: f64, n: f64) -> f64 {
+/// Sum of squared deviations from `mean`. The usual correction `(Σd)²/n` is left out:
+/// with `mean` accurate to a few ulps it is below rounding level.
+fn second_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A], mean: f64) -> f64 {
     let mut sq = [0.0f64; LANES];
-    let mut dev = [0.0f64; LANES];
-    let mut accumulate = |k: usize, x: A| {
-        let v = x.to_f64();
-        let d = if counts::<SKIP_NAN>(v) { v - mean } else { 0.0 };
-        sq[k] += d * d;
-        dev[k] += d;
-    };
     let chunks = block.chunks_exact(LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
-        for (k, &x) in chunk.iter().enumerate() {
-            accumulate(k, x);
+        let chunk: &[A; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
+        for (sq, &x) in sq.iter_mut().zip(chunk) {
+            accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
         }
     }
-    for (k, &x) in rest.iter().enumerate() {
-        accumulate(k, x);
+    for (sq, &x) in sq.iter_mut().zip(rest) {
+        accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
     }
-    let dev = pairwise_sum(&dev);
-    non_negative(pairwise_sum(&sq) - dev * dev / n)
+    pairwise_sum(&sq)
 }
 
-/// Clamps a rounding-negative M2 to 0, keeping NaN.
-fn non_negative(m2: f64) -> f64 {
-    if m2 < 0.0 { 0.0 } else { m2 }
+/// One value's deviation from `mean` into the second-pass accumulators.
+#[inline(always)]
+fn accumulate_second<const SKIP_NAN: bool>(v: f64, mean: f64, sq: &mut f64) {
+    let d = if counts::<SKIP_NAN>(v) { v - mean } else { 0.0 };
+    *sq += d * d;
 }
 
 /// Exact moments of one block, read twice while it is in cache.
@@ -783,9 +823,9 @@ fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
     }
     let mean = sum / count;
     let m2 = if skip {
-        second_pass::<A, true>(block, mean, count)
+        second_pass::<A, true>(block, mean)
     } else {
-        second_pass::<A, false>(block, mean, count)
+        second_pass::<A, false>(block, mean)
     };
     let has_nan = !skip && A::CAN_BE_NAN && sum.is_nan() && contains_nan(block.iter().copied());
     Moments {
@@ -1125,7 +1165,6 @@ struct TileScratch {
     max: Vec<f64>,
     mean: Vec<f64>,
     sq: Vec<f64>,
-    dev: Vec<f64>,
     has_nan: Vec<bool>,
 }
 
@@ -1138,13 +1177,12 @@ impl TileScratch {
             max: vec![0.0; width],
             mean: vec![0.0; width],
             sq: vec![0.0; width],
-            dev: vec![0.0; width],
             has_nan: vec![false; width],
         }
     }
 
     fn reset(&mut self, width: usize) {
-        for v in [&mut self.count, &mut self.sum, &mut self.sq, &mut self.dev] {
+        for v in [&mut self.count, &mut self.sum, &mut self.sq] {
             v.truncate(0);
             v.resize(width, 0.0);
         }
@@ -1178,6 +1216,9 @@ impl TileScratch {
                 self.first_pass_row::<A, false>(values);
             }
         }
+        if !skip {
+            self.count.fill(rows.len() as f64);
+        }
         for (mean, (&sum, &count)) in self.mean.iter_mut().zip(self.sum.iter().zip(&self.count)) {
             *mean = sum / count;
         }
@@ -1201,22 +1242,13 @@ impl TileScratch {
             .zip(self.sum.iter_mut())
             .zip(self.min.iter_mut().zip(self.max.iter_mut()));
         for (((count, sum), (lo, hi)), &x) in acc.zip(values) {
-            let v = x.to_f64();
-            let keep = counts::<SKIP_NAN>(v);
-            *count += if keep { 1.0 } else { 0.0 };
-            *sum += if keep { v } else { 0.0 };
-            *lo = if v < *lo { v } else { *lo };
-            *hi = if v > *hi { v } else { *hi };
+            accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
         }
     }
 
     fn second_pass_row<A: StatElement, const SKIP_NAN: bool>(&mut self, values: &[A]) {
-        let acc = self.sq.iter_mut().zip(self.dev.iter_mut()).zip(&self.mean);
-        for (((sq, dev), &mean), &x) in acc.zip(values) {
-            let v = x.to_f64();
-            let d = if counts::<SKIP_NAN>(v) { v - mean } else { 0.0 };
-            *sq += d * d;
-            *dev += d;
+        for ((sq, &mean), &x) in self.sq.iter_mut().zip(&self.mean).zip(values) {
+            accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
         }
     }
 
@@ -1245,7 +1277,7 @@ impl TileScratch {
             let block = Moments {
                 count: count as u64,
                 mean: self.mean[j],
-                m2: non_negative(self.sq[j] - self.dev[j] * self.dev[j] / count),
+                m2: self.sq[j],
                 sum: self.sum[j],
                 min: if nan { f64::NAN } else { self.min[j] },
                 max: if nan { f64::NAN } else { self.max[j] },
