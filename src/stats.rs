@@ -34,7 +34,7 @@ const LEAF_BLOCKS: usize = 64;
 /// Elements a single task reduces sequentially.
 const LEAF_ELEMS: usize = BLOCK * LEAF_BLOCKS;
 /// Independent accumulators in the first pass (lets the compiler vectorise).
-const LANES: usize = 8;
+const LANES: usize = 16;
 /// Widest column tile of the per-column kernel.
 const COL_TILE: usize = 1024;
 /// Target elements per tile of the per-column kernel (fits in L2 for both passes).
@@ -707,62 +707,52 @@ fn counts<const SKIP_NAN: bool>(x: f64) -> bool {
     !SKIP_NAN || !x.is_nan()
 }
 
-/// Count, sum, min and max of a block in one vectorisable pass. Min/max ignore NaNs
-/// here; NaN propagation is restored by [`block_moments`].
+/// Count, sum, min and max of a block (NaNs are skipped by min/max here; NaN
+/// propagation is restored by [`block_moments`]). Each statistic is its own pass over
+/// the cache-resident block with `LANES` independent accumulators, so no loop is
+/// bound by the latency of one accumulator and none runs out of registers.
 fn first_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> (f64, f64, f64, f64) {
-    let mut acc = FirstPassLanes::new();
+    let sum = lane_fold(block, 0.0, |s, v| {
+        *s += if counts::<SKIP_NAN>(v) { v } else { 0.0 }
+    });
+    let lo = lane_fold(block, f64::INFINITY, |lo, v| {
+        *lo = if v < *lo { v } else { *lo }
+    });
+    let hi = lane_fold(block, f64::NEG_INFINITY, |hi, v| {
+        *hi = if v > *hi { v } else { *hi }
+    });
+    let count = if SKIP_NAN {
+        pairwise_sum(&lane_fold(block, 0.0, |c, v| {
+            *c += if v.is_nan() { 0.0 } else { 1.0 }
+        }))
+    } else {
+        block.len() as f64
+    };
+    let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    (count, pairwise_sum(&sum), min, max)
+}
+
+/// Folds the block into `LANES` accumulators, value `i` into lane `i % LANES`.
+#[inline(always)]
+fn lane_fold<A: StatElement>(block: &[A], init: f64, step: impl Fn(&mut f64, f64)) -> [f64; LANES] {
+    let mut lanes = [init; LANES];
     let chunks = block.chunks_exact(LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
         let chunk: &[A; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
-        acc.add::<A, SKIP_NAN>(chunk);
-    }
-    acc.add::<A, SKIP_NAN>(rest);
-    let min = acc.lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-    let max = acc.hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-    let count = if SKIP_NAN {
-        acc.count.iter().sum()
-    } else {
-        block.len() as f64
-    };
-    (count, pairwise_sum(&acc.sum), min, max)
-}
-
-/// `LANES` independent first-pass accumulators.
-struct FirstPassLanes {
-    count: [f64; LANES],
-    sum: [f64; LANES],
-    lo: [f64; LANES],
-    hi: [f64; LANES],
-}
-
-impl FirstPassLanes {
-    fn new() -> Self {
-        FirstPassLanes {
-            count: [0.0; LANES],
-            sum: [0.0; LANES],
-            lo: [f64::INFINITY; LANES],
-            hi: [f64::NEG_INFINITY; LANES],
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            step(lane, x.to_f64());
         }
     }
-
-    /// Adds up to `LANES` values, value `k` into lane `k` (an array argument lets the
-    /// compiler unroll and vectorise the loop).
-    #[inline(always)]
-    fn add<A: StatElement, const SKIP_NAN: bool>(&mut self, values: &(impl AsRef<[A]> + ?Sized)) {
-        let lanes = self
-            .count
-            .iter_mut()
-            .zip(&mut self.sum)
-            .zip(self.lo.iter_mut().zip(&mut self.hi));
-        for (((count, sum), (lo, hi)), &x) in lanes.zip(values.as_ref()) {
-            accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
-        }
+    for (lane, &x) in lanes.iter_mut().zip(rest) {
+        step(lane, x.to_f64());
     }
+    lanes
 }
 
-/// One value into the first-pass accumulators (`count` only when skipping NaNs: it
-/// is the row count otherwise).
+/// One value into per-column first-pass accumulators (`count` only when skipping
+/// NaNs: it is the row count otherwise).
 #[inline(always)]
 fn accumulate_first<const SKIP_NAN: bool>(
     v: f64,
@@ -780,27 +770,21 @@ fn accumulate_first<const SKIP_NAN: bool>(
     *hi = if v > *hi { v } else { *hi };
 }
 
-/// Sum of eight partial sums in a fixed pairwise order.
-fn pairwise_sum(s: &[f64; LANES]) -> f64 {
-    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+/// Sum of the lanes' partial sums in a fixed pairwise order.
+fn pairwise_sum(s: &[f64]) -> f64 {
+    match s.len() {
+        0 => 0.0,
+        1 => s[0],
+        n => pairwise_sum(&s[..n / 2]) + pairwise_sum(&s[n / 2..]),
+    }
 }
 
 /// Sum of squared deviations from `mean`. The usual correction `(Σd)²/n` is left out:
 /// with `mean` accurate to a few ulps it is below rounding level.
 fn second_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A], mean: f64) -> f64 {
-    let mut sq = [0.0f64; LANES];
-    let chunks = block.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        let chunk: &[A; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
-        for (sq, &x) in sq.iter_mut().zip(chunk) {
-            accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
-        }
-    }
-    for (sq, &x) in sq.iter_mut().zip(rest) {
-        accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
-    }
-    pairwise_sum(&sq)
+    pairwise_sum(&lane_fold(block, 0.0, |sq, v| {
+        accumulate_second::<SKIP_NAN>(v, mean, sq)
+    }))
 }
 
 /// One value's deviation from `mean` into the second-pass accumulators.
@@ -1157,6 +1141,32 @@ where
     acc
 }
 
+/// Rows of a tile, four at a time while they last, then one at a time.
+enum RowGroup<'a, A> {
+    Four([&'a [A]; 4]),
+    One(&'a [A]),
+}
+
+/// The tile's rows (restricted to `cols`) in order, grouped by four.
+fn row_groups<'a, A: 'a, F>(
+    row: &F,
+    rows: Range<usize>,
+    cols: Range<usize>,
+) -> impl Iterator<Item = RowGroup<'a, A>>
+where
+    F: Fn(usize) -> &'a [A],
+{
+    let fours = rows.len() / 4;
+    let tail = rows.start + 4 * fours..rows.end;
+    let (first_col, end_col) = (cols.start, cols.end);
+    let segment = move |r: usize| &row(r)[first_col..end_col];
+    let grouped = (0..fours).map(move |g| {
+        let r = rows.start + 4 * g;
+        RowGroup::Four([segment(r), segment(r + 1), segment(r + 2), segment(r + 3)])
+    });
+    grouped.chain(tail.map(move |r| RowGroup::One(segment(r))))
+}
+
 /// Per-column accumulators of one tile (structure of arrays, so loops vectorise).
 struct TileScratch {
     count: Vec<f64>,
@@ -1208,12 +1218,11 @@ impl TileScratch {
     {
         let skip = SKIP_NAN && A::CAN_BE_NAN;
         self.reset(cols.len());
-        for r in rows.clone() {
-            let values = &row(r)[cols.clone()];
+        for group in row_groups(row, rows.clone(), cols.clone()) {
             if skip {
-                self.first_pass_row::<A, true>(values);
+                self.first_pass_rows::<A, true>(group);
             } else {
-                self.first_pass_row::<A, false>(values);
+                self.first_pass_rows::<A, false>(group);
             }
         }
         if !skip {
@@ -1222,12 +1231,11 @@ impl TileScratch {
         for (mean, (&sum, &count)) in self.mean.iter_mut().zip(self.sum.iter().zip(&self.count)) {
             *mean = sum / count;
         }
-        for r in rows.clone() {
-            let values = &row(r)[cols.clone()];
+        for group in row_groups(row, rows.clone(), cols.clone()) {
             if skip {
-                self.second_pass_row::<A, true>(values);
+                self.second_pass_rows::<A, true>(group);
             } else {
-                self.second_pass_row::<A, false>(values);
+                self.second_pass_rows::<A, false>(group);
             }
         }
         if !skip && A::CAN_BE_NAN {
@@ -1235,20 +1243,48 @@ impl TileScratch {
         }
     }
 
-    fn first_pass_row<A: StatElement, const SKIP_NAN: bool>(&mut self, values: &[A]) {
+    /// Adds a group of rows column-wise; each accumulator is loaded and stored once
+    /// per group rather than once per row.
+    fn first_pass_rows<A: StatElement, const SKIP_NAN: bool>(&mut self, group: RowGroup<'_, A>) {
         let acc = self
             .count
             .iter_mut()
             .zip(self.sum.iter_mut())
             .zip(self.min.iter_mut().zip(self.max.iter_mut()));
-        for (((count, sum), (lo, hi)), &x) in acc.zip(values) {
-            accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
+        match group {
+            RowGroup::Four([a, b, c, d]) => {
+                let values = a.iter().zip(b).zip(c.iter().zip(d));
+                for (((count, sum), (lo, hi)), ((&a, &b), (&c, &d))) in acc.zip(values) {
+                    for x in [a, b, c, d] {
+                        accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
+                    }
+                }
+            }
+            RowGroup::One(values) => {
+                for (((count, sum), (lo, hi)), &x) in acc.zip(values) {
+                    accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
+                }
+            }
         }
     }
 
-    fn second_pass_row<A: StatElement, const SKIP_NAN: bool>(&mut self, values: &[A]) {
-        for ((sq, &mean), &x) in self.sq.iter_mut().zip(&self.mean).zip(values) {
-            accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
+    /// Adds a group of rows' squared deviations column-wise.
+    fn second_pass_rows<A: StatElement, const SKIP_NAN: bool>(&mut self, group: RowGroup<'_, A>) {
+        let acc = self.sq.iter_mut().zip(&self.mean);
+        match group {
+            RowGroup::Four([a, b, c, d]) => {
+                let values = a.iter().zip(b).zip(c.iter().zip(d));
+                for ((sq, &mean), ((&a, &b), (&c, &d))) in acc.zip(values) {
+                    for x in [a, b, c, d] {
+                        accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
+                    }
+                }
+            }
+            RowGroup::One(values) => {
+                for ((sq, &mean), &x) in acc.zip(values) {
+                    accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
+                }
+            }
         }
     }
 
