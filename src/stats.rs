@@ -1141,30 +1141,30 @@ where
     acc
 }
 
-/// Rows of a tile, four at a time while they last, then one at a time.
-enum RowGroup<'a, A> {
-    Four([&'a [A]; 4]),
-    One(&'a [A]),
-}
-
-/// The tile's rows (restricted to `cols`) in order, grouped by four.
-fn row_groups<'a, A: 'a, F>(
+/// Folds `LANES` adjacent columns from `first_col` down `rows`: lane `k` takes
+/// column `first_col + k`; `step` also gets the lane index.
+#[inline(always)]
+fn column_fold<'a, A, F>(
     row: &F,
     rows: Range<usize>,
-    cols: Range<usize>,
-) -> impl Iterator<Item = RowGroup<'a, A>>
+    first_col: usize,
+    init: f64,
+    step: impl Fn(&mut f64, f64, usize),
+) -> [f64; LANES]
 where
+    A: StatElement + 'a,
     F: Fn(usize) -> &'a [A],
 {
-    let fours = rows.len() / 4;
-    let tail = rows.start + 4 * fours..rows.end;
-    let (first_col, end_col) = (cols.start, cols.end);
-    let segment = move |r: usize| &row(r)[first_col..end_col];
-    let grouped = (0..fours).map(move |g| {
-        let r = rows.start + 4 * g;
-        RowGroup::Four([segment(r), segment(r + 1), segment(r + 2), segment(r + 3)])
-    });
-    grouped.chain(tail.map(move |r| RowGroup::One(segment(r))))
+    let mut lanes = [init; LANES];
+    for r in rows {
+        let values: &[A; LANES] = row(r)[first_col..first_col + LANES]
+            .try_into()
+            .expect("a group spans LANES columns");
+        for (k, (lane, &x)) in lanes.iter_mut().zip(values).enumerate() {
+            step(lane, x.to_f64(), k);
+        }
+    }
+    lanes
 }
 
 /// Per-column accumulators of one tile (structure of arrays, so loops vectorise).
@@ -1206,7 +1206,8 @@ impl TileScratch {
         self.has_nan.resize(width, false);
     }
 
-    /// Exact per-column moments of the tile `rows × cols`, in two passes over it.
+    /// Exact per-column moments of the tile `rows × cols`: groups of `LANES` columns
+    /// are reduced with accumulators held in registers, the last few columns row by row.
     fn reduce<'a, A, F, const SKIP_NAN: bool>(
         &mut self,
         row: &F,
@@ -1218,73 +1219,129 @@ impl TileScratch {
     {
         let skip = SKIP_NAN && A::CAN_BE_NAN;
         self.reset(cols.len());
-        for group in row_groups(row, rows.clone(), cols.clone()) {
+        let groups = cols.len() / LANES;
+        for offset in (0..groups).map(|g| g * LANES) {
+            let first_col = cols.start + offset;
             if skip {
-                self.first_pass_rows::<A, true>(group);
+                self.reduce_column_group::<A, F, true>(row, rows.clone(), first_col, offset);
             } else {
-                self.first_pass_rows::<A, false>(group);
+                self.reduce_column_group::<A, F, false>(row, rows.clone(), first_col, offset);
             }
         }
-        if !skip {
-            self.count.fill(rows.len() as f64);
-        }
-        for (mean, (&sum, &count)) in self.mean.iter_mut().zip(self.sum.iter().zip(&self.count)) {
-            *mean = sum / count;
-        }
-        for group in row_groups(row, rows.clone(), cols.clone()) {
-            if skip {
-                self.second_pass_rows::<A, true>(group);
-            } else {
-                self.second_pass_rows::<A, false>(group);
-            }
+        let rest = cols.start + groups * LANES..cols.end;
+        if skip {
+            self.reduce_by_rows::<A, F, true>(row, rows.clone(), rest, groups * LANES);
+        } else {
+            self.reduce_by_rows::<A, F, false>(row, rows.clone(), rest, groups * LANES);
         }
         if !skip && A::CAN_BE_NAN {
             self.find_nan_columns(row, rows, cols);
         }
     }
 
-    /// Adds a group of rows column-wise; each accumulator is loaded and stored once
-    /// per group rather than once per row.
-    fn first_pass_rows<A: StatElement, const SKIP_NAN: bool>(&mut self, group: RowGroup<'_, A>) {
-        let acc = self
-            .count
-            .iter_mut()
-            .zip(self.sum.iter_mut())
-            .zip(self.min.iter_mut().zip(self.max.iter_mut()));
-        match group {
-            RowGroup::Four([a, b, c, d]) => {
-                let values = a.iter().zip(b).zip(c.iter().zip(d));
-                for (((count, sum), (lo, hi)), ((&a, &b), (&c, &d))) in acc.zip(values) {
-                    for x in [a, b, c, d] {
-                        accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
-                    }
-                }
-            }
-            RowGroup::One(values) => {
-                for (((count, sum), (lo, hi)), &x) in acc.zip(values) {
-                    accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
-                }
-            }
+    /// Moments of the `LANES` columns from `first_col`, one pass per statistic down
+    /// the tile's rows; results go to scratch position `offset`.
+    fn reduce_column_group<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        first_col: usize,
+        offset: usize,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        let sum = column_fold(row, rows.clone(), first_col, 0.0, |s, v, _| {
+            *s += if counts::<SKIP_NAN>(v) { v } else { 0.0 }
+        });
+        let lo = column_fold(row, rows.clone(), first_col, f64::INFINITY, |lo, v, _| {
+            *lo = if v < *lo { v } else { *lo }
+        });
+        let hi = column_fold(
+            row,
+            rows.clone(),
+            first_col,
+            f64::NEG_INFINITY,
+            |hi, v, _| *hi = if v > *hi { v } else { *hi },
+        );
+        let count = if SKIP_NAN {
+            column_fold(row, rows.clone(), first_col, 0.0, |c, v, _| {
+                *c += if v.is_nan() { 0.0 } else { 1.0 }
+            })
+        } else {
+            [rows.len() as f64; LANES]
+        };
+        let mut mean = [0.0; LANES];
+        for (m, (&s, &c)) in mean.iter_mut().zip(sum.iter().zip(&count)) {
+            *m = s / c;
+        }
+        let sq = column_fold(row, rows, first_col, 0.0, |sq, v, k| {
+            accumulate_second::<SKIP_NAN>(v, mean[k], sq)
+        });
+        let span = offset..offset + LANES;
+        self.count[span.clone()].copy_from_slice(&count);
+        self.sum[span.clone()].copy_from_slice(&sum);
+        self.min[span.clone()].copy_from_slice(&lo);
+        self.max[span.clone()].copy_from_slice(&hi);
+        self.mean[span.clone()].copy_from_slice(&mean);
+        self.sq[span].copy_from_slice(&sq);
+    }
+
+    /// Moments of a few columns `cols`, row by row; results go to scratch position
+    /// `offset` onwards.
+    fn reduce_by_rows<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        offset: usize,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        for r in rows.clone() {
+            self.first_pass_row::<A, SKIP_NAN>(&row(r)[cols.clone()], offset);
+        }
+        if !SKIP_NAN {
+            self.count[offset..].fill(rows.len() as f64);
+        }
+        let means = self.mean[offset..].iter_mut();
+        for (mean, (&sum, &count)) in
+            means.zip(self.sum[offset..].iter().zip(&self.count[offset..]))
+        {
+            *mean = sum / count;
+        }
+        for r in rows {
+            self.second_pass_row::<A, SKIP_NAN>(&row(r)[cols.clone()], offset);
         }
     }
 
-    /// Adds a group of rows' squared deviations column-wise.
-    fn second_pass_rows<A: StatElement, const SKIP_NAN: bool>(&mut self, group: RowGroup<'_, A>) {
-        let acc = self.sq.iter_mut().zip(&self.mean);
-        match group {
-            RowGroup::Four([a, b, c, d]) => {
-                let values = a.iter().zip(b).zip(c.iter().zip(d));
-                for ((sq, &mean), ((&a, &b), (&c, &d))) in acc.zip(values) {
-                    for x in [a, b, c, d] {
-                        accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
-                    }
-                }
-            }
-            RowGroup::One(values) => {
-                for ((sq, &mean), &x) in acc.zip(values) {
-                    accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
-                }
-            }
+    fn first_pass_row<A: StatElement, const SKIP_NAN: bool>(
+        &mut self,
+        values: &[A],
+        offset: usize,
+    ) {
+        let acc = self.count[offset..]
+            .iter_mut()
+            .zip(self.sum[offset..].iter_mut())
+            .zip(
+                self.min[offset..]
+                    .iter_mut()
+                    .zip(self.max[offset..].iter_mut()),
+            );
+        for (((count, sum), (lo, hi)), &x) in acc.zip(values) {
+            accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
+        }
+    }
+
+    fn second_pass_row<A: StatElement, const SKIP_NAN: bool>(
+        &mut self,
+        values: &[A],
+        offset: usize,
+    ) {
+        let acc = self.sq[offset..].iter_mut().zip(&self.mean[offset..]);
+        for ((sq, &mean), &x) in acc.zip(values) {
+            accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
         }
     }
 
