@@ -38,7 +38,7 @@ const LANES: usize = 16;
 /// Widest column tile of the per-column kernel.
 const COL_TILE: usize = 1024;
 /// Target elements per tile of the per-column kernel (fits in L2 for both passes).
-const TILE_ELEMS: usize = 16 * 1024;
+const TILE_ELEMS: usize = 8192;
 /// Fewest rows per tile, so the per-tile merge cost stays small.
 const MIN_TILE_ROWS: usize = 16;
 
