@@ -41,6 +41,9 @@ const COL_TILE: usize = 1024;
 const TILE_ELEMS: usize = 8192;
 /// Fewest rows per tile, so the per-tile merge cost stays small.
 const MIN_TILE_ROWS: usize = 16;
+/// Widest band of columns one per-column reduction handles; wider matrices are cut
+/// into bands reduced in parallel.
+const COLUMN_BAND: usize = 4 * COL_TILE;
 
 mod sealed {
     pub trait Sealed {}
@@ -1083,6 +1086,8 @@ impl ColumnPlan {
 }
 
 /// Per-column moments of `nrows` rows of `ncols` values each; `row(r)` is row `r`.
+/// Wide matrices are cut into bands of `COLUMN_BAND` columns reduced in parallel, so
+/// a matrix with few rows and many columns still uses every thread.
 fn column_moments<'a, A, F, const SKIP_NAN: bool>(
     row: &F,
     nrows: usize,
@@ -1092,8 +1097,19 @@ where
     A: StatElement + 'a,
     F: Fn(usize) -> &'a [A] + Sync,
 {
-    let plan = ColumnPlan::new(nrows, ncols);
-    column_tree::<A, F, SKIP_NAN>(row, &plan, 0..plan.row_blocks())
+    use rayon::prelude::*;
+    let mut out = vec![Moments::new(); ncols];
+    out.par_chunks_mut(COLUMN_BAND)
+        .enumerate()
+        .for_each(|(band, out)| {
+            let first = band * COLUMN_BAND;
+            let end = first + out.len();
+            let band_row = |r: usize| &row(r)[first..end];
+            let plan = ColumnPlan::new(nrows, out.len());
+            let moments = column_tree::<A, _, SKIP_NAN>(&band_row, &plan, 0..plan.row_blocks());
+            out.copy_from_slice(&moments);
+        });
+    out
 }
 
 fn column_tree<'a, A, F, const SKIP_NAN: bool>(

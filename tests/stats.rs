@@ -392,6 +392,9 @@ fn large_axis_reductions_cross_tiles_and_tree_leaves() {
     // More columns than one column tile.
     let wide = Array2::from_shape_vec((40, 2_500), random_f64(40 * 2_500, 32, 7.0, 1.0)).unwrap();
     check_axis(&wide.view(), 1e-12, "wide");
+    // Few rows, more columns than one column band.
+    let banded = Array2::from_shape_vec((3, 9_001), random_f64(3 * 9_001, 34, -1.0, 1.0)).unwrap();
+    check_axis(&banded.view(), 1e-12, "banded");
     // Column ranges and row steps of a C matrix: rows are contiguous segments.
     check_axis(&tall.slice(s![..;3, 5..17]), 1e-12, "column range");
     check_axis(&tall.slice(s![..;-1, ..]), 1e-12, "reversed rows");
