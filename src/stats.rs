@@ -2,16 +2,26 @@
 //!
 //! # How the kernels work
 //!
-//! Data is cut into fixed-size blocks (4096 elements, or tiles of rows × columns for
-//! per-column reductions). Each block is read twice while it is hot in cache: a first,
-//! vectorisable pass gives its sum, min and max; a second gives the sum of squared
-//! deviations from the block mean (exact to rounding, as that mean is accurate to an
-//! ulp or so), so every block
-//! yields an exact `(count, mean, M2)`. Blocks are merged with Chan et al.'s formula in a
-//! binary tree whose shape depends only on the array's shape and memory layout, never on
-//! the number of threads: results are bit-identical whatever the rayon pool size.
-//! All accumulation is in `f64`. Memory use is bounded by the output size plus a few
-//! scratch buffers per thread, never by the input size.
+//! Data is cut into fixed-size blocks (4096 elements of the memory-order slice, or
+//! tiles of up to 8192 elements, rows × columns, for per-column reductions). Each
+//! block is reduced while it is hot in cache: vectorisable passes with 16 independent
+//! `f64` accumulators give its sum, min and max, then the sum of squared deviations
+//! from the block mean, so every block yields an accurate `(count, mean, M2)` — the
+//! variance never comes from `E[x²] − E[x]²`. Blocks are merged with Chan et al.'s
+//! formula in a binary tree whose shape depends only on the array's shape and memory
+//! layout, never on the number of threads: results are bit-identical whatever the
+//! rayon pool size.
+//!
+//! Layouts: whole-array reductions read the memory-order slice of any contiguous
+//! array and split other views along their outermost axis. Reductions along an axis
+//! of a C- or F-contiguous array (or a 2-D view whose rows are contiguous) stream
+//! through memory in order: tasks own bands of rows and keep per-column accumulators,
+//! so memory use is O(threads × columns) plus the output, never proportional to the
+//! input. Other strided views fall back to reducing each lane on its own.
+//!
+//! Accuracy: relative errors are of order `eps × |mean| / std` (per-block means are
+//! stored in `f64`), far below what naive `f32` accumulation gives. `i64`/`u64`
+//! values beyond 2^53 are rounded to `f64`.
 //!
 //! # NaN and empty inputs
 //!
