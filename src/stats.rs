@@ -1246,6 +1246,12 @@ impl TileScratch {
         let skip = SKIP_NAN && A::CAN_BE_NAN;
         self.reset(cols.len());
         let groups = cols.len() / LANES;
+        let grouped = cols.start..cols.start + groups * LANES;
+        if skip {
+            self.sum_by_rows::<A, F, true>(row, rows.clone(), grouped);
+        } else {
+            self.sum_by_rows::<A, F, false>(row, rows.clone(), grouped);
+        }
         for offset in (0..groups).map(|g| g * LANES) {
             let first_col = cols.start + offset;
             if skip {
@@ -1265,8 +1271,29 @@ impl TileScratch {
         }
     }
 
-    /// Moments of the `LANES` columns from `first_col`, one pass per statistic down
-    /// the tile's rows; results go to scratch position `offset`.
+    /// Column sums of the tile over `cols` (from scratch position 0), reading the rows
+    /// in memory order: this first pass streams the tile into cache sequentially, and
+    /// adds each column's values in row order, as a per-column fold would.
+    fn sum_by_rows<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        for r in rows {
+            for (sum, &x) in self.sum.iter_mut().zip(&row(r)[cols.clone()]) {
+                let v = x.to_f64();
+                *sum += if counts::<SKIP_NAN>(v) { v } else { 0.0 };
+            }
+        }
+    }
+
+    /// Moments of the `LANES` columns from `first_col` (their sums already in scratch),
+    /// one pass per statistic down the tile's rows; results go to scratch position
+    /// `offset`.
     fn reduce_column_group<'a, A, F, const SKIP_NAN: bool>(
         &mut self,
         row: &F,
@@ -1277,9 +1304,9 @@ impl TileScratch {
         A: StatElement + 'a,
         F: Fn(usize) -> &'a [A],
     {
-        let sum = column_fold(row, rows.clone(), first_col, 0.0, |s, v, _| {
-            *s += if counts::<SKIP_NAN>(v) { v } else { 0.0 }
-        });
+        let sum: [f64; LANES] = self.sum[offset..offset + LANES]
+            .try_into()
+            .expect("a group spans LANES columns");
         let lo = column_fold(row, rows.clone(), first_col, f64::INFINITY, |lo, v, _| {
             *lo = if v < *lo { v } else { *lo }
         });
