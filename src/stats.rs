@@ -56,7 +56,18 @@ const MIN_TILE_ROWS: usize = 16;
 const COLUMN_BAND: usize = 4 * COL_TILE;
 
 mod sealed {
-    pub trait Sealed {}
+    use super::Moments;
+
+    pub trait Sealed {
+        /// A type-specific kernel for the moments of one block (NaN propagating),
+        /// or `None` to use the generic one.
+        fn fast_block_moments(_block: &[Self]) -> Option<Moments>
+        where
+            Self: Sized,
+        {
+            None
+        }
+    }
 }
 
 /// An element type the statistics kernels accept: `bool` (as 0/1), the integers
@@ -81,7 +92,6 @@ pub trait StatElement: Copy + Send + Sync + sealed::Sealed {
 
 macro_rules! stat_element {
     ($($t:ty => $nan:expr, |$x:ident| $conv:expr;)*) => {$(
-        impl sealed::Sealed for $t {}
         impl StatElement for $t {
             const CAN_BE_NAN: bool = $nan;
             #[inline(always)]
@@ -91,6 +101,20 @@ macro_rules! stat_element {
             }
         }
     )*};
+}
+
+macro_rules! generic_kernels {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+    )*};
+}
+
+generic_kernels!(bool, i8, i16, i32, i64, u8, u16, u32, u64, half::f16, f64);
+
+impl sealed::Sealed for f32 {
+    fn fast_block_moments(block: &[f32]) -> Option<Moments> {
+        f32_block_moments(block)
+    }
 }
 
 stat_element! {
@@ -810,6 +834,11 @@ fn accumulate_second<const SKIP_NAN: bool>(v: f64, mean: f64, sq: &mut f64) {
 /// Exact moments of one block, read twice while it is in cache.
 fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
     let skip = SKIP_NAN && A::CAN_BE_NAN;
+    if !skip {
+        if let Some(moments) = A::fast_block_moments(block) {
+            return moments;
+        }
+    }
     let (count, sum, min, max) = if skip {
         first_pass::<A, true>(block)
     } else {
@@ -833,6 +862,90 @@ fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
         min: if has_nan { f64::NAN } else { min },
         max: if has_nan { f64::NAN } else { max },
     }
+}
+
+/// Values per `f32` lane summed in `f32` before the lane is folded into `f64`.
+const F32_RUN: usize = 16;
+
+/// Moments of an `f32` block: a native `f32` pass (sums over short runs folded into
+/// `f64`, min, max) gives an approximate mean; an `f64` pass over the deviations from
+/// it then yields the exact mean and M2 (the corrected two-pass algorithm). `None`
+/// (use the generic kernel) when the block holds NaN or infinities or overflows `f32`.
+fn f32_block_moments(block: &[f32]) -> Option<Moments> {
+    if block.is_empty() {
+        return Some(Moments::new());
+    }
+    let (approx_sum, min, max) = f32_sum_min_max(block);
+    if !approx_sum.is_finite() || !min.is_finite() || !max.is_finite() {
+        return None;
+    }
+    let n = block.len() as f64;
+    let shift = approx_sum / n;
+    let (dev, sq) = f32_deviations(block, shift);
+    Some(Moments {
+        count: block.len() as u64,
+        mean: shift + dev / n,
+        m2: (sq - dev * dev / n).max(0.0),
+        sum: shift * n + dev,
+        min,
+        max,
+    })
+}
+
+/// Approximate sum, min and max of an `f32` block, vectorised in `f32`.
+fn f32_sum_min_max(block: &[f32]) -> (f64, f64, f64) {
+    let mut sum = [0.0f64; LANES];
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    for run in block.chunks(LANES * F32_RUN) {
+        let mut run_sum = [0.0f32; LANES];
+        let mut add = |k: usize, x: f32| {
+            run_sum[k] += x;
+            lo[k] = if x < lo[k] { x } else { lo[k] };
+            hi[k] = if x > hi[k] { x } else { hi[k] };
+        };
+        let chunks = run.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            let chunk: &[f32; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
+            for (k, &x) in chunk.iter().enumerate() {
+                add(k, x);
+            }
+        }
+        for (k, &x) in rest.iter().enumerate() {
+            add(k, x);
+        }
+        for (total, &part) in sum.iter_mut().zip(&run_sum) {
+            *total += f64::from(part);
+        }
+    }
+    let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    (pairwise_sum(&sum), f64::from(min), f64::from(max))
+}
+
+/// `Σd` and `Σd²` for `d = x − shift`, in `f64`.
+fn f32_deviations(block: &[f32], shift: f64) -> (f64, f64) {
+    const HALF: usize = LANES / 2;
+    let mut dev = [0.0f64; HALF];
+    let mut sq = [0.0f64; HALF];
+    let mut add = |k: usize, x: f32| {
+        let d = f64::from(x) - shift;
+        dev[k] += d;
+        sq[k] += d * d;
+    };
+    let chunks = block.chunks_exact(HALF);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        let chunk: &[f32; HALF] = chunk.try_into().expect("chunks_exact yields HALF values");
+        for (k, &x) in chunk.iter().enumerate() {
+            add(k, x);
+        }
+    }
+    for (k, &x) in rest.iter().enumerate() {
+        add(k, x);
+    }
+    (pairwise_sum(&dev), pairwise_sum(&sq))
 }
 
 fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {

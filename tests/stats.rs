@@ -320,6 +320,26 @@ fn infinities_follow_numpy() {
 }
 
 #[test]
+fn f32_blocks_with_nan_inf_or_huge_values_fall_back_correctly() {
+    let mut a: Array1<f32> = random_f64(10_000, 81, 5.0, 1.0)
+        .into_iter()
+        .map(|x| x as f32)
+        .collect();
+    a[9_000] = f32::NAN;
+    let m = a.par_moments();
+    assert!(m.mean().is_nan() && m.min().is_nan() && m.max().is_nan());
+    a[9_000] = f32::INFINITY;
+    let m = a.par_moments();
+    assert_eq!((m.mean(), m.max()), (f64::INFINITY, f64::INFINITY));
+    // Sums that overflow f32 but not f64.
+    let big = Array1::from_elem(5_000, 3e38f32);
+    let m = big.par_moments();
+    assert_eq!(m.mean(), f64::from(3e38f32));
+    assert_eq!(m.sum(), 5_000.0 * f64::from(3e38f32));
+    assert_eq!(m.var(0), 0.0);
+}
+
+#[test]
 fn empty_and_zero_dimensional_arrays() {
     let empty = Array1::<f64>::zeros(0);
     let m = empty.par_moments();
