@@ -11,6 +11,8 @@
 //! | create a file and map it (`'w+'`) | [`create_npy`], [`create_raw`] |
 //! | map a headerless file (`numpy.memmap`) | [`load_raw`], [`load_raw_1d`] |
 //! | grow a file row by row, crash-safe | [`NpyAppender`], [`recover`] |
+//! | one-pass count/sum/mean/var/std/min/max, all cores | [`ParStats::par_moments`], [`ParStats::par_moments_axis`], [`Moments`] |
+//! | parallel, deterministic fills | [`par_fill`], [`par_fill_with`], [`par_fill_columns`], [`par_fill_uniform`], [`par_fill_normal`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
 //!
 //! ```
@@ -33,16 +35,22 @@ mod cast;
 mod create;
 mod dtype;
 mod error;
+mod fill;
 mod header;
 mod literal;
 mod npy;
 mod raw;
 mod save;
+mod stats;
 
 pub use append::{NpyAppender, recover};
 pub use create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
 pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
 pub use error::{Error, Result};
+pub use fill::{
+    FillFloat, normal_at, par_fill, par_fill_columns, par_fill_normal, par_fill_uniform,
+    par_fill_with, uniform_at,
+};
 pub use header::{Header, HeaderOptions};
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
@@ -50,6 +58,7 @@ pub use npy::{
 };
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};
+pub use stats::{Moments, ParStats, StatElement};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,8 +1,10 @@
 //! Integration tests: one binary, one module per concern.
 
 mod append;
+mod fill;
 mod fixtures;
 mod numpy;
+mod stats;
 mod writing;
 
 /// The mapped types can be shared across threads.

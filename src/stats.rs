@@ -1,0 +1,1547 @@
+//! Parallel one-pass statistics: [`Moments`] and the [`ParStats`] extension trait.
+//!
+//! # How the kernels work
+//!
+//! Data is cut into fixed-size blocks (4096 elements of the memory-order slice, or
+//! tiles of up to 8192 elements, rows × columns, for per-column reductions). Each
+//! block is reduced while it is hot in cache: vectorisable passes with 16 independent
+//! `f64` accumulators give its sum, min and max, then the sum of squared deviations
+//! from the block mean, so every block yields an accurate `(count, mean, M2)` — the
+//! variance never comes from `E[x²] − E[x]²`. Blocks are merged with Chan et al.'s
+//! formula in a binary tree whose shape depends only on the array's shape and memory
+//! layout, never on the number of threads: results are bit-identical whatever the
+//! rayon pool size.
+//!
+//! Layouts: whole-array reductions read the memory-order slice of any contiguous
+//! array and split other views along their outermost axis. Reductions along an axis
+//! of a C- or F-contiguous array (or a 2-D view whose rows are contiguous) stream
+//! through memory in order: tasks own bands of rows and keep per-column accumulators,
+//! so memory use is O(threads × columns) plus the output, never proportional to the
+//! input. Other strided views fall back to reducing each lane on its own.
+//!
+//! Accuracy: relative errors are of order `eps × |mean| / std` (per-block means are
+//! stored in `f64`), far below what naive `f32` accumulation gives. `i64`/`u64`
+//! values beyond 2^53 are rounded to `f64`.
+//!
+//! # NaN and empty inputs
+//!
+//! The plain reductions propagate NaN like NumPy: one NaN makes mean, variance, min
+//! and max NaN. The `nan` variants skip NaNs like `np.nanmean`. An empty input (or an
+//! all-NaN one for the `nan` variants) has count 0, sum 0, and NaN mean, variance, min
+//! and max (NumPy warns and returns NaN for the mean, and raises for min/max).
+
+use std::ops::Range;
+
+use ndarray::{
+    Array, ArrayBase, ArrayView1, ArrayView2, ArrayViewD, Axis, Data, Dimension, Ix2, ShapeBuilder,
+    Zip,
+};
+
+/// Elements per block of the whole-array kernel.
+const BLOCK: usize = 4096;
+/// Blocks a single task reduces sequentially before the tree splits work.
+const LEAF_BLOCKS: usize = 64;
+/// Elements a single task reduces sequentially.
+const LEAF_ELEMS: usize = BLOCK * LEAF_BLOCKS;
+/// Independent accumulators in the first pass (lets the compiler vectorise).
+const LANES: usize = 16;
+/// Widest column tile of the per-column kernel.
+const COL_TILE: usize = 1024;
+/// Target elements per tile of the per-column kernel (fits in L2 for both passes).
+const TILE_ELEMS: usize = 8192;
+/// Fewest rows per tile, so the per-tile merge cost stays small.
+const MIN_TILE_ROWS: usize = 16;
+/// Widest band of columns one per-column reduction handles; wider matrices are cut
+/// into bands reduced in parallel.
+const COLUMN_BAND: usize = 4 * COL_TILE;
+
+mod sealed {
+    use super::Moments;
+
+    pub trait Sealed {
+        /// A type-specific kernel for the moments of one block (NaN propagating),
+        /// or `None` to use the generic one.
+        fn fast_block_moments(_block: &[Self]) -> Option<Moments>
+        where
+            Self: Sized,
+        {
+            None
+        }
+    }
+}
+
+/// An element type the statistics kernels accept: `bool` (as 0/1), the integers
+/// `i8`..`i64`, `u8`..`u64`, [`half::f16`], `f32` and `f64`.
+///
+/// The trait is sealed: it cannot be implemented outside this crate.
+///
+/// ```
+/// use npmap::StatElement;
+/// assert_eq!(true.to_f64(), 1.0);
+/// assert_eq!((-3i8).to_f64(), -3.0);
+/// assert!(!u8::CAN_BE_NAN && f32::CAN_BE_NAN);
+/// ```
+pub trait StatElement: Copy + Send + Sync + sealed::Sealed {
+    /// Whether the type has NaN values (true for the float types only).
+    const CAN_BE_NAN: bool;
+
+    /// The value as `f64`: exact for every type except `i64`/`u64` beyond 2^53,
+    /// which round to the nearest `f64`.
+    fn to_f64(self) -> f64;
+}
+
+macro_rules! stat_element {
+    ($($t:ty => $nan:expr, |$x:ident| $conv:expr;)*) => {$(
+        impl StatElement for $t {
+            const CAN_BE_NAN: bool = $nan;
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                let $x = self;
+                $conv
+            }
+        }
+    )*};
+}
+
+macro_rules! generic_kernels {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+    )*};
+}
+
+generic_kernels!(bool, i8, i16, i32, i64, u8, u16, u32, u64, half::f16, f64);
+
+impl sealed::Sealed for f32 {
+    fn fast_block_moments(block: &[f32]) -> Option<Moments> {
+        f32_block_moments(block)
+    }
+}
+
+stat_element! {
+    bool => false, |x| u8::from(x) as f64;
+    i8 => false, |x| x as f64;
+    i16 => false, |x| x as f64;
+    i32 => false, |x| x as f64;
+    i64 => false, |x| x as f64;
+    u8 => false, |x| x as f64;
+    u16 => false, |x| x as f64;
+    u32 => false, |x| x as f64;
+    u64 => false, |x| x as f64;
+    half::f16 => true, |x| x.to_f64();
+    f32 => true, |x| x as f64;
+    f64 => true, |x| x;
+}
+
+/// Count, sum, mean, sum of squared deviations (M2), min and max of a set of values:
+/// everything a one-pass reduction needs for mean, variance and standard deviation.
+///
+/// Two `Moments` [`merge`](Moments::merge) exactly (Chan et al.), so partial results
+/// from blocks or threads combine without a second pass.
+///
+/// Empty moments (count 0) report sum 0 and NaN for mean, variance, min and max.
+/// Equality compares the stored fields, so moments holding NaN are never equal.
+///
+/// ```
+/// use npmap::Moments;
+/// let m = Moments::from_slice(&[1.0f64, 2.0, 3.0, 4.0]);
+/// assert_eq!((m.count(), m.sum(), m.mean()), (4, 10.0, 2.5));
+/// assert_eq!(m.var(0), 1.25);
+/// assert_eq!((m.min(), m.max()), (1.0, 4.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Moments {
+    count: u64,
+    mean: f64,
+    m2: f64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Moments {
+    /// The empty moments, as [`Moments::new`].
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::default(), Moments::new());
+    /// ```
+    fn default() -> Self {
+        Moments::new()
+    }
+}
+
+impl Moments {
+    /// The moments of no values: count 0, sum 0, mean/var/min/max NaN.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let m = Moments::new();
+    /// assert_eq!((m.count(), m.sum()), (0, 0.0));
+    /// assert!(m.mean().is_nan() && m.min().is_nan() && m.var(0).is_nan());
+    /// ```
+    pub const fn new() -> Self {
+        Moments {
+            count: 0,
+            mean: 0.0,
+            m2: 0.0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The moments of one value. A NaN or infinite value has NaN M2, as NumPy's
+    /// variance of `[inf]` is NaN.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let m = Moments::single(2.5);
+    /// assert_eq!((m.count(), m.mean(), m.var(0), m.min()), (1, 2.5, 0.0, 2.5));
+    /// ```
+    pub fn single(x: f64) -> Self {
+        Moments {
+            count: 1,
+            mean: x,
+            m2: if x.is_finite() { 0.0 } else { f64::NAN },
+            sum: x,
+            min: x,
+            max: x,
+        }
+    }
+
+    /// The moments of a slice, sequentially, with the same block kernel the parallel
+    /// reductions use (NaN propagates).
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let m = Moments::from_slice(&[1u8, 2, 3]);
+    /// assert_eq!((m.mean(), m.var(1)), (2.0, 1.0));
+    /// ```
+    pub fn from_slice<A: StatElement>(values: &[A]) -> Self {
+        sequential_slice_moments::<A, false>(values)
+    }
+
+    /// Adds one value (Welford's update, as a merge with [`Moments::single`]).
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let mut m = Moments::new();
+    /// for x in [2.0, 4.0, 6.0] {
+    ///     m.push(x);
+    /// }
+    /// assert_eq!((m.count(), m.mean(), m.var(1)), (3, 4.0, 4.0));
+    /// ```
+    pub fn push(&mut self, x: f64) {
+        *self = self.merge(&Moments::single(x));
+    }
+
+    /// The moments of the union of both sets of values (Chan et al.'s parallel formula).
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let a = Moments::from_slice(&[1.0f64, 2.0]);
+    /// let b = Moments::from_slice(&[3.0f64, 4.0, 5.0]);
+    /// let all = a.merge(&b);
+    /// assert_eq!((all.count(), all.mean(), all.var(0)), (5, 3.0, 2.0));
+    /// assert_eq!((all.min(), all.max(), all.sum()), (1.0, 5.0, 15.0));
+    /// ```
+    pub fn merge(&self, other: &Moments) -> Moments {
+        if other.count == 0 {
+            return *self;
+        }
+        if self.count == 0 {
+            return *other;
+        }
+        let count = self.count + other.count;
+        let (na, nb, n) = (self.count as f64, other.count as f64, count as f64);
+        let (mean, m2) = if self.mean == other.mean {
+            (self.mean, self.m2 + other.m2)
+        } else {
+            let delta = other.mean - self.mean;
+            (
+                self.mean + delta * (nb / n),
+                self.m2 + other.m2 + delta * delta * (na * nb / n),
+            )
+        };
+        Moments {
+            count,
+            mean,
+            m2,
+            sum: self.sum + other.sum,
+            min: nan_propagating_min(self.min, other.min),
+            max: nan_propagating_max(self.max, other.max),
+        }
+    }
+
+    /// Number of values (for the `nan` reductions: of non-NaN values).
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[1.0f32, 2.0]).count(), 2);
+    /// ```
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Sum of the values; 0 when empty (as `np.sum`).
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[true, true, false]).sum(), 2.0);
+    /// ```
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// Arithmetic mean; NaN when empty.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[1i32, 2]).mean(), 1.5);
+    /// ```
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.mean }
+    }
+
+    /// Sum of squared deviations from the mean (M2); NaN when empty.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[1.0f64, 3.0]).m2(), 2.0);
+    /// ```
+    pub fn m2(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.m2 }
+    }
+
+    /// Variance `M2 / (count - ddof)`, `ddof` as in NumPy (0: population, 1: sample).
+    ///
+    /// When `ddof >= count` this returns NaN (NumPy warns and returns NaN or inf).
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let m = Moments::from_slice(&[1.0f64, 2.0, 3.0, 4.0]);
+    /// assert_eq!((m.var(0), m.var(1)), (1.25, 5.0 / 3.0));
+    /// assert!(m.var(4).is_nan());
+    /// ```
+    pub fn var(&self, ddof: usize) -> f64 {
+        let ddof = ddof as u64;
+        if ddof >= self.count {
+            f64::NAN
+        } else {
+            self.m2 / (self.count - ddof) as f64
+        }
+    }
+
+    /// Standard deviation, the square root of [`Moments::var`].
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[2.0f64, 4.0]).std(0), 1.0);
+    /// ```
+    pub fn std(&self, ddof: usize) -> f64 {
+        self.var(ddof).sqrt()
+    }
+
+    /// Smallest value; NaN when empty or (plain reductions) when any value is NaN.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[3i64, -7, 5]).min(), -7.0);
+    /// ```
+    pub fn min(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.min }
+    }
+
+    /// Largest value; NaN when empty or (plain reductions) when any value is NaN.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// assert_eq!(Moments::from_slice(&[3i64, -7, 5]).max(), 5.0);
+    /// ```
+    pub fn max(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.max }
+    }
+}
+
+fn nan_propagating_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+fn nan_propagating_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Parallel one-pass statistics on any `ndarray` array or view of [`StatElement`]s,
+/// of any dimension and memory layout (C, F, strided, negative strides).
+///
+/// Methods ending in `_axis` reduce along one axis, as NumPy's `axis=` argument: the
+/// result has the array's shape without that axis. They panic if the axis is out of
+/// bounds. `ddof` is NumPy's "delta degrees of freedom".
+///
+/// ```
+/// use ndarray::{array, Axis};
+/// use npmap::ParStats;
+/// let x = array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 9.0]];
+/// assert_eq!(x.par_mean(), 4.0);
+/// let cols = x.par_moments_axis(Axis(0));
+/// assert_eq!((cols[0].mean(), cols[1].max()), (3.0, 9.0));
+/// assert_eq!(x.par_sum_axis(Axis(1)), array![3.0, 7.0, 14.0]);
+/// ```
+pub trait ParStats<D: Dimension> {
+    /// All moments of all elements in one pass (NaN propagates).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// let m = array![[1u16, 2], [3, 4]].par_moments();
+    /// assert_eq!((m.count(), m.mean(), m.var(0)), (4, 2.5, 1.25));
+    /// ```
+    fn par_moments(&self) -> Moments;
+
+    /// Moments along `axis`: one [`Moments`] per lane (NaN propagates).
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let m = array![[1.0f64, 10.0], [3.0, 30.0]].par_moments_axis(Axis(0));
+    /// assert_eq!((m[0].mean(), m[1].mean(), m[1].var(0)), (2.0, 20.0, 100.0));
+    /// ```
+    fn par_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller>;
+
+    /// All moments of the non-NaN elements in one pass.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// let m = array![1.0f32, f32::NAN, 3.0].par_nan_moments();
+    /// assert_eq!((m.count(), m.mean(), m.max()), (2, 2.0, 3.0));
+    /// ```
+    fn par_nan_moments(&self) -> Moments;
+
+    /// Moments of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let m = array![[1.0f64, f64::NAN], [3.0, 5.0]].par_nan_moments_axis(Axis(0));
+    /// assert_eq!((m[0].mean(), m[1].mean(), m[1].count()), (2.0, 5.0, 1));
+    /// ```
+    fn par_nan_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller>;
+
+    /// Sum of all elements (0 when empty), as `np.sum` in `f64`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1i8, -2, 4].par_sum(), 3.0);
+    /// ```
+    fn par_sum(&self) -> f64 {
+        self.par_moments().sum()
+    }
+
+    /// Mean of all elements, as `np.mean`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f32, 2.0, 6.0].par_mean(), 3.0);
+    /// ```
+    fn par_mean(&self) -> f64 {
+        self.par_moments().mean()
+    }
+
+    /// Variance of all elements, as `np.var(ddof=ddof)`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f64, 3.0].par_var(0), 1.0);
+    /// ```
+    fn par_var(&self, ddof: usize) -> f64 {
+        self.par_moments().var(ddof)
+    }
+
+    /// Standard deviation of all elements, as `np.std(ddof=ddof)`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f64, 3.0].par_std(1), 2f64.sqrt());
+    /// ```
+    fn par_std(&self, ddof: usize) -> f64 {
+        self.par_moments().std(ddof)
+    }
+
+    /// Smallest element (NaN if empty or any element is NaN).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![4u32, 2, 9].par_min(), 2.0);
+    /// ```
+    fn par_min(&self) -> f64 {
+        self.par_moments().min()
+    }
+
+    /// Largest element (NaN if empty or any element is NaN).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![4u32, 2, 9].par_max(), 9.0);
+    /// ```
+    fn par_max(&self) -> f64 {
+        self.par_moments().max()
+    }
+
+    /// Sums along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// assert_eq!(array![[1, 2], [3, 4]].par_sum_axis(Axis(0)), array![4.0, 6.0]);
+    /// ```
+    fn par_sum_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_moments_axis(axis).map(Moments::sum)
+    }
+
+    /// Means along `axis`, as NumPy's `x.mean(axis)`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// assert_eq!(array![[1, 2], [3, 4]].par_mean_axis(Axis(1)), array![1.5, 3.5]);
+    /// ```
+    fn par_mean_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_moments_axis(axis).map(Moments::mean)
+    }
+
+    /// Variances along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// assert_eq!(array![[1.0, 2.0], [3.0, 6.0]].par_var_axis(Axis(0), 0), array![1.0, 4.0]);
+    /// ```
+    fn par_var_axis(&self, axis: Axis, ddof: usize) -> Array<f64, D::Smaller> {
+        self.par_moments_axis(axis).map(|m| m.var(ddof))
+    }
+
+    /// Standard deviations along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// assert_eq!(array![[1.0, 2.0], [3.0, 6.0]].par_std_axis(Axis(0), 0), array![1.0, 2.0]);
+    /// ```
+    fn par_std_axis(&self, axis: Axis, ddof: usize) -> Array<f64, D::Smaller> {
+        self.par_moments_axis(axis).map(|m| m.std(ddof))
+    }
+
+    /// Minima along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// assert_eq!(array![[1, 8], [3, 4]].par_min_axis(Axis(0)), array![1.0, 4.0]);
+    /// ```
+    fn par_min_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_moments_axis(axis).map(Moments::min)
+    }
+
+    /// Maxima along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// assert_eq!(array![[1, 8], [3, 4]].par_max_axis(Axis(0)), array![3.0, 8.0]);
+    /// ```
+    fn par_max_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_moments_axis(axis).map(Moments::max)
+    }
+
+    /// Sum of the non-NaN elements (0 if none), as `np.nansum`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f32, f32::NAN, 2.0].par_nansum(), 3.0);
+    /// ```
+    fn par_nansum(&self) -> f64 {
+        self.par_nan_moments().sum()
+    }
+
+    /// Mean of the non-NaN elements, as `np.nanmean`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f32, f32::NAN, 2.0].par_nanmean(), 1.5);
+    /// ```
+    fn par_nanmean(&self) -> f64 {
+        self.par_nan_moments().mean()
+    }
+
+    /// Variance of the non-NaN elements, as `np.nanvar(ddof=ddof)`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f64, f64::NAN, 3.0].par_nanvar(0), 1.0);
+    /// ```
+    fn par_nanvar(&self, ddof: usize) -> f64 {
+        self.par_nan_moments().var(ddof)
+    }
+
+    /// Standard deviation of the non-NaN elements, as `np.nanstd(ddof=ddof)`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![1.0f64, f64::NAN, 3.0].par_nanstd(0), 1.0);
+    /// ```
+    fn par_nanstd(&self, ddof: usize) -> f64 {
+        self.par_nan_moments().std(ddof)
+    }
+
+    /// Smallest non-NaN element (NaN if there is none), as `np.nanmin`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![f64::NAN, 3.0, 1.0].par_nanmin(), 1.0);
+    /// ```
+    fn par_nanmin(&self) -> f64 {
+        self.par_nan_moments().min()
+    }
+
+    /// Largest non-NaN element (NaN if there is none), as `np.nanmax`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use npmap::ParStats;
+    /// assert_eq!(array![f64::NAN, 3.0, 1.0].par_nanmax(), 3.0);
+    /// ```
+    fn par_nanmax(&self) -> f64 {
+        self.par_nan_moments().max()
+    }
+
+    /// Sums of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
+    /// assert_eq!(x.par_nansum_axis(Axis(0)), array![4.0, 4.0]);
+    /// ```
+    fn par_nansum_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_nan_moments_axis(axis).map(Moments::sum)
+    }
+
+    /// Means of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
+    /// assert_eq!(x.par_nanmean_axis(Axis(0)), array![2.0, 4.0]);
+    /// ```
+    fn par_nanmean_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_nan_moments_axis(axis).map(Moments::mean)
+    }
+
+    /// Variances of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
+    /// assert_eq!(x.par_nanvar_axis(Axis(0), 0), array![1.0, 0.0]);
+    /// ```
+    fn par_nanvar_axis(&self, axis: Axis, ddof: usize) -> Array<f64, D::Smaller> {
+        self.par_nan_moments_axis(axis).map(|m| m.var(ddof))
+    }
+
+    /// Standard deviations of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
+    /// assert_eq!(x.par_nanstd_axis(Axis(0), 0), array![1.0, 0.0]);
+    /// ```
+    fn par_nanstd_axis(&self, axis: Axis, ddof: usize) -> Array<f64, D::Smaller> {
+        self.par_nan_moments_axis(axis).map(|m| m.std(ddof))
+    }
+
+    /// Minima of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
+    /// assert_eq!(x.par_nanmin_axis(Axis(0)), array![1.0, 4.0]);
+    /// ```
+    fn par_nanmin_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_nan_moments_axis(axis).map(Moments::min)
+    }
+
+    /// Maxima of the non-NaN elements along `axis`.
+    ///
+    /// ```
+    /// use ndarray::{array, Axis};
+    /// use npmap::ParStats;
+    /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
+    /// assert_eq!(x.par_nanmax_axis(Axis(0)), array![3.0, 4.0]);
+    /// ```
+    fn par_nanmax_axis(&self, axis: Axis) -> Array<f64, D::Smaller> {
+        self.par_nan_moments_axis(axis).map(Moments::max)
+    }
+}
+
+impl<A, S, D> ParStats<D> for ArrayBase<S, D>
+where
+    A: StatElement,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    fn par_moments(&self) -> Moments {
+        whole_array_moments::<A, S, D, false>(self)
+    }
+
+    fn par_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
+        axis_moments::<A, S, D, false>(self, axis)
+    }
+
+    fn par_nan_moments(&self) -> Moments {
+        whole_array_moments::<A, S, D, true>(self)
+    }
+
+    fn par_nan_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
+        axis_moments::<A, S, D, true>(self, axis)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Block kernel: exact moments of one short contiguous block.
+// ---------------------------------------------------------------------------------
+
+/// Whether `x` is a value the reduction counts (`SKIP_NAN` drops NaNs).
+#[inline(always)]
+fn counts<const SKIP_NAN: bool>(x: f64) -> bool {
+    !SKIP_NAN || !x.is_nan()
+}
+
+/// Count, sum, min and max of a block (NaNs are skipped by min/max here; NaN
+/// propagation is restored by [`block_moments`]). Each statistic is its own pass over
+/// the cache-resident block with `LANES` independent accumulators, so no loop is
+/// bound by the latency of one accumulator and none runs out of registers.
+fn first_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> (f64, f64, f64, f64) {
+    let sum = lane_fold(block, 0.0, |s, v| {
+        *s += if counts::<SKIP_NAN>(v) { v } else { 0.0 }
+    });
+    let lo = lane_fold(block, f64::INFINITY, |lo, v| {
+        *lo = if v < *lo { v } else { *lo }
+    });
+    let hi = lane_fold(block, f64::NEG_INFINITY, |hi, v| {
+        *hi = if v > *hi { v } else { *hi }
+    });
+    let count = if SKIP_NAN {
+        pairwise_sum(&lane_fold(block, 0.0, |c, v| {
+            *c += if v.is_nan() { 0.0 } else { 1.0 }
+        }))
+    } else {
+        block.len() as f64
+    };
+    let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    (count, pairwise_sum(&sum), min, max)
+}
+
+/// Folds the block into `LANES` accumulators, value `i` into lane `i % LANES`.
+#[inline(always)]
+fn lane_fold<A: StatElement>(block: &[A], init: f64, step: impl Fn(&mut f64, f64)) -> [f64; LANES] {
+    let mut lanes = [init; LANES];
+    let chunks = block.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        let chunk: &[A; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            step(lane, x.to_f64());
+        }
+    }
+    for (lane, &x) in lanes.iter_mut().zip(rest) {
+        step(lane, x.to_f64());
+    }
+    lanes
+}
+
+/// One value into per-column first-pass accumulators (`count` only when skipping
+/// NaNs: it is the row count otherwise).
+#[inline(always)]
+fn accumulate_first<const SKIP_NAN: bool>(
+    v: f64,
+    count: &mut f64,
+    sum: &mut f64,
+    lo: &mut f64,
+    hi: &mut f64,
+) {
+    let keep = counts::<SKIP_NAN>(v);
+    if SKIP_NAN {
+        *count += if keep { 1.0 } else { 0.0 };
+    }
+    *sum += if keep { v } else { 0.0 };
+    *lo = if v < *lo { v } else { *lo };
+    *hi = if v > *hi { v } else { *hi };
+}
+
+/// Sum of the lanes' partial sums in a fixed pairwise order.
+fn pairwise_sum(s: &[f64]) -> f64 {
+    match s.len() {
+        0 => 0.0,
+        1 => s[0],
+        n => pairwise_sum(&s[..n / 2]) + pairwise_sum(&s[n / 2..]),
+    }
+}
+
+/// Sum of squared deviations from `mean`. The usual correction `(Σd)²/n` is left out:
+/// with `mean` accurate to a few ulps it is below rounding level.
+fn second_pass<A: StatElement, const SKIP_NAN: bool>(block: &[A], mean: f64) -> f64 {
+    pairwise_sum(&lane_fold(block, 0.0, |sq, v| {
+        accumulate_second::<SKIP_NAN>(v, mean, sq)
+    }))
+}
+
+/// One value's deviation from `mean` into the second-pass accumulators.
+#[inline(always)]
+fn accumulate_second<const SKIP_NAN: bool>(v: f64, mean: f64, sq: &mut f64) {
+    let d = if counts::<SKIP_NAN>(v) { v - mean } else { 0.0 };
+    *sq += d * d;
+}
+
+/// Exact moments of one block, read twice while it is in cache.
+fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
+    let skip = SKIP_NAN && A::CAN_BE_NAN;
+    if !skip {
+        if let Some(moments) = A::fast_block_moments(block) {
+            return moments;
+        }
+    }
+    let (count, sum, min, max) = if skip {
+        first_pass::<A, true>(block)
+    } else {
+        first_pass::<A, false>(block)
+    };
+    if count == 0.0 {
+        return Moments::new();
+    }
+    let mean = sum / count;
+    let m2 = if skip {
+        second_pass::<A, true>(block, mean)
+    } else {
+        second_pass::<A, false>(block, mean)
+    };
+    let has_nan = !skip && A::CAN_BE_NAN && sum.is_nan() && contains_nan(block.iter().copied());
+    Moments {
+        count: count as u64,
+        mean,
+        m2,
+        sum,
+        min: if has_nan { f64::NAN } else { min },
+        max: if has_nan { f64::NAN } else { max },
+    }
+}
+
+/// Values per `f32` lane summed in `f32` before the lane is folded into `f64`.
+const F32_RUN: usize = 16;
+
+/// Moments of an `f32` block: a native `f32` pass (sums over short runs folded into
+/// `f64`, min, max) gives an approximate mean; an `f64` pass over the deviations from
+/// it then yields the exact mean and M2 (the corrected two-pass algorithm). `None`
+/// (use the generic kernel) when the block holds NaN or infinities or overflows `f32`.
+fn f32_block_moments(block: &[f32]) -> Option<Moments> {
+    if block.is_empty() {
+        return Some(Moments::new());
+    }
+    let (approx_sum, min, max) = f32_sum_min_max(block);
+    if !approx_sum.is_finite() || !min.is_finite() || !max.is_finite() {
+        return None;
+    }
+    let n = block.len() as f64;
+    let shift = approx_sum / n;
+    let (dev, sq) = f32_deviations(block, shift);
+    Some(Moments {
+        count: block.len() as u64,
+        mean: shift + dev / n,
+        m2: (sq - dev * dev / n).max(0.0),
+        sum: shift * n + dev,
+        min,
+        max,
+    })
+}
+
+/// Approximate sum, min and max of an `f32` block, vectorised in `f32`.
+fn f32_sum_min_max(block: &[f32]) -> (f64, f64, f64) {
+    let mut sum = [0.0f64; LANES];
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    for run in block.chunks(LANES * F32_RUN) {
+        let mut run_sum = [0.0f32; LANES];
+        let mut add = |k: usize, x: f32| {
+            run_sum[k] += x;
+            lo[k] = if x < lo[k] { x } else { lo[k] };
+            hi[k] = if x > hi[k] { x } else { hi[k] };
+        };
+        let chunks = run.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            let chunk: &[f32; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
+            for (k, &x) in chunk.iter().enumerate() {
+                add(k, x);
+            }
+        }
+        for (k, &x) in rest.iter().enumerate() {
+            add(k, x);
+        }
+        for (total, &part) in sum.iter_mut().zip(&run_sum) {
+            *total += f64::from(part);
+        }
+    }
+    let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    (pairwise_sum(&sum), f64::from(min), f64::from(max))
+}
+
+/// `Σd` and `Σd²` for `d = x − shift`, in `f64`.
+fn f32_deviations(block: &[f32], shift: f64) -> (f64, f64) {
+    const HALF: usize = LANES / 2;
+    let mut dev = [0.0f64; HALF];
+    let mut sq = [0.0f64; HALF];
+    let mut add = |k: usize, x: f32| {
+        let d = f64::from(x) - shift;
+        dev[k] += d;
+        sq[k] += d * d;
+    };
+    let chunks = block.chunks_exact(HALF);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        let chunk: &[f32; HALF] = chunk.try_into().expect("chunks_exact yields HALF values");
+        for (k, &x) in chunk.iter().enumerate() {
+            add(k, x);
+        }
+    }
+    for (k, &x) in rest.iter().enumerate() {
+        add(k, x);
+    }
+    (pairwise_sum(&dev), pairwise_sum(&sq))
+}
+
+fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {
+    values.any(|x| x.to_f64().is_nan())
+}
+
+// ---------------------------------------------------------------------------------
+// Whole-array reductions.
+// ---------------------------------------------------------------------------------
+
+fn whole_array_moments<A, S, D, const SKIP_NAN: bool>(a: &ArrayBase<S, D>) -> Moments
+where
+    A: StatElement,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    match a.as_slice_memory_order() {
+        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values),
+        None => view_moments::<A, SKIP_NAN>(a.view().into_dyn()),
+    }
+}
+
+/// Moments of a contiguous slice: fixed blocks merged in a fixed binary tree.
+fn parallel_slice_moments<A: StatElement, const SKIP_NAN: bool>(values: &[A]) -> Moments {
+    block_tree::<A, SKIP_NAN>(values, 0..values.len().div_ceil(BLOCK))
+}
+
+fn block_tree<A: StatElement, const SKIP_NAN: bool>(values: &[A], blocks: Range<usize>) -> Moments {
+    if blocks.len() <= LEAF_BLOCKS {
+        let start = blocks.start * BLOCK;
+        let end = (blocks.end * BLOCK).min(values.len());
+        return sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
+    }
+    let mid = blocks.start + blocks.len() / 2;
+    let (left, right) = rayon::join(
+        || block_tree::<A, SKIP_NAN>(values, blocks.start..mid),
+        || block_tree::<A, SKIP_NAN>(values, mid..blocks.end),
+    );
+    left.merge(&right)
+}
+
+/// Moments of a slice, block after block on this thread.
+fn sequential_slice_moments<A: StatElement, const SKIP_NAN: bool>(values: &[A]) -> Moments {
+    values.chunks(BLOCK).fold(Moments::new(), |acc, block| {
+        acc.merge(&block_moments::<A, SKIP_NAN>(block))
+    })
+}
+
+/// Moments of values that are not contiguous in memory, gathered block by block.
+fn gathered_moments<'a, A, const SKIP_NAN: bool>(values: impl Iterator<Item = &'a A>) -> Moments
+where
+    A: StatElement + 'a,
+{
+    let mut buffer = Vec::with_capacity(BLOCK);
+    let mut acc = Moments::new();
+    for &x in values {
+        buffer.push(x.to_f64());
+        if buffer.len() == BLOCK {
+            acc = acc.merge(&block_moments::<f64, SKIP_NAN>(&buffer));
+            buffer.clear();
+        }
+    }
+    acc.merge(&block_moments::<f64, SKIP_NAN>(&buffer))
+}
+
+/// Moments of a non-contiguous view: split in halves along the outermost axis (largest
+/// stride) in a tree fixed by shape and strides, down to leaves of `LEAF_ELEMS`.
+fn view_moments<A: StatElement, const SKIP_NAN: bool>(view: ArrayViewD<'_, A>) -> Moments {
+    if view.len() <= LEAF_ELEMS {
+        return match view.as_slice_memory_order() {
+            Some(values) => sequential_slice_moments::<A, SKIP_NAN>(values),
+            None => gathered_moments::<A, SKIP_NAN>(view.iter()),
+        };
+    }
+    let axis = outermost_splittable_axis(&view);
+    let mid = view.len_of(axis) / 2;
+    let (left, right) = view.split_at(axis, mid);
+    let (left, right) = rayon::join(
+        || view_moments::<A, SKIP_NAN>(left),
+        || view_moments::<A, SKIP_NAN>(right),
+    );
+    left.merge(&right)
+}
+
+/// The axis of length > 1 with the largest absolute stride.
+fn outermost_splittable_axis<A>(view: &ArrayViewD<'_, A>) -> Axis {
+    let best = (0..view.ndim())
+        .filter(|&i| view.len_of(Axis(i)) > 1)
+        .max_by_key(|&i| (view.strides()[i].unsigned_abs(), std::cmp::Reverse(i)))
+        .expect("a view longer than one leaf has an axis of length > 1");
+    Axis(best)
+}
+
+// ---------------------------------------------------------------------------------
+// Reductions along an axis.
+// ---------------------------------------------------------------------------------
+
+fn axis_moments<A, S, D, const SKIP_NAN: bool>(
+    a: &ArrayBase<S, D>,
+    axis: Axis,
+) -> Array<Moments, D::Smaller>
+where
+    A: StatElement,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    assert!(
+        axis.index() < a.ndim(),
+        "axis {} is out of bounds for an array of dimension {}",
+        axis.index(),
+        a.ndim()
+    );
+    let out_dim = a.raw_dim().try_remove_axis(axis);
+    if let Some((values, fortran)) = contiguous_values(a) {
+        let split = MemorySplit::around(a.shape(), axis.index(), fortran);
+        let moments = contiguous_axis_moments::<A, SKIP_NAN>(values, split);
+        return Array::from_shape_vec(out_dim.set_f(fortran), moments)
+            .expect("one result per lane of the reduced axis");
+    }
+    if let Some(moments) = rows_with_contiguous_columns::<A, SKIP_NAN>(a.view().into_dyn(), axis) {
+        return Array::from_shape_vec(out_dim, moments).expect("one result per column");
+    }
+    let mut out = Array::from_elem(out_dim, Moments::new());
+    Zip::from(&mut out)
+        .and(a.lanes(axis))
+        .par_for_each(|m, lane| *m = lane_moments::<A, SKIP_NAN>(lane));
+    out
+}
+
+/// The array's elements as one slice when it is C-contiguous (`false`) or
+/// F-contiguous (`true`).
+fn contiguous_values<A, S, D>(a: &ArrayBase<S, D>) -> Option<(&[A], bool)>
+where
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    if let Some(values) = a.as_slice() {
+        return Some((values, false));
+    }
+    a.view()
+        .reversed_axes()
+        .to_slice()
+        .map(|values| (values, true))
+}
+
+/// A contiguous array seen as `outer × len × inner` around the reduced axis, in
+/// memory order: lane `(o, j)` holds `values[(o * len + r) * inner + j]` for `r < len`.
+#[derive(Clone, Copy)]
+struct MemorySplit {
+    outer: usize,
+    len: usize,
+    inner: usize,
+}
+
+impl MemorySplit {
+    fn around(shape: &[usize], axis: usize, fortran: bool) -> Self {
+        let mut dims = shape.to_vec();
+        let mut position = axis;
+        if fortran {
+            dims.reverse();
+            position = shape.len() - 1 - axis;
+        }
+        MemorySplit {
+            outer: dims[..position].iter().product(),
+            len: dims[position],
+            inner: dims[position + 1..].iter().product(),
+        }
+    }
+}
+
+/// Per-lane moments of a contiguous array, in the memory order of the lanes.
+fn contiguous_axis_moments<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    split: MemorySplit,
+) -> Vec<Moments> {
+    use rayon::prelude::*;
+    let MemorySplit { outer, len, inner } = split;
+    let mut out = vec![Moments::new(); outer * inner];
+    if out.is_empty() || len == 0 {
+        return out;
+    }
+    if inner == 1 {
+        out.par_iter_mut()
+            .zip(values.par_chunks(len))
+            .for_each(|(m, lane)| *m = parallel_slice_moments::<A, SKIP_NAN>(lane));
+    } else {
+        out.par_chunks_mut(inner)
+            .zip(values.par_chunks(len * inner))
+            .for_each(|(m, slab)| {
+                let row = |r: usize| &slab[r * inner..(r + 1) * inner];
+                m.copy_from_slice(&column_moments::<A, _, SKIP_NAN>(&row, len, inner));
+            });
+    }
+    out
+}
+
+/// A 2-D view whose non-reduced axis is contiguous (e.g. a column range of a C-order
+/// matrix): per-column moments reading whole row segments.
+fn rows_with_contiguous_columns<A: StatElement, const SKIP_NAN: bool>(
+    view: ArrayViewD<'_, A>,
+    axis: Axis,
+) -> Option<Vec<Moments>> {
+    let view: ArrayView2<'_, A> = view.into_dimensionality::<Ix2>().ok()?;
+    let across = Axis(1 - axis.index());
+    if view.stride_of(across) != 1 && view.len_of(across) > 1 {
+        return None;
+    }
+    let (nrows, ncols) = (view.len_of(axis), view.len_of(across));
+    if nrows == 0 || ncols == 0 {
+        return Some(vec![Moments::new(); ncols]);
+    }
+    let row = move |r: usize| {
+        view.index_axis_move(axis, r)
+            .to_slice()
+            .expect("the across axis has unit stride")
+    };
+    Some(column_moments::<A, _, SKIP_NAN>(&row, nrows, ncols))
+}
+
+/// Moments of one lane of any stride.
+fn lane_moments<A: StatElement, const SKIP_NAN: bool>(lane: ArrayView1<'_, A>) -> Moments {
+    match lane.as_slice_memory_order() {
+        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values),
+        None => gathered_moments::<A, SKIP_NAN>(lane.iter()),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Per-column kernel: rows × columns, rows read as contiguous slices.
+// ---------------------------------------------------------------------------------
+
+/// How the per-column kernel cuts `nrows × ncols`: tiles of `block_rows` rows and at
+/// most `COL_TILE` columns; each task reduces `leaf_blocks` row blocks sequentially.
+struct ColumnPlan {
+    nrows: usize,
+    ncols: usize,
+    block_rows: usize,
+    leaf_blocks: usize,
+}
+
+impl ColumnPlan {
+    fn new(nrows: usize, ncols: usize) -> Self {
+        let tile_cols = ncols.min(COL_TILE);
+        let block_rows = (TILE_ELEMS / tile_cols).max(MIN_TILE_ROWS);
+        let leaf_blocks = (LEAF_ELEMS / (block_rows * ncols)).max(1);
+        ColumnPlan {
+            nrows,
+            ncols,
+            block_rows,
+            leaf_blocks,
+        }
+    }
+
+    fn row_blocks(&self) -> usize {
+        self.nrows.div_ceil(self.block_rows)
+    }
+
+    fn rows_of_block(&self, block: usize) -> Range<usize> {
+        block * self.block_rows..((block + 1) * self.block_rows).min(self.nrows)
+    }
+}
+
+/// Per-column moments of `nrows` rows of `ncols` values each; `row(r)` is row `r`.
+/// Wide matrices are cut into bands of `COLUMN_BAND` columns reduced in parallel, so
+/// a matrix with few rows and many columns still uses every thread.
+fn column_moments<'a, A, F, const SKIP_NAN: bool>(
+    row: &F,
+    nrows: usize,
+    ncols: usize,
+) -> Vec<Moments>
+where
+    A: StatElement + 'a,
+    F: Fn(usize) -> &'a [A] + Sync,
+{
+    use rayon::prelude::*;
+    let mut out = vec![Moments::new(); ncols];
+    out.par_chunks_mut(COLUMN_BAND)
+        .enumerate()
+        .for_each(|(band, out)| {
+            let first = band * COLUMN_BAND;
+            let end = first + out.len();
+            let band_row = |r: usize| &row(r)[first..end];
+            let plan = ColumnPlan::new(nrows, out.len());
+            let moments = column_tree::<A, _, SKIP_NAN>(&band_row, &plan, 0..plan.row_blocks());
+            out.copy_from_slice(&moments);
+        });
+    out
+}
+
+fn column_tree<'a, A, F, const SKIP_NAN: bool>(
+    row: &F,
+    plan: &ColumnPlan,
+    blocks: Range<usize>,
+) -> Vec<Moments>
+where
+    A: StatElement + 'a,
+    F: Fn(usize) -> &'a [A] + Sync,
+{
+    if blocks.len() <= plan.leaf_blocks {
+        return column_leaf::<A, F, SKIP_NAN>(row, plan, blocks);
+    }
+    let mid = blocks.start + blocks.len() / 2;
+    let (mut left, right) = rayon::join(
+        || column_tree::<A, F, SKIP_NAN>(row, plan, blocks.start..mid),
+        || column_tree::<A, F, SKIP_NAN>(row, plan, mid..blocks.end),
+    );
+    for (l, r) in left.iter_mut().zip(&right) {
+        *l = l.merge(r);
+    }
+    left
+}
+
+fn column_leaf<'a, A, F, const SKIP_NAN: bool>(
+    row: &F,
+    plan: &ColumnPlan,
+    blocks: Range<usize>,
+) -> Vec<Moments>
+where
+    A: StatElement + 'a,
+    F: Fn(usize) -> &'a [A],
+{
+    let mut acc = vec![Moments::new(); plan.ncols];
+    let mut tile = TileScratch::new(plan.ncols.min(COL_TILE));
+    for block in blocks {
+        let rows = plan.rows_of_block(block);
+        for start in (0..plan.ncols).step_by(COL_TILE) {
+            let cols = start..(start + COL_TILE).min(plan.ncols);
+            tile.reduce::<A, F, SKIP_NAN>(row, rows.clone(), cols.clone());
+            tile.merge_into(&mut acc[cols]);
+        }
+    }
+    acc
+}
+
+/// Folds `LANES` adjacent columns from `first_col` down `rows`: lane `k` takes
+/// column `first_col + k`; `step` also gets the lane index.
+#[inline(always)]
+fn column_fold<'a, A, F>(
+    row: &F,
+    rows: Range<usize>,
+    first_col: usize,
+    init: f64,
+    step: impl Fn(&mut f64, f64, usize),
+) -> [f64; LANES]
+where
+    A: StatElement + 'a,
+    F: Fn(usize) -> &'a [A],
+{
+    let mut lanes = [init; LANES];
+    for r in rows {
+        let values: &[A; LANES] = row(r)[first_col..first_col + LANES]
+            .try_into()
+            .expect("a group spans LANES columns");
+        for (k, (lane, &x)) in lanes.iter_mut().zip(values).enumerate() {
+            step(lane, x.to_f64(), k);
+        }
+    }
+    lanes
+}
+
+/// Per-column accumulators of one tile (structure of arrays, so loops vectorise).
+struct TileScratch {
+    count: Vec<f64>,
+    sum: Vec<f64>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    mean: Vec<f64>,
+    sq: Vec<f64>,
+    has_nan: Vec<bool>,
+}
+
+impl TileScratch {
+    fn new(width: usize) -> Self {
+        TileScratch {
+            count: vec![0.0; width],
+            sum: vec![0.0; width],
+            min: vec![0.0; width],
+            max: vec![0.0; width],
+            mean: vec![0.0; width],
+            sq: vec![0.0; width],
+            has_nan: vec![false; width],
+        }
+    }
+
+    fn reset(&mut self, width: usize) {
+        for v in [&mut self.count, &mut self.sum, &mut self.sq] {
+            v.truncate(0);
+            v.resize(width, 0.0);
+        }
+        self.min.clear();
+        self.min.resize(width, f64::INFINITY);
+        self.max.clear();
+        self.max.resize(width, f64::NEG_INFINITY);
+        self.mean.clear();
+        self.mean.resize(width, 0.0);
+        self.has_nan.clear();
+        self.has_nan.resize(width, false);
+    }
+
+    /// Exact per-column moments of the tile `rows × cols`: groups of `LANES` columns
+    /// are reduced with accumulators held in registers, the last few columns row by row.
+    fn reduce<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        let skip = SKIP_NAN && A::CAN_BE_NAN;
+        self.reset(cols.len());
+        let groups = cols.len() / LANES;
+        let grouped = cols.start..cols.start + groups * LANES;
+        if skip {
+            self.sum_by_rows::<A, F, true>(row, rows.clone(), grouped);
+        } else {
+            self.sum_by_rows::<A, F, false>(row, rows.clone(), grouped);
+        }
+        for offset in (0..groups).map(|g| g * LANES) {
+            let first_col = cols.start + offset;
+            if skip {
+                self.reduce_column_group::<A, F, true>(row, rows.clone(), first_col, offset);
+            } else {
+                self.reduce_column_group::<A, F, false>(row, rows.clone(), first_col, offset);
+            }
+        }
+        let rest = cols.start + groups * LANES..cols.end;
+        if skip {
+            self.reduce_by_rows::<A, F, true>(row, rows.clone(), rest, groups * LANES);
+        } else {
+            self.reduce_by_rows::<A, F, false>(row, rows.clone(), rest, groups * LANES);
+        }
+        if !skip && A::CAN_BE_NAN {
+            self.find_nan_columns(row, rows, cols);
+        }
+    }
+
+    /// Column sums of the tile over `cols` (from scratch position 0), reading the rows
+    /// in memory order: this first pass streams the tile into cache sequentially, and
+    /// adds each column's values in row order, as a per-column fold would.
+    fn sum_by_rows<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        for r in rows {
+            for (sum, &x) in self.sum.iter_mut().zip(&row(r)[cols.clone()]) {
+                let v = x.to_f64();
+                *sum += if counts::<SKIP_NAN>(v) { v } else { 0.0 };
+            }
+        }
+    }
+
+    /// Moments of the `LANES` columns from `first_col` (their sums already in scratch),
+    /// one pass per statistic down the tile's rows; results go to scratch position
+    /// `offset`.
+    fn reduce_column_group<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        first_col: usize,
+        offset: usize,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        let sum: [f64; LANES] = self.sum[offset..offset + LANES]
+            .try_into()
+            .expect("a group spans LANES columns");
+        let lo = column_fold(row, rows.clone(), first_col, f64::INFINITY, |lo, v, _| {
+            *lo = if v < *lo { v } else { *lo }
+        });
+        let hi = column_fold(
+            row,
+            rows.clone(),
+            first_col,
+            f64::NEG_INFINITY,
+            |hi, v, _| *hi = if v > *hi { v } else { *hi },
+        );
+        let count = if SKIP_NAN {
+            column_fold(row, rows.clone(), first_col, 0.0, |c, v, _| {
+                *c += if v.is_nan() { 0.0 } else { 1.0 }
+            })
+        } else {
+            [rows.len() as f64; LANES]
+        };
+        let mut mean = [0.0; LANES];
+        for (m, (&s, &c)) in mean.iter_mut().zip(sum.iter().zip(&count)) {
+            *m = s / c;
+        }
+        let sq = column_fold(row, rows, first_col, 0.0, |sq, v, k| {
+            accumulate_second::<SKIP_NAN>(v, mean[k], sq)
+        });
+        let span = offset..offset + LANES;
+        self.count[span.clone()].copy_from_slice(&count);
+        self.sum[span.clone()].copy_from_slice(&sum);
+        self.min[span.clone()].copy_from_slice(&lo);
+        self.max[span.clone()].copy_from_slice(&hi);
+        self.mean[span.clone()].copy_from_slice(&mean);
+        self.sq[span].copy_from_slice(&sq);
+    }
+
+    /// Moments of a few columns `cols`, row by row; results go to scratch position
+    /// `offset` onwards.
+    fn reduce_by_rows<'a, A, F, const SKIP_NAN: bool>(
+        &mut self,
+        row: &F,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        offset: usize,
+    ) where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        for r in rows.clone() {
+            self.first_pass_row::<A, SKIP_NAN>(&row(r)[cols.clone()], offset);
+        }
+        if !SKIP_NAN {
+            self.count[offset..].fill(rows.len() as f64);
+        }
+        let means = self.mean[offset..].iter_mut();
+        for (mean, (&sum, &count)) in
+            means.zip(self.sum[offset..].iter().zip(&self.count[offset..]))
+        {
+            *mean = sum / count;
+        }
+        for r in rows {
+            self.second_pass_row::<A, SKIP_NAN>(&row(r)[cols.clone()], offset);
+        }
+    }
+
+    fn first_pass_row<A: StatElement, const SKIP_NAN: bool>(
+        &mut self,
+        values: &[A],
+        offset: usize,
+    ) {
+        let acc = self.count[offset..]
+            .iter_mut()
+            .zip(self.sum[offset..].iter_mut())
+            .zip(
+                self.min[offset..]
+                    .iter_mut()
+                    .zip(self.max[offset..].iter_mut()),
+            );
+        for (((count, sum), (lo, hi)), &x) in acc.zip(values) {
+            accumulate_first::<SKIP_NAN>(x.to_f64(), count, sum, lo, hi);
+        }
+    }
+
+    fn second_pass_row<A: StatElement, const SKIP_NAN: bool>(
+        &mut self,
+        values: &[A],
+        offset: usize,
+    ) {
+        let acc = self.sq[offset..].iter_mut().zip(&self.mean[offset..]);
+        for ((sq, &mean), &x) in acc.zip(values) {
+            accumulate_second::<SKIP_NAN>(x.to_f64(), mean, sq);
+        }
+    }
+
+    /// Marks the columns whose NaN sum comes from a NaN value (not from `inf - inf`).
+    fn find_nan_columns<'a, A, F>(&mut self, row: &F, rows: Range<usize>, cols: Range<usize>)
+    where
+        A: StatElement + 'a,
+        F: Fn(usize) -> &'a [A],
+    {
+        for (j, flag) in self.has_nan.iter_mut().enumerate() {
+            if self.sum[j].is_nan() {
+                let col = cols.start + j;
+                *flag = contains_nan(rows.clone().map(|r| row(r)[col]));
+            }
+        }
+    }
+
+    /// Merges this tile's per-column moments into the running per-column moments.
+    fn merge_into(&self, acc: &mut [Moments]) {
+        for (j, total) in acc.iter_mut().enumerate() {
+            let count = self.count[j];
+            if count == 0.0 {
+                continue;
+            }
+            let nan = self.has_nan[j];
+            let block = Moments {
+                count: count as u64,
+                mean: self.mean[j],
+                m2: self.sq[j],
+                sum: self.sum[j],
+                min: if nan { f64::NAN } else { self.min[j] },
+                max: if nan { f64::NAN } else { self.max[j] },
+            };
+            *total = total.merge(&block);
+        }
+    }
+}
