@@ -2,8 +2,26 @@
 
 /// Runs `$body` with the type alias `$T` bound to the element type of `$dtype`
 /// (in native byte order), or evaluates `$other` for dtypes with no element type.
+/// The `real` form leaves out complex numbers (they have no order, so no min/max).
 macro_rules! with_element_type {
-    ($dtype:expr, $T:ident => $body:expr, else $other:expr) => {{
+    (real $dtype:expr, $T:ident => $body:expr, else $other:expr) => {
+        $crate::dispatch::with_element_type!(@match $dtype, $T, $body, $other, [
+            (npmap::DType::Complex { .. }) => $other
+        ])
+    };
+    ($dtype:expr, $T:ident => $body:expr, else $other:expr) => {
+        $crate::dispatch::with_element_type!(@match $dtype, $T, $body, $other, [
+            (npmap::DType::Complex { size: 8, .. }) => {
+                type $T = num_complex::Complex<f32>;
+                $body
+            },
+            (npmap::DType::Complex { size: 16, .. }) => {
+                type $T = num_complex::Complex<f64>;
+                $body
+            }
+        ])
+    };
+    (@match $dtype:expr, $T:ident, $body:expr, $other:expr, [$(($pat:pat) => $arm:expr),*]) => {{
         use npmap::DType;
         match $dtype.to_native() {
             DType::Bool => {
@@ -54,14 +72,7 @@ macro_rules! with_element_type {
                 type $T = f64;
                 $body
             }
-            DType::Complex { size: 8, .. } => {
-                type $T = num_complex::Complex<f32>;
-                $body
-            }
-            DType::Complex { size: 16, .. } => {
-                type $T = num_complex::Complex<f64>;
-                $body
-            }
+            $($pat => $arm,)*
             _ => $other,
         }
     }};

@@ -6,10 +6,13 @@
 
 mod convert;
 mod create;
+mod demo;
 mod dispatch;
 mod format;
 mod head;
 mod info;
+mod source;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,10 +33,17 @@ enum Command {
     Info(info::Args),
     /// The first rows, printed as NumPy prints them.
     Head(head::Args),
+    /// Count, sum, mean, std, min, max: whole array or along an axis, one pass on all cores.
+    Stats(stats::Args),
     /// Create a file of a dtype and shape, filled with zeros or a range.
     Create(create::Args),
     /// Rewrite a file: native byte order, C order.
     Convert(convert::Args),
+    /// The seed walkthrough: create, fill, reopen, share, summarise, save (with timings).
+    Demo(demo::Args),
+    /// Print one element of a float32 matrix (the demo's second process).
+    #[command(hide = true)]
+    Peek(demo::PeekArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,8 +51,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Head(args) => head::run(&args),
+        Command::Stats(args) => stats::run(&args),
         Command::Create(args) => create::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Peek(args) => demo::peek(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,304 @@
+//! `npmap demo`: the seed notebook, end to end, with timings and memory figures.
+//!
+//! Create a memory-mapped float32 `.npy` ('w+'), fill it column by column with random
+//! values in parallel, keep the last column, flush and drop the mapping, reopen it
+//! read-only and compare, share writes between two mappings and a second process,
+//! compute whole and per-column statistics, show that resident memory stays far
+//! below the file size, and save and reload training files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use ndarray::{Axis, Ix1, Ix2, s};
+use npmap::{MmapMode, ParStats, par_fill_columns, uniform_at};
+
+use crate::info::human_bytes;
+use crate::{CliResult, fail};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Where to put the files (default: a new folder in the system's temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Rows of the array.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Columns of the array.
+    #[arg(long, default_value_t = 100)]
+    cols: usize,
+    /// Seed of the random fill.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Keep the files instead of deleting them at the end.
+    #[arg(long)]
+    keep: bool,
+}
+
+/// The value used for column `col`'s stream of random numbers.
+fn column_seed(seed: u64, col: usize) -> u64 {
+    seed ^ (col as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+pub(crate) fn run(args: &Args) -> CliResult {
+    if args.rows == 0 || args.cols == 0 {
+        return fail("demo: --rows and --cols must be at least 1");
+    }
+    let (dir, made_dir) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("npmap-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        crate::CliError::Message(format!("{}: cannot create folder: {e}", dir.display()))
+    })?;
+    let result = walkthrough(args, &dir);
+    if !args.keep {
+        for name in ["seed.npy", "X_train.npy", "y_train.npy", "train.npz"] {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        if made_dir {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    } else {
+        println!("kept the files in {}", dir.display());
+    }
+    result
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+fn walkthrough(args: &Args, dir: &Path) -> CliResult {
+    let (rows, cols) = (args.rows, args.cols);
+    let path = dir.join("seed.npy");
+    let bytes = (rows * cols * 4) as u64;
+    println!(
+        "npmap demo: a {rows} x {cols} float32 array ({}) in {}",
+        human_bytes(bytes),
+        dir.display()
+    );
+    println!("baseline resident memory: {}", memory_line());
+
+    step("1. create a memory-mapped .npy ('w+')");
+    let started = Instant::now();
+    // SAFETY: the file is this process's own until the demo ends.
+    let mut array = unsafe { npmap::create_npy::<f32, _>(&path, (rows, cols)) }?;
+    println!(
+        "create_npy: {:.1?} (sparse file, header as np.save writes it)",
+        started.elapsed()
+    );
+
+    step("2. fill it column by column with random values, in parallel");
+    let started = Instant::now();
+    {
+        let mut view = array.view_mut()?;
+        par_fill_columns(&mut view, |col, row_start, out: &mut [f32]| {
+            let stream = column_seed(args.seed, col);
+            for (k, x) in out.iter_mut().enumerate() {
+                *x = uniform_at(stream, (row_start + k) as u64) as f32;
+            }
+        });
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "filled {} in {seconds:.3} s ({:.2} GB/s), writing row blocks so the file is written in order",
+        human_bytes(bytes),
+        bytes as f64 / seconds / 1e9
+    );
+
+    step("3. keep the last column, flush, drop the mapping");
+    let last_column: Vec<f32> = array.view().column(cols - 1).to_vec();
+    let started = Instant::now();
+    array.flush()?;
+    drop(array);
+    println!(
+        "flush + drop: {:.3} s; kept {} values of column {}",
+        started.elapsed().as_secs_f64(),
+        last_column.len(),
+        cols - 1
+    );
+
+    step("4. reopen read-only and check the last column");
+    let started = Instant::now();
+    // SAFETY: as above.
+    let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly) }?;
+    println!("load_npy: {:.1?}", started.elapsed());
+    let same = x
+        .view()
+        .column(cols - 1)
+        .iter()
+        .zip(&last_column)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    println!("last column equal after reopening: {same}");
+    if !same {
+        return fail("demo: the last column changed after reopening");
+    }
+
+    step("5. two read-write mappings and a second process share writes");
+    shared_writes(&path)?;
+
+    step("6. statistics in one pass on all cores");
+    x.file().advise_sequential();
+    let started = Instant::now();
+    let all = x.view().par_moments();
+    let whole = started.elapsed().as_secs_f64();
+    println!(
+        "whole array: sum {:.6e}, mean {:.9}, std {:.9}  ({whole:.3} s, {:.2} GB/s)",
+        all.sum(),
+        all.mean(),
+        all.std(0),
+        bytes as f64 / whole / 1e9
+    );
+    let started = Instant::now();
+    let per_column = x.view().par_moments_axis(Axis(0));
+    let by_col = started.elapsed().as_secs_f64();
+    println!(
+        "per column ({cols} columns, {by_col:.3} s, {:.2} GB/s):",
+        bytes as f64 / by_col / 1e9
+    );
+    for (c, m) in per_column.iter().enumerate().take(3) {
+        println!(
+            "  column {c}: mean {:.9}, std {:.9}, min {:.6}, max {:.6}",
+            m.mean(),
+            m.std(0),
+            m.min(),
+            m.max()
+        );
+    }
+    println!(
+        "  (a uniform [0, 1) sample has mean 0.5, std {:.9})",
+        (1.0f64 / 12.0).sqrt()
+    );
+
+    step("7. memory: the array was never loaded whole");
+    println!(
+        "file size {}; process memory now: {}",
+        human_bytes(bytes),
+        memory_line()
+    );
+    if let Ok((resident, total)) = x.file().residency() {
+        println!(
+            "pages of the file in the page cache: {resident} of {total} (shared with the OS, not the process's heap)"
+        );
+    }
+    drop(x);
+
+    step("8. save X_train.npy / y_train.npy and reload them mapped");
+    save_training_files(&path, dir, rows, cols)?;
+    Ok(())
+}
+
+/// Writes through one mapping, reads through another, and asks a second process.
+fn shared_writes(path: &Path) -> CliResult {
+    // SAFETY: both mappings write only valid f32 values; nothing truncates the file.
+    let mut a = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadWrite) }?;
+    // SAFETY: as above.
+    let b = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadWrite) }?;
+    let before = b.view()[[0, 0]];
+    a.view_mut()?[[0, 0]] = 123.5;
+    println!(
+        "wrote 123.5 at [0, 0] through mapping A; mapping B reads {} (was {before})",
+        b.view()[[0, 0]]
+    );
+    a.flush()?;
+    let exe = std::env::current_exe()
+        .map_err(|e| crate::CliError::Message(format!("cannot find the npmap executable: {e}")))?;
+    let output = Command::new(exe)
+        .arg("peek")
+        .arg(path)
+        .args(["0", "0"])
+        .output();
+    match output {
+        Ok(o) if o.status.success() => println!(
+            "a second process (npmap peek) reads {}",
+            String::from_utf8_lossy(&o.stdout).trim()
+        ),
+        Ok(o) => println!(
+            "the second process failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => println!("could not start a second process: {e}"),
+    }
+    a.view_mut()?[[0, 0]] = before;
+    a.flush()?;
+    Ok(())
+}
+
+fn save_training_files(path: &Path, dir: &Path, rows: usize, cols: usize) -> CliResult {
+    // SAFETY: as above.
+    let x = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly) }?;
+    let features = x.view().slice_move(s![.., ..cols.saturating_sub(1).max(1)]);
+    let labels = x.view().column(cols - 1).mapv(|v| i64::from(v > 0.5));
+    let (x_path, y_path) = (dir.join("X_train.npy"), dir.join("y_train.npy"));
+    let started = Instant::now();
+    npmap::save_npy(&x_path, &features)?;
+    npmap::save_npy(&y_path, &labels)?;
+    println!(
+        "saved X_train.npy {:?} and y_train.npy ({}) in {:.3} s (atomic: temp file + rename)",
+        features.dim(),
+        labels.len(),
+        started.elapsed().as_secs_f64()
+    );
+    // SAFETY: as above.
+    let x_back = unsafe { npmap::load_npy::<f32, Ix2>(&x_path, MmapMode::ReadOnly) }?;
+    // SAFETY: as above.
+    let y_back = unsafe { npmap::load_npy::<i64, Ix1>(&y_path, MmapMode::ReadOnly) }?;
+    let equal = x_back.view() == features && y_back.view() == labels;
+    println!(
+        "reloaded mapped: X {:?}, y {} ({} positive); equal to what was saved: {equal}",
+        x_back.view().dim(),
+        y_back.view().len(),
+        y_back.view().sum()
+    );
+    if !equal {
+        return fail("demo: reloaded training files differ");
+    }
+    let _ = rows;
+    Ok(())
+}
+
+/// VmRSS and VmHWM from /proc/self/status.
+pub(crate) fn memory_line() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return "unknown".into();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or("?".to_string(), |kb| human_bytes(kb * 1024))
+    };
+    format!("resident {} (peak {})", field("VmRSS:"), field("VmHWM:"))
+}
+
+/// `npmap peek FILE ROW COL` (hidden): the second process of step 5.
+#[derive(clap::Args)]
+pub(crate) struct PeekArgs {
+    file: PathBuf,
+    row: usize,
+    col: usize,
+}
+
+pub(crate) fn peek(args: &PeekArgs) -> CliResult {
+    // SAFETY: read-only, for the duration of one read.
+    let x = unsafe { npmap::load_npy::<f32, Ix2>(&args.file, MmapMode::ReadOnly) }?;
+    match x.view().get([args.row, args.col]) {
+        Some(v) => {
+            println!("{v}");
+            Ok(())
+        }
+        None => fail(format!(
+            "{}: index [{}, {}] is out of bounds for shape {:?}",
+            args.file.display(),
+            args.row,
+            args.col,
+            x.view().dim()
+        )),
+    }
+}
