@@ -8,6 +8,9 @@
 //! | private changes (`'c'`) | [`MmapMode::CopyOnWrite`] |
 //! | copy into memory, any byte order | [`read_npy`], [`read_npy_from`], [`NpyFile::cow`] |
 //! | save exactly as `np.save`, atomically | [`save_npy`], [`write_npy`] |
+//! | read, map or borrow the arrays of a `.npz` | [`NpzReader`] |
+//! | write a `.npz` (stored and mappable, or compressed) | [`NpzWriter`] |
+//! | make a NumPy-written `.npz` mappable | [`realign_npz`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
 //!
 //! ```
@@ -31,6 +34,7 @@ mod error;
 mod header;
 mod literal;
 mod npy;
+pub mod npz;
 mod save;
 
 pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
@@ -39,4 +43,5 @@ pub use header::{Header, HeaderOptions};
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_with,
 };
+pub use npz::{NpzReader, NpzWriter, realign as realign_npz};
 pub use save::{save_npy, write_npy};

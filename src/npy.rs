@@ -299,6 +299,55 @@ impl NpyFile {
     }
 }
 
+impl NpyFile {
+    /// Maps the data of an `.npy` stream embedded at byte `base` of an already open
+    /// `file` (a stored member of an archive). `header` is the embedded stream's, with
+    /// offsets relative to `base`; `path` names the member in errors.
+    ///
+    /// # Safety
+    /// `file` must hold `base + header.data_offset + header.data_len()` bytes and must
+    /// not be truncated while mapped (the contract of [`NpyFile`]).
+    pub(crate) unsafe fn map_embedded(
+        file: &File,
+        path: PathBuf,
+        header: Header,
+        base: u64,
+        mode: MmapMode,
+    ) -> Result<NpyFile> {
+        let map = if header.data_len() == 0 {
+            Mapping::Empty
+        } else {
+            let offset = base.checked_add(header.data_offset);
+            let len = usize::try_from(header.data_len()).ok();
+            let (Some(offset), Some(len)) = (offset, len) else {
+                return Err(Error::ShapeOverflow {
+                    path,
+                    shape: header.shape.iter().map(|&d| d as u64).collect(),
+                    itemsize: header.dtype.itemsize(),
+                });
+            };
+            let mut options = MmapOptions::new();
+            options.offset(offset).len(len);
+            // SAFETY: the caller guarantees the region exists and stays; memmap2 aligns
+            // the offset to a page and adjusts the pointer.
+            let mapped = unsafe {
+                match mode {
+                    MmapMode::ReadOnly => options.map(file).map(Mapping::ReadOnly),
+                    MmapMode::ReadWrite => options.map_mut(file).map(Mapping::Writable),
+                    MmapMode::CopyOnWrite => options.map_copy(file).map(Mapping::Writable),
+                }
+            };
+            mapped.map_err(|e| Error::io(&path, "map", e))?
+        };
+        Ok(NpyFile {
+            path,
+            header,
+            mode,
+            map,
+        })
+    }
+}
+
 /// Maps the data region of `file` as `header` describes it.
 ///
 /// # Safety
@@ -322,7 +371,7 @@ unsafe fn map_region(file: &File, header: &Header, mode: MmapMode) -> std::io::R
     }
 }
 
-fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
+pub(crate) fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
     Error::DTypeMismatch {
         path: path.to_path_buf(),
         found: found.descr(),
@@ -332,7 +381,7 @@ fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
 }
 
 /// The shape as the dimension type `D`, or an error naming both.
-fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D> {
+pub(crate) fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D> {
     D::from_dimension(&IxDyn(shape)).ok_or_else(|| Error::NdimMismatch {
         path: path.to_path_buf(),
         found: shape.len(),
