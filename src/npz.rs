@@ -347,7 +347,7 @@ impl NpzReader {
         let member = self.member(name)?;
         let path = member_path(&self.path, &member.display);
         let header = self.member_header(member, &path)?;
-        let offset = member.data_start + header.data_offset;
+        let offset = member.data_start.saturating_add(header.data_offset);
         let in_place = member.method == Method::Stored
             && match_element::<A>(&header.dtype) == ElementMatch::Native
             && offset % std::mem::align_of::<A>() as u64 == 0;
@@ -536,7 +536,7 @@ impl NpzReader {
             .compression_method(CompressionMethod::Stored)
             .unix_permissions(0o644)
             .with_alignment(ARRAY_ALIGN as u16)
-            .large_file(member.size.saturating_add(HEADER_ROOM) >= zip::ZIP64_BYTES_THR);
+            .large_file(needs_zip64(member.size));
         let mut buffer = vec![0u8; COPY_BUFFER];
         let data_len = if member.name.ends_with(NPY_SUFFIX) {
             let mut recorder = Recorder {
@@ -595,6 +595,15 @@ impl NpzReader {
         }
         stream.finish(member, &path)
     }
+}
+
+/// True when a member of `data_len` bytes (plus header, plus what deflate may add to
+/// incompressible data) could reach the 4 GiB limit of plain zip sizes.
+fn needs_zip64(data_len: u64) -> bool {
+    data_len
+        .saturating_add(data_len / 256)
+        .saturating_add(HEADER_ROOM)
+        >= zip::ZIP64_BYTES_THR
 }
 
 /// The name a member has in errors: `archive.npz:name`.
@@ -871,7 +880,7 @@ impl NpzWriter {
             .compression_method(self.method)
             .unix_permissions(0o644)
             .with_alignment(alignment)
-            .large_file(data_len.saturating_add(HEADER_ROOM) >= zip::ZIP64_BYTES_THR);
+            .large_file(needs_zip64(data_len));
         zip.start_file(format!("{name}{NPY_SUFFIX}"), options)
             .map_err(|e| zip_error(&path, e))?;
         write_to(zip, array, &path)

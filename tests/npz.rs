@@ -685,3 +685,44 @@ print("ok")
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Writes and maps a stored member past 4 GiB (zip64 sizes). Needs ~4.3 GB of disk:
+/// `cargo test --release --test npz -- --ignored zip64`.
+#[test]
+#[ignore = "writes a 4.3 GB archive"]
+fn zip64_members_past_4_gib_write_map_and_read_back_in_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.npz");
+    let len = (1usize << 32) + 4096;
+    let one = [3u8];
+    let one = ndarray::ArrayView1::from(&one);
+    let huge = one.broadcast(len).unwrap();
+    let mut w = NpzWriter::create(&path).unwrap();
+    w.add("small", &Array1::from_iter(0u16..10)).unwrap();
+    w.add("huge", &huge).unwrap();
+    w.add("after", &Array1::from_iter(0i64..10)).unwrap();
+    w.finish().unwrap();
+    let z = NpzReader::open(&path).unwrap();
+    assert_eq!(z.names(), ["small", "huge", "after"]);
+    // SAFETY: the archive is private to this test.
+    unsafe {
+        let m = z.map::<u8, Ix1>("huge").unwrap();
+        assert_eq!(m.view().len(), len);
+        assert_eq!((m.view()[0], m.view()[len - 1]), (3, 3));
+        assert_eq!(z.map::<i64, Ix1>("after").unwrap().view()[9], 9);
+    }
+    assert_eq!(z.read::<i64, Ix1>("after").unwrap()[9], 9);
+    if numpy_available("zip64") {
+        let script = "import sys, numpy as np; z = np.load(sys.argv[1]); print(z['after'][9], z['small'][9], z.files)";
+        let out = Command::new("python3")
+            .args(["-c", script, path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "9 9 ['small', 'huge', 'after']",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
