@@ -418,7 +418,11 @@ impl NpzReader {
         // The sizes agree before anything is allocated.
         self.member_header(member, &path)?;
         let mut stream = self.stream(member, &path)?;
-        match read_array::<A, D>(&mut stream, &path, None, &self.options) {
+        // A stored member's declared size is backed by bytes of the file (checked at
+        // open), so it can be allocated at once; a deflated member's is only a claim,
+        // so its data is read in bounded steps and memory follows what inflates.
+        let known_len = (member.method == Method::Stored).then_some(member.size);
+        match read_array::<A, D>(&mut stream, &path, known_len, &self.options) {
             Ok(array) => {
                 stream.finish(member, &path)?;
                 Ok(array)
