@@ -268,6 +268,85 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+
+    /// The archive is not a zip file npmap can read, or a member's entry is unusable
+    /// (encrypted, an unsupported compression method, sizes that contradict each other).
+    #[error("{}: not a readable .npz (zip) archive: {reason}", path.display())]
+    Zip {
+        /// The archive (`archive.npz`) or the member (`archive.npz:name`).
+        path: PathBuf,
+        /// What is wrong: expected vs found.
+        reason: String,
+    },
+
+    /// No member of the archive has the name asked for.
+    #[error("{}: no member '{name}' (looked for '{name}.npy' and '{name}'); members are {available:?}", path.display())]
+    MemberNotFound {
+        /// The archive.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names the archive holds, as [`crate::NpzReader::names`] lists them.
+        available: Vec<String>,
+    },
+
+    /// A compressed member was asked to be mapped.
+    #[error("{}: member is compressed ({method}, data at byte {offset} of the archive): only stored members can be mapped; use read() or cow() for a copy, or rewrite the archive with realign_npz", path.display())]
+    MemberCompressed {
+        /// `archive.npz:name`.
+        path: PathBuf,
+        /// The compression method, e.g. "deflate".
+        method: String,
+        /// Where the member's compressed data starts in the archive.
+        offset: u64,
+    },
+
+    /// A stored member's array data is not at an offset aligned for the element type.
+    #[error("{}: array data at byte {offset} of the archive is not aligned to {align} bytes for {type_name}; use read() or cow() for a copy, or rewrite the archive with realign_npz", path.display())]
+    MemberMisaligned {
+        /// `archive.npz:name`.
+        path: PathBuf,
+        /// Where the array data starts in the archive.
+        offset: u64,
+        /// The alignment the element type needs.
+        align: usize,
+        /// The element type.
+        type_name: &'static str,
+    },
+
+    /// A member's size in the archive does not match what its `.npy` header needs.
+    #[error("{}: the archive declares {declared} bytes for the member, its .npy header needs {expected} (header + data)", path.display())]
+    MemberSize {
+        /// `archive.npz:name`.
+        path: PathBuf,
+        /// Uncompressed size the archive declares.
+        declared: u64,
+        /// Size the member's `.npy` header implies.
+        expected: u64,
+    },
+
+    /// A compressed member inflates to more bytes than the archive declares (a zip bomb,
+    /// or a corrupt entry). Reading stopped one byte past the declared size.
+    #[error("{}: member inflates past the {declared} bytes the archive declares; stopped reading (corrupt entry or zip bomb)", path.display())]
+    MemberTooLarge {
+        /// `archive.npz:name`.
+        path: PathBuf,
+        /// Uncompressed size the archive declares.
+        declared: u64,
+    },
+
+    /// A member's CRC-32 does not match the one the archive declares.
+    #[error("{}: CRC-32 mismatch: the archive declares {expected:#010x}, the member's {len} bytes give {found:#010x}", path.display())]
+    Crc {
+        /// `archive.npz:name`.
+        path: PathBuf,
+        /// The CRC-32 the archive declares.
+        expected: u32,
+        /// The CRC-32 of the data read.
+        found: u32,
+        /// Bytes checked.
+        len: u64,
+    },
 }
 
 impl Error {
@@ -296,7 +375,14 @@ impl Error {
             | Error::DataLength { path, .. }
             | Error::RowShape { path, .. }
             | Error::Unappendable { path, .. }
-            | Error::ReadOnly { path } => path,
+            | Error::ReadOnly { path }
+            | Error::Zip { path, .. }
+            | Error::MemberNotFound { path, .. }
+            | Error::MemberCompressed { path, .. }
+            | Error::MemberMisaligned { path, .. }
+            | Error::MemberSize { path, .. }
+            | Error::MemberTooLarge { path, .. }
+            | Error::Crc { path, .. } => path,
         }
     }
 

@@ -13,6 +13,9 @@
 //! | grow a file row by row, crash-safe | [`NpyAppender`], [`recover`] |
 //! | one-pass count/sum/mean/var/std/min/max, all cores | [`ParStats::par_moments`], [`ParStats::par_moments_axis`], [`Moments`] |
 //! | parallel, deterministic fills | [`par_fill`], [`par_fill_with`], [`par_fill_columns`], [`par_fill_uniform`], [`par_fill_normal`] |
+//! | read, map or borrow the arrays of a `.npz` | [`NpzReader`] |
+//! | write a `.npz` (stored and mappable, or compressed) | [`NpzWriter`] |
+//! | make a NumPy-written `.npz` mappable | [`realign_npz`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
 //!
 //! ```
@@ -39,6 +42,7 @@ mod fill;
 mod header;
 mod literal;
 mod npy;
+pub mod npz;
 mod raw;
 mod save;
 mod stats;
@@ -56,6 +60,7 @@ pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
     read_npy_with,
 };
+pub use npz::{NpzReader, NpzWriter, realign as realign_npz};
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};
 pub use stats::{Moments, ParStats, StatElement};

@@ -121,8 +121,8 @@ impl NpyFile {
         let header = Header::read_from(&mut file, path, Some(file_len), options)?;
         // SAFETY: `read_from` checked that the file holds the whole data region; the
         // caller promises not to truncate it while mapped.
-        let map =
-            unsafe { map_region(&file, &header, mode) }.map_err(|e| Error::io(path, "map", e))?;
+        let map = unsafe { map_region(&file, &header, 0, mode) }
+            .map_err(|e| Error::io(path, "map", e))?;
         Ok(NpyFile {
             path: path.to_path_buf(),
             header,
@@ -144,7 +144,7 @@ impl NpyFile {
     ) -> Result<NpyFile> {
         // SAFETY: forwarded from the caller.
         let map =
-            unsafe { map_region(file, &header, mode) }.map_err(|e| Error::io(path, "map", e))?;
+            unsafe { map_region(file, &header, 0, mode) }.map_err(|e| Error::io(path, "map", e))?;
         Ok(NpyFile {
             path: path.to_path_buf(),
             header,
@@ -359,18 +359,54 @@ fn resident_pages(_bytes: &[u8]) -> std::io::Result<(usize, usize)> {
     ))
 }
 
-/// Maps the data region of `file` as `header` describes it.
+impl NpyFile {
+    /// Maps the data of an `.npy` stream embedded at byte `base` of an already open
+    /// `file` (a stored member of an archive). `header` is the embedded stream's, with
+    /// offsets relative to `base`; `path` names the member in errors.
+    ///
+    /// # Safety
+    /// `file` must hold `base + header.data_offset + header.data_len()` bytes and must
+    /// not be truncated while mapped (the contract of [`NpyFile`]).
+    pub(crate) unsafe fn map_embedded(
+        file: &File,
+        path: PathBuf,
+        header: Header,
+        base: u64,
+        mode: MmapMode,
+    ) -> Result<NpyFile> {
+        // SAFETY: forwarded from the caller.
+        let map = unsafe { map_region(file, &header, base, mode) }
+            .map_err(|e| Error::io(&path, "map", e))?;
+        Ok(NpyFile {
+            path,
+            header,
+            mode,
+            map,
+        })
+    }
+}
+
+/// Maps the data region that `header` describes, for an `.npy` stream starting at
+/// byte `base` of `file` (0 for a plain file; a member's offset inside an archive).
 ///
 /// # Safety
 /// The file must hold the whole data region and must not be truncated while mapped.
-unsafe fn map_region(file: &File, header: &Header, mode: MmapMode) -> std::io::Result<Mapping> {
+unsafe fn map_region(
+    file: &File,
+    header: &Header,
+    base: u64,
+    mode: MmapMode,
+) -> std::io::Result<Mapping> {
     let len = header.data_len();
     if len == 0 {
         return Ok(Mapping::Empty);
     }
     let len = usize::try_from(len).map_err(std::io::Error::other)?;
+    let offset = base
+        .checked_add(header.data_offset)
+        .ok_or_else(|| std::io::Error::other("data offset overflows"))?;
     let mut options = MmapOptions::new();
-    options.offset(header.data_offset).len(len);
+    options.offset(offset).len(len);
     // SAFETY: the caller guarantees the region exists and stays; memmap2 aligns the
     // offset to a page and adjusts the pointer.
     unsafe {
@@ -382,7 +418,7 @@ unsafe fn map_region(file: &File, header: &Header, mode: MmapMode) -> std::io::R
     }
 }
 
-fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
+pub(crate) fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
     Error::DTypeMismatch {
         path: path.to_path_buf(),
         found: found.descr(),
@@ -392,7 +428,7 @@ fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
 }
 
 /// The shape as the dimension type `D`, or an error naming both.
-fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D> {
+pub(crate) fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D> {
     D::from_dimension(&IxDyn(shape)).ok_or_else(|| Error::NdimMismatch {
         path: path.to_path_buf(),
         found: shape.len(),

@@ -35,7 +35,11 @@ where
     write_to(writer, array, Path::new(STREAM_PATH))
 }
 
-fn write_to<A, S, D>(mut writer: impl Write, array: &ArrayBase<S, D>, path: &Path) -> Result<()>
+pub(crate) fn write_to<A, S, D>(
+    mut writer: impl Write,
+    array: &ArrayBase<S, D>,
+    path: &Path,
+) -> Result<()>
 where
     A: Element,
     S: Data<Elem = A>,
@@ -230,7 +234,7 @@ pub(crate) fn atomic_write(
     Ok(())
 }
 
-fn create_temp_beside(path: &Path) -> Result<(PathBuf, File)> {
+pub(crate) fn create_temp_beside(path: &Path) -> Result<(PathBuf, File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -257,7 +261,7 @@ fn create_temp_beside(path: &Path) -> Result<(PathBuf, File)> {
 }
 
 /// Makes the rename durable where the platform allows it; best effort.
-fn sync_parent_dir(path: &Path) {
+pub(crate) fn sync_parent_dir(path: &Path) {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
         let dir = if dir.as_os_str().is_empty() {

@@ -3,6 +3,7 @@
 mod append;
 mod fill;
 mod fixtures;
+mod npz;
 mod numpy;
 mod stats;
 mod writing;
