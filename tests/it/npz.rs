@@ -488,7 +488,7 @@ fn a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error() {
     // bytes, so its array data starts at byte 57 + 128 = 185.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("odd.npz");
-    if !numpy_available("a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error") {
+    if !crate::numpy::available("a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error") {
         return;
     }
     let script = format!(
@@ -572,26 +572,9 @@ fn readers_are_shared_across_threads() {
     assert!(sums.windows(2).all(|w| w[0] == w[1]));
 }
 
-/// True when `python3 -c 'import numpy'` works; otherwise prints why the test is
-/// skipped, or panics when `NPMAP_REQUIRE_NUMPY=1`.
-fn numpy_available(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("NPMAP_REQUIRE_NUMPY").as_deref() == Ok("1") {
-            panic!("{test}: numpy not available and NPMAP_REQUIRE_NUMPY=1");
-        }
-        eprintln!("{test}: skipped: numpy not available");
-    }
-    ok
-}
-
 #[test]
 fn numpy_reads_what_npmap_writes_byte_for_byte() {
-    if !numpy_available("numpy_reads_what_npmap_writes_byte_for_byte") {
+    if !crate::numpy::available("numpy_reads_what_npmap_writes_byte_for_byte") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -655,7 +638,7 @@ print("ok", len(want))
 
 #[test]
 fn numpy_reads_realigned_archives() {
-    if !numpy_available("numpy_reads_realigned_archives") {
+    if !crate::numpy::available("numpy_reads_realigned_archives") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -712,7 +695,7 @@ fn zip64_members_past_4_gib_write_map_and_read_back_in_numpy() {
         assert_eq!(z.map::<i64, Ix1>("after").unwrap().view()[9], 9);
     }
     assert_eq!(z.read::<i64, Ix1>("after").unwrap()[9], 9);
-    if numpy_available("zip64") {
+    if crate::numpy::available("zip64") {
         let script = "import sys, numpy as np; z = np.load(sys.argv[1]); print(z['after'][9], z['small'][9], z.files)";
         let out = Command::new("python3")
             .args(["-c", script, path.to_str().unwrap()])
