@@ -60,7 +60,7 @@ pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
     read_npy_with,
 };
-pub use npz::{NpzReader, NpzWriter, realign as realign_npz};
+pub use npz::{MemberInfo, NpzReader, NpzWriter, realign as realign_npz};
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};
 pub use stats::{Moments, ParStats, StatElement};

@@ -83,6 +83,24 @@ struct Member {
     data_start: u64,
 }
 
+/// What [`NpzReader::member_info`] tells about one member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemberInfo {
+    /// The member's name, without `.npy`.
+    pub name: String,
+    /// True when the member is compressed (it can be read, not mapped).
+    pub compressed: bool,
+    /// Bytes the member takes in the archive.
+    pub stored_size: u64,
+    /// Bytes of the member's `.npy` stream (header and data).
+    pub size: u64,
+    /// Where the array data starts in the archive file (meaningful when stored).
+    pub data_offset: u64,
+    /// The member's `.npy` header.
+    pub header: Header,
+}
+
 /// A `.npz` archive opened for reading.
 ///
 /// Opening reads the zip central directory only; each member is read, mapped or
@@ -384,6 +402,36 @@ impl NpzReader {
     }
 
     /// The member that `name` designates: `name.npy` first, then `name` itself.
+    /// How member `name` is stored: compression, sizes, and where its array data
+    /// starts in the archive (which decides whether [`map`](NpzReader::map) can
+    /// view it in place).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut w = npmap::NpzWriter::create(&path)?;
+    /// w.add("x", &ndarray::arr1(&[1.0f64, 2.0]))?;
+    /// w.finish()?;
+    /// let info = npmap::NpzReader::open(&path)?.member_info("x")?;
+    /// assert!(!info.compressed);
+    /// assert_eq!(info.data_offset % 64, 0);
+    /// assert_eq!(info.header.shape, [2]);
+    /// # Ok(()) }
+    /// ```
+    pub fn member_info(&self, name: &str) -> Result<MemberInfo> {
+        let member = self.member(name)?;
+        let header = self.member_header(member, &member_path(&self.path, &member.display))?;
+        Ok(MemberInfo {
+            name: member.display.clone(),
+            compressed: member.method != Method::Stored,
+            stored_size: member.compressed_size,
+            size: member.size,
+            data_offset: member.data_start + header.data_offset,
+            header,
+        })
+    }
+
     fn member(&self, name: &str) -> Result<&Member> {
         let with_suffix = format!("{name}{NPY_SUFFIX}");
         self.members

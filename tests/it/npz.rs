@@ -488,7 +488,8 @@ fn a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error() {
     // bytes, so its array data starts at byte 57 + 128 = 185.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("odd.npz");
-    if !crate::numpy::available("a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error") {
+    if !crate::numpy::available("a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error")
+    {
         return;
     }
     let script = format!(

@@ -33,7 +33,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         "create makes numeric arrays; dtype '{}' is not one", dtype.descr()
     )));
     let h = npmap::read_npy_header(&args.file)?;
-    println!(
+    say!(
         "created {} {} {} ({} bytes) in {:.1?}",
         args.file.display(),
         h.dtype.descr(),

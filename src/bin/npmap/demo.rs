@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use ndarray::{Axis, Ix1, Ix2, s};
-use npmap::{MmapMode, ParStats, par_fill_columns, uniform_at};
+use npmap::{MmapMode, NpzReader, NpzWriter, ParStats, par_fill_columns, uniform_at};
 
 use crate::info::human_bytes;
 use crate::{CliResult, fail};
@@ -63,31 +63,31 @@ pub(crate) fn run(args: &Args) -> CliResult {
             let _ = std::fs::remove_dir(&dir);
         }
     } else {
-        println!("kept the files in {}", dir.display());
+        say!("kept the files in {}", dir.display());
     }
     result
 }
 
 fn step(title: &str) {
-    println!("\n== {title}");
+    say!("\n== {title}");
 }
 
 fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     let (rows, cols) = (args.rows, args.cols);
     let path = dir.join("seed.npy");
     let bytes = (rows * cols * 4) as u64;
-    println!(
+    say!(
         "npmap demo: a {rows} x {cols} float32 array ({}) in {}",
         human_bytes(bytes),
         dir.display()
     );
-    println!("baseline resident memory: {}", memory_line());
+    say!("baseline resident memory: {}", memory_line());
 
     step("1. create a memory-mapped .npy ('w+')");
     let started = Instant::now();
     // SAFETY: the file is this process's own until the demo ends.
     let mut array = unsafe { npmap::create_npy::<f32, _>(&path, (rows, cols)) }?;
-    println!(
+    say!(
         "create_npy: {:.1?} (sparse file, header as np.save writes it)",
         started.elapsed()
     );
@@ -104,7 +104,7 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
         });
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "filled {} in {seconds:.3} s ({:.2} GB/s), writing row blocks so the file is written in order",
         human_bytes(bytes),
         bytes as f64 / seconds / 1e9
@@ -115,7 +115,7 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     let started = Instant::now();
     array.flush()?;
     drop(array);
-    println!(
+    say!(
         "flush + drop: {:.3} s; kept {} values of column {}",
         started.elapsed().as_secs_f64(),
         last_column.len(),
@@ -126,14 +126,14 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     let started = Instant::now();
     // SAFETY: as above.
     let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly) }?;
-    println!("load_npy: {:.1?}", started.elapsed());
+    say!("load_npy: {:.1?}", started.elapsed());
     let same = x
         .view()
         .column(cols - 1)
         .iter()
         .zip(&last_column)
         .all(|(a, b)| a.to_bits() == b.to_bits());
-    println!("last column equal after reopening: {same}");
+    say!("last column equal after reopening: {same}");
     if !same {
         return fail("demo: the last column changed after reopening");
     }
@@ -146,7 +146,7 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     let started = Instant::now();
     let all = x.view().par_moments();
     let whole = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "whole array: sum {:.6e}, mean {:.9}, std {:.9}  ({whole:.3} s, {:.2} GB/s)",
         all.sum(),
         all.mean(),
@@ -156,12 +156,12 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     let started = Instant::now();
     let per_column = x.view().par_moments_axis(Axis(0));
     let by_col = started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "per column ({cols} columns, {by_col:.3} s, {:.2} GB/s):",
         bytes as f64 / by_col / 1e9
     );
     for (c, m) in per_column.iter().enumerate().take(3) {
-        println!(
+        say!(
             "  column {c}: mean {:.9}, std {:.9}, min {:.6}, max {:.6}",
             m.mean(),
             m.std(0),
@@ -169,26 +169,26 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
             m.max()
         );
     }
-    println!(
+    say!(
         "  (a uniform [0, 1) sample has mean 0.5, std {:.9})",
         (1.0f64 / 12.0).sqrt()
     );
 
     step("7. memory: the array was never loaded whole");
-    println!(
+    say!(
         "file size {}; process memory now: {}",
         human_bytes(bytes),
         memory_line()
     );
     if let Ok((resident, total)) = x.file().residency() {
-        println!(
+        say!(
             "pages of the file in the page cache: {resident} of {total} (shared with the OS, not the process's heap)"
         );
     }
     drop(x);
 
-    step("8. save X_train.npy / y_train.npy and reload them mapped");
-    save_training_files(&path, dir, rows, cols)?;
+    step("8. save X_train.npy / y_train.npy and train.npz, and reload them mapped");
+    save_training_files(&path, dir, cols)?;
     Ok(())
 }
 
@@ -200,7 +200,7 @@ fn shared_writes(path: &Path) -> CliResult {
     let b = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadWrite) }?;
     let before = b.view()[[0, 0]];
     a.view_mut()?[[0, 0]] = 123.5;
-    println!(
+    say!(
         "wrote 123.5 at [0, 0] through mapping A; mapping B reads {} (was {before})",
         b.view()[[0, 0]]
     );
@@ -213,22 +213,22 @@ fn shared_writes(path: &Path) -> CliResult {
         .args(["0", "0"])
         .output();
     match output {
-        Ok(o) if o.status.success() => println!(
+        Ok(o) if o.status.success() => say!(
             "a second process (npmap peek) reads {}",
             String::from_utf8_lossy(&o.stdout).trim()
         ),
-        Ok(o) => println!(
+        Ok(o) => say!(
             "the second process failed: {}",
             String::from_utf8_lossy(&o.stderr).trim()
         ),
-        Err(e) => println!("could not start a second process: {e}"),
+        Err(e) => say!("could not start a second process: {e}"),
     }
     a.view_mut()?[[0, 0]] = before;
     a.flush()?;
     Ok(())
 }
 
-fn save_training_files(path: &Path, dir: &Path, rows: usize, cols: usize) -> CliResult {
+fn save_training_files(path: &Path, dir: &Path, cols: usize) -> CliResult {
     // SAFETY: as above.
     let x = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly) }?;
     let features = x.view().slice_move(s![.., ..cols.saturating_sub(1).max(1)]);
@@ -237,7 +237,7 @@ fn save_training_files(path: &Path, dir: &Path, rows: usize, cols: usize) -> Cli
     let started = Instant::now();
     npmap::save_npy(&x_path, &features)?;
     npmap::save_npy(&y_path, &labels)?;
-    println!(
+    say!(
         "saved X_train.npy {:?} and y_train.npy ({}) in {:.3} s (atomic: temp file + rename)",
         features.dim(),
         labels.len(),
@@ -248,7 +248,7 @@ fn save_training_files(path: &Path, dir: &Path, rows: usize, cols: usize) -> Cli
     // SAFETY: as above.
     let y_back = unsafe { npmap::load_npy::<i64, Ix1>(&y_path, MmapMode::ReadOnly) }?;
     let equal = x_back.view() == features && y_back.view() == labels;
-    println!(
+    say!(
         "reloaded mapped: X {:?}, y {} ({} positive); equal to what was saved: {equal}",
         x_back.view().dim(),
         y_back.view().len(),
@@ -257,7 +257,31 @@ fn save_training_files(path: &Path, dir: &Path, rows: usize, cols: usize) -> Cli
     if !equal {
         return fail("demo: reloaded training files differ");
     }
-    let _ = rows;
+
+    let npz_path = dir.join("train.npz");
+    let started = Instant::now();
+    let mut archive = NpzWriter::create(&npz_path)?;
+    archive.add("X_train", &features)?;
+    archive.add("y_train", &labels)?;
+    archive.finish()?;
+    say!(
+        "saved train.npz (stored, members 64-byte aligned) in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let reader = NpzReader::open(&npz_path)?;
+    // SAFETY: as above.
+    let x_member = unsafe { reader.map::<f32, Ix2>("X_train") }?;
+    let y_member: ndarray::Array1<i64> = reader.read("y_train")?;
+    let same = x_member.view() == features && y_member == labels;
+    say!(
+        "reopened train.npz: members {:?}; X_train mapped zero-copy in {:.1?}; equal: {same}",
+        reader.names(),
+        started.elapsed()
+    );
+    if !same {
+        return fail("demo: train.npz members differ from what was saved");
+    }
     Ok(())
 }
 
@@ -274,7 +298,13 @@ pub(crate) fn memory_line() -> String {
             .and_then(|kb| kb.parse::<u64>().ok())
             .map_or("?".to_string(), |kb| human_bytes(kb * 1024))
     };
-    format!("resident {} (peak {})", field("VmRSS:"), field("VmHWM:"))
+    format!(
+        "resident {} (peak {}): heap and stacks {}, mapped file pages {}",
+        field("VmRSS:"),
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:")
+    )
 }
 
 /// `npmap peek FILE ROW COL` (hidden): the second process of step 5.
@@ -290,7 +320,7 @@ pub(crate) fn peek(args: &PeekArgs) -> CliResult {
     let x = unsafe { npmap::load_npy::<f32, Ix2>(&args.file, MmapMode::ReadOnly) }?;
     match x.view().get([args.row, args.col]) {
         Some(v) => {
-            println!("{v}");
+            say!("{v}");
             Ok(())
         }
         None => fail(format!(

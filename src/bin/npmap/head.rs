@@ -54,7 +54,7 @@ fn print_rows<T: npmap::Element + NumpyText>(file: &NpyFile, n: usize) -> CliRes
             matrix_text(matrix.view(), shape[0] > n, summarize)
         }
     };
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 

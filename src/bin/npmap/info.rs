@@ -1,6 +1,6 @@
 //! `npmap info FILE...`
 
-use npmap::{DType, Header, MmapMode, NpyFile};
+use npmap::{DType, Header, MmapMode, NpyFile, NpzReader};
 
 use crate::{CliResult, FileArg};
 
@@ -20,28 +20,82 @@ pub(crate) struct Args {
     offset: u64,
 }
 
+/// Describes every file; a file that cannot be read is reported and the others
+/// still described (the exit status is 1 if any failed).
 pub(crate) fn run(args: &Args) -> CliResult {
+    let mut first_error = None;
     for (i, path) in args.files.iter().enumerate() {
         if i > 0 {
-            println!();
+            say!("");
         }
-        match (&args.dtype, &args.shape) {
-            (Some(dtype), Some(shape)) => print_raw(path, dtype, shape, args.offset)?,
-            _ => print_npy(path)?,
+        let result = match (&args.dtype, &args.shape) {
+            (Some(dtype), Some(shape)) => print_raw(path, dtype, shape, args.offset),
+            _ if path.extension().is_some_and(|e| e == "npz") => print_npz(path),
+            _ => print_npy(path),
+        };
+        if let Err(e) = result {
+            if args.files.len() > 1 {
+                eprintln!("npmap: {e}");
+            }
+            first_error.get_or_insert(e);
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 fn print_npy(path: &FileArg) -> CliResult {
     // SAFETY: the mapping is read-only and only lives while this function prints.
     let file = unsafe { NpyFile::open(path, MmapMode::ReadOnly) }?;
     let h = file.header();
-    println!("{}", path.display());
-    println!("  format     .npy {}.{}", h.version.0, h.version.1);
+    say!("{}", path.display());
+    say!("  format     .npy {}.{}", h.version.0, h.version.1);
     print_layout(h);
-    println!("  zero-copy  {}", zero_copy(&file));
+    say!("  zero-copy  {}", zero_copy(&file));
     print_residency(&file);
+    Ok(())
+}
+
+fn print_npz(path: &FileArg) -> CliResult {
+    let archive = NpzReader::open(path)?;
+    say!("{}", path.display());
+    let count = archive.names().len();
+    say!(
+        "  format     .npz, {count} member{}",
+        if count == 1 { "" } else { "s" }
+    );
+    for name in archive.names() {
+        match archive.member_info(&name) {
+            Ok(info) => {
+                let h = &info.header;
+                let mappable = if info.compressed {
+                    "no (deflated; read copies)".to_string()
+                } else if !h.dtype.is_native_order() {
+                    "no (non-native byte order)".to_string()
+                } else if info.data_offset % alignment_of(&h.dtype) as u64 != 0 {
+                    format!(
+                        "no (data at byte {} is unaligned; `npmap convert --align`)",
+                        info.data_offset
+                    )
+                } else {
+                    "yes (stored, aligned)".to_string()
+                };
+                say!(
+                    "  {name}: {} ({}) {} {}, {} in {} bytes; map: {mappable}",
+                    h.dtype.descr(),
+                    h.dtype.name(),
+                    shape_text(&h.shape),
+                    if h.fortran_order { "F" } else { "C" },
+                    if info.compressed {
+                        "deflated"
+                    } else {
+                        "stored"
+                    },
+                    info.stored_size,
+                )
+            }
+            Err(e) => say!("  {name}: not a readable array: {e}"),
+        }
+    }
     Ok(())
 }
 
@@ -56,16 +110,16 @@ fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliRe
         .len();
     let count: usize = shape.iter().product();
     let bytes = count as u64 * dtype.itemsize() as u64;
-    println!("{}", path.display());
-    println!("  format     raw (no header)");
-    println!("  dtype      {} ({})", dtype.descr(), dtype.name());
-    println!("  shape      {}", shape_text(shape));
-    println!(
+    say!("{}", path.display());
+    say!("  format     raw (no header)");
+    say!("  dtype      {} ({})", dtype.descr(), dtype.name());
+    say!("  shape      {}", shape_text(shape));
+    say!(
         "  data       offset {offset}, {bytes} bytes ({})",
         human_bytes(bytes)
     );
     let fits = offset.checked_add(bytes).is_some_and(|end| end <= len);
-    println!(
+    say!(
         "  file       {len} bytes: {}",
         if fits {
             "holds the data"
@@ -77,13 +131,13 @@ fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliRe
 }
 
 fn print_layout(h: &Header) {
-    println!("  dtype      {} ({})", h.dtype.descr(), h.dtype.name());
-    println!("  shape      {}", shape_text(&h.shape));
-    println!(
+    say!("  dtype      {} ({})", h.dtype.descr(), h.dtype.name());
+    say!("  shape      {}", shape_text(&h.shape));
+    say!(
         "  order      {}",
         if h.fortran_order { "F (Fortran)" } else { "C" }
     );
-    println!(
+    say!(
         "  data       offset {}, {} bytes ({})",
         h.data_offset,
         h.data_len(),
@@ -123,12 +177,12 @@ fn alignment_of(dtype: &DType) -> usize {
 
 fn print_residency(file: &NpyFile) {
     match file.residency() {
-        Ok((_, 0)) => println!("  resident   (no data)"),
-        Ok((resident, total)) => println!(
+        Ok((_, 0)) => say!("  resident   (no data)"),
+        Ok((resident, total)) => say!(
             "  resident   {:.1}% in page cache ({resident} of {total} pages)",
             100.0 * resident as f64 / total as f64
         ),
-        Err(e) => println!("  resident   unknown ({e})"),
+        Err(e) => say!("  resident   unknown ({e})"),
     }
 }
 

@@ -4,6 +4,17 @@
 //! npmap, and prints. Errors are one line naming the file (exit status 1; usage
 //! errors exit with 2).
 
+/// `println!` that ends the program quietly when stdout is closed (`npmap info x | head`),
+/// instead of panicking on the broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod convert;
 mod create;
 mod demo;

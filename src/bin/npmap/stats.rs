@@ -57,7 +57,7 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
     let seconds = started.elapsed().as_secs_f64();
     let bytes = view.len() * std::mem::size_of::<T>();
     if args.json {
-        println!("{}", json(args, source, &result, seconds));
+        say!("{}", json(args, source, &result, seconds));
     } else {
         print_table(args, source, &result, bytes, seconds);
     }
@@ -127,7 +127,7 @@ fn progress(rows: u64, bytes: usize) -> ProgressBar {
 fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, seconds: f64) {
     let h = source.header();
     let rate = bytes as f64 / seconds.max(1e-9) / 1e9;
-    println!(
+    say!(
         "{}: {} {} — {} in {:.3} s ({rate:.2} GB/s)",
         args.file,
         h.dtype.name(),
@@ -141,15 +141,15 @@ fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, second
     let ddof = args.ddof;
     match result {
         Scan::Whole(m) => {
-            println!("count  {}", m.count());
-            println!("sum    {}", m.sum());
-            println!("mean   {}", m.mean());
-            println!("std    {} (ddof={ddof})", m.std(ddof));
-            println!("min    {}", m.min());
-            println!("max    {}", m.max());
+            say!("count  {}", m.count());
+            say!("sum    {}", m.sum());
+            say!("mean   {}", m.mean());
+            say!("std    {} (ddof={ddof})", m.std(ddof));
+            say!("min    {}", m.min());
+            say!("max    {}", m.max());
         }
         Scan::Along(list) => {
-            println!(
+            say!(
                 "{:>8} {:>12} {:>24} {:>24} {:>16} {:>16}",
                 "index",
                 "count",
@@ -159,7 +159,7 @@ fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, second
                 "max"
             );
             for (i, m) in list.iter().enumerate() {
-                println!(
+                say!(
                     "{i:>8} {:>12} {:>24} {:>24} {:>16} {:>16}",
                     m.count(),
                     m.mean(),
