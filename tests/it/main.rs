@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
 mod append;
+mod cli;
 mod fill;
 mod fixtures;
 mod npz;

@@ -2,7 +2,7 @@
 
 use npmap::{DType, Header, MmapMode, NpyFile, NpzReader};
 
-use crate::{CliResult, FileArg};
+use crate::{CliError, CliResult, FileArg};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -23,7 +23,7 @@ pub(crate) struct Args {
 /// Describes every file; a file that cannot be read is reported and the others
 /// still described (the exit status is 1 if any failed).
 pub(crate) fn run(args: &Args) -> CliResult {
-    let mut first_error = None;
+    let mut failed = false;
     for (i, path) in args.files.iter().enumerate() {
         if i > 0 {
             say!("");
@@ -34,13 +34,15 @@ pub(crate) fn run(args: &Args) -> CliResult {
             _ => print_npy(path),
         };
         if let Err(e) = result {
-            if args.files.len() > 1 {
-                eprintln!("npmap: {e}");
-            }
-            first_error.get_or_insert(e);
+            eprintln!("npmap: {e}");
+            failed = true;
         }
     }
-    first_error.map_or(Ok(()), Err)
+    if failed {
+        Err(CliError::Reported)
+    } else {
+        Ok(())
+    }
 }
 
 fn print_npy(path: &FileArg) -> CliResult {

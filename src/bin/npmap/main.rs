@@ -70,6 +70,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Reported) => ExitCode::from(1),
         Err(e) => {
             eprintln!("npmap: {e}");
             ExitCode::from(1)
@@ -82,6 +83,8 @@ fn main() -> ExitCode {
 enum CliError {
     Npmap(npmap::Error),
     Message(String),
+    /// Failures the command already reported on stderr.
+    Reported,
 }
 
 impl std::fmt::Display for CliError {
@@ -89,6 +92,7 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Npmap(e) => write!(f, "{e}"),
             CliError::Message(m) => f.write_str(m),
+            CliError::Reported => f.write_str("errors were reported above"),
         }
     }
 }

@@ -1,0 +1,219 @@
+//! The `npmap` binary on fixtures: output values and exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn npmap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npmap"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the npmap binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn info_describes_header_layout_and_zero_copy() {
+    let o = npmap(&[
+        "info",
+        "fixtures/npy/f4_le_c_2d.npy",
+        "fixtures/npy/f8_be_f_3d.npy",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("dtype      <f4 (float32)"), "{text}");
+    assert!(text.contains("shape      (3, 4)"), "{text}");
+    assert!(text.contains("data       offset 128, 48 bytes"), "{text}");
+    assert!(text.contains("zero-copy  yes"), "{text}");
+    assert!(text.contains("dtype      >f8 (float64)"), "{text}");
+    assert!(
+        text.contains("zero-copy  no: non-native byte order"),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_lists_npz_members_and_their_mappability() {
+    let o = npmap(&["info", "fixtures/npz/keywords.npz"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("format     .npz, 10 members"), "{text}");
+    assert!(
+        text.contains("X_train: <f4 (float32) (7, 5) C, stored"),
+        "{text}"
+    );
+    assert!(
+        text.contains("map: no (data at byte 189 is unaligned"),
+        "{text}"
+    );
+    assert!(text.contains("fortran: <f8 (float64) (3, 4) F"), "{text}");
+}
+
+#[test]
+fn head_prints_like_numpy() {
+    let o = npmap(&["head", "fixtures/npy/f4_le_c_2d.npy", "-n", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "[[-4.  -2.5 -1.   0.5]\n [ 2.   3.5  5.   6.5]\n ...]\n"
+    );
+    let o = npmap(&["head", "fixtures/npy/i4_be_1d.npy", "-n", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[-2147483648 -2147483647   -16909060 ...]\n");
+}
+
+#[test]
+fn stats_match_numpy_whole_and_per_column() {
+    // fixtures/npy/f4_le_c_2d.npy is np.arange(-4, 13.9, 1.5).reshape(3, 4) as float32.
+    let o = npmap(&["stats", "fixtures/npy/f4_le_c_2d.npy", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["stats"]["count"], 12);
+    assert_eq!(v["stats"]["sum"], 51.0);
+    assert_eq!(v["stats"]["mean"], 4.25);
+    assert!((v["stats"]["std"].as_f64().unwrap() - 5.178_078_794_301_995).abs() < 1e-12);
+    assert_eq!(v["stats"]["min"], -4.0);
+    assert_eq!(v["stats"]["max"], 12.5);
+
+    let o = npmap(&[
+        "stats",
+        "fixtures/npy/f4_le_c_2d.npy",
+        "--axis",
+        "0",
+        "--ddof",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let means: Vec<f64> = v["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mean"].as_f64().unwrap())
+        .collect();
+    let stds: Vec<f64> = v["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["std"].as_f64().unwrap())
+        .collect();
+    assert_eq!(means, [2.0, 3.5, 5.0, 6.5]);
+    assert_eq!(stds, [6.0, 6.0, 6.0, 6.0]);
+}
+
+#[test]
+fn stats_read_npz_members() {
+    let o = npmap(&["stats", "fixtures/npz/keywords.npz:y_train", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("fixtures/npz/manifest.json").unwrap())
+            .unwrap();
+    let text = manifest.to_string();
+    assert!(text.contains("y_train"), "manifest lists y_train");
+    assert_eq!(v["dtype"], "<i8");
+    assert_eq!(v["stats"]["count"], 7);
+}
+
+#[test]
+fn create_then_convert_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.npy");
+    let o = npmap(&[
+        "create",
+        f.to_str().unwrap(),
+        "--dtype",
+        "i2",
+        "--shape",
+        "3,4",
+        "--order",
+        "F",
+        "--fill",
+        "range",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: ndarray::Array2<i16> = npmap::read_npy(&f).unwrap();
+    assert_eq!(
+        a,
+        ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as i16)
+    );
+    assert!(npmap::read_npy_header(&f).unwrap().fortran_order);
+    let c: PathBuf = dir.path().join("c.npy");
+    let o = npmap(&[
+        "convert",
+        f.to_str().unwrap(),
+        c.to_str().unwrap(),
+        "--c-order",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let h = npmap::read_npy_header(&c).unwrap();
+    assert!(!h.fortran_order);
+    assert_eq!(npmap::read_npy::<i16, ndarray::Ix2>(&c).unwrap(), a);
+}
+
+#[test]
+fn errors_are_one_line_with_status_1_and_usage_errors_2() {
+    let o = npmap(&["info", "fixtures/malformed/bad_magic_text_file.npy"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("npmap: ")
+            && err.contains("bad_magic_text_file.npy: not a NumPy .npy file"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+
+    let o = npmap(&["stats", "fixtures/npy/S5_1d.npy"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("'|S5' (bytes40) is not one"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = npmap(&["head"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = npmap(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn demo_runs_end_to_end_on_a_small_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = npmap(&[
+        "demo",
+        "--rows",
+        "2000",
+        "--cols",
+        "7",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("last column equal after reopening: true"),
+        "{text}"
+    );
+    assert!(text.contains("mapping B reads 123.5"), "{text}");
+    assert!(
+        text.contains("a second process (npmap peek) reads 123.5"),
+        "{text}"
+    );
+    assert!(text.contains("equal to what was saved: true"), "{text}");
+    assert!(text.contains("X_train mapped zero-copy"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the demo cleans up"
+    );
+}
