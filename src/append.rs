@@ -7,7 +7,7 @@
 //! bytes of later rows, if any, trail the data and are ignored by NumPy and cut off
 //! by [`recover`] or [`NpyAppender::open`].
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use ndarray::{ArrayBase, Data, Dimension};
 use crate::dtype::{Element, ElementMatch, match_element};
 use crate::error::{Error, Result};
 use crate::header::{Header, HeaderOptions};
+use crate::npy::open_npy;
 use crate::save::write_c_order;
 
 /// Appends rows to a C-order `.npy` file of `A`.
@@ -80,16 +81,7 @@ impl<A: Element> NpyAppender<A> {
     /// to it. Bytes after the data its header describes (left by a crash) are cut off.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, "open", e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "stat", e))?
-            .len();
-        let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+        let (file, len, header) = open_npy(path, true, &HeaderOptions::default())?;
         if match_element::<A>(&header.dtype) != ElementMatch::Native {
             return Err(Error::DTypeMismatch {
                 path: path.into(),
@@ -296,16 +288,7 @@ fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
 /// ```
 pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
     let path = path.as_ref();
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io(path, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
-    let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+    let (file, len, header) = open_npy(path, true, &HeaderOptions::default())?;
     let end = header.data_offset + header.data_len();
     if len > end {
         file.set_len(end)

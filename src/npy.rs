@@ -109,16 +109,7 @@ impl NpyFile {
         options: &HeaderOptions,
     ) -> Result<NpyFile> {
         let path = path.as_ref();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(mode == MmapMode::ReadWrite)
-            .open(path)
-            .map_err(|e| Error::io(path, "open", e))?;
-        let file_len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "stat", e))?
-            .len();
-        let header = Header::read_from(&mut file, path, Some(file_len), options)?;
+        let (file, _, header) = open_npy(path, mode == MmapMode::ReadWrite, options)?;
         // SAFETY: `read_from` checked that the file holds the whole data region; the
         // caller promises not to truncate it while mapped.
         let map = unsafe { map_region(&file, &header, 0, mode) }
@@ -560,13 +551,33 @@ pub unsafe fn load_npy_with<A: Element, D: Dimension>(
 /// assert_eq!((h.dtype.name(), h.shape.clone(), h.data_offset), ("float32".to_string(), vec![3, 4], 128));
 /// ```
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<Header> {
-    let path = path.as_ref();
-    let mut file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    open_npy(path.as_ref(), false, &HeaderOptions::default()).map(|(_, _, header)| header)
+}
+
+/// Opens `path` (for writing too when `writable`) and returns it with its length.
+pub(crate) fn open_file(path: &Path, writable: bool) -> Result<(File, u64)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(writable)
+        .open(path)
+        .map_err(|e| Error::io(path, "open", e))?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(path, "stat", e))?
         .len();
-    Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())
+    Ok((file, len))
+}
+
+/// Opens a `.npy` file and reads its header, checked against the file's length
+/// (returned too); the file is left positioned at the data.
+pub(crate) fn open_npy(
+    path: &Path,
+    writable: bool,
+    options: &HeaderOptions,
+) -> Result<(File, u64, Header)> {
+    let (mut file, len) = open_file(path, writable)?;
+    let header = Header::read_from(&mut file, path, Some(len), options)?;
+    Ok((file, len, header))
 }
 
 /// Reads a whole `.npy` file into memory: any byte order, any alignment, and the

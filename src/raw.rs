@@ -1,6 +1,5 @@
 //! Headerless files, as `numpy.memmap(path, dtype, mode, offset, shape, order)` maps them.
 
-use std::fs::{File, OpenOptions};
 use std::path::Path;
 
 use ndarray::{Dimension, Ix1, ShapeBuilder};
@@ -9,7 +8,7 @@ use crate::create::shape_and_order;
 use crate::dtype::Element;
 use crate::error::{Error, Result};
 use crate::header::{Header, truncated};
-use crate::npy::{MmapMode, NpyArray, NpyFile};
+use crate::npy::{MmapMode, NpyArray, NpyFile, open_file};
 
 /// Maps a file without a header: `shape` elements of `A` starting at byte `offset`.
 ///
@@ -47,7 +46,7 @@ pub unsafe fn load_raw<A: Element, D: Dimension>(
         offset,
         path,
     )?;
-    let (file, len) = open(path, mode)?;
+    let (file, len) = open_file(path, mode == MmapMode::ReadWrite)?;
     let available = len.saturating_sub(offset);
     if available < header.data_len() {
         return Err(truncated(
@@ -84,7 +83,7 @@ pub unsafe fn load_raw_1d<A: Element>(
     offset: u64,
 ) -> Result<NpyArray<A, Ix1>> {
     let path = path.as_ref();
-    let (_, len) = open(path, mode)?;
+    let (_, len) = open_file(path, mode == MmapMode::ReadWrite)?;
     let available = len
         .checked_sub(offset)
         .ok_or_else(|| truncated(path, "array data", offset, 0, 0))?;
@@ -105,17 +104,4 @@ pub unsafe fn load_raw_1d<A: Element>(
     })?;
     // SAFETY: forwarded to the caller.
     unsafe { load_raw(path, mode, offset, count) }
-}
-
-fn open(path: &Path, mode: MmapMode) -> Result<(File, u64)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(mode == MmapMode::ReadWrite)
-        .open(path)
-        .map_err(|e| Error::io(path, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
-    Ok((file, len))
 }
