@@ -277,7 +277,7 @@ impl NpyFile {
 
 /// The elements of `array` in its memory order when it is F-contiguous (and not C),
 /// else in logical order; with the `fortran_order` flag to write.
-fn in_write_order<'a, T, S, D>(array: &'a ArrayBase<S, D>) -> (bool, Vec<&'a T>)
+fn in_write_order<T, S, D>(array: &ArrayBase<S, D>) -> (bool, Vec<&T>)
 where
     S: Data<Elem = T>,
     D: Dimension,
