@@ -778,3 +778,23 @@ fn datetime_fields_view_as_i64() {
         [true, false, true]
     );
 }
+
+#[test]
+fn zero_dimensional_empty_and_titled_records() {
+    let f = open("npy/record_0d.npy");
+    let a = f.field::<i32, ndarray::Ix0>("a").unwrap();
+    assert_eq!(a[()], 0);
+    assert_eq!(
+        f.read_field_bytes_strings::<ndarray::Ix0>("b").unwrap()[()],
+        b""
+    );
+    let f = open("npy/record_empty.npy");
+    assert_eq!(f.header().dtype.itemsize(), 0);
+    assert!(matches!(
+        f.field::<i32, Ix1>("a"),
+        Err(Error::FieldNotFound { ref available, .. }) if available.is_empty()
+    ));
+    let f = open("npy/record_titles.npy");
+    assert_eq!(f.field::<i32, Ix1>("a").unwrap().to_vec(), [0, 0]);
+    assert_eq!(f.read_field::<f32, Ix1>("b").unwrap().to_vec(), [0.0, 0.0]);
+}
