@@ -46,6 +46,24 @@ impl Origin<'_> {
         }
     }
 
+    fn pod_error<T>(&self, err: PodCastError, len: usize) -> Error {
+        match err {
+            PodCastError::OutputSliceWouldHaveSlop | PodCastError::SizeMismatch => truncated(
+                self.path,
+                "array data",
+                self.data_offset,
+                len.next_multiple_of(std::mem::size_of::<T>().max(1)) as u64,
+                len as u64,
+            ),
+            _ => Error::Misaligned {
+                path: self.path.into(),
+                offset: self.data_offset,
+                align: std::mem::align_of::<T>(),
+                type_name: std::any::type_name::<T>(),
+            },
+        }
+    }
+
     fn invalid_bool(&self, index: usize, value: u8) -> Error {
         Error::InvalidBool {
             path: self.path.into(),
@@ -80,6 +98,38 @@ pub(crate) fn as_elements_mut<'a, A: Element>(
         return Err(origin.cast_error::<A>(e, bytes));
     }
     A::cast_bytes_mut(bytes).map_err(|e| origin.cast_error::<A>(e, &[]))
+}
+
+/// Views native-order bytes as plain-old-data records (a user's [`crate::Record`]):
+/// checks length and alignment; every bit pattern is a valid `T`.
+pub(crate) fn as_pod<'a, T: bytemuck::Pod>(bytes: &'a [u8], origin: Origin<'_>) -> Result<&'a [T]> {
+    if bytes.is_empty() {
+        return Ok(&[]);
+    }
+    bytemuck::try_cast_slice(bytes).map_err(|e| origin.pod_error::<T>(e, bytes.len()))
+}
+
+/// Mutable counterpart of [`as_pod`].
+pub(crate) fn as_pod_mut<'a, T: bytemuck::Pod>(
+    bytes: &'a mut [u8],
+    origin: Origin<'_>,
+) -> Result<&'a mut [T]> {
+    if bytes.is_empty() {
+        return Ok(&mut []);
+    }
+    let len = bytes.len();
+    bytemuck::try_cast_slice_mut(bytes).map_err(|e| origin.pod_error::<T>(e, len))
+}
+
+/// Copies bytes (any alignment) into plain-old-data records.
+pub(crate) fn copy_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin<'_>) -> Result<Vec<T>> {
+    let size = std::mem::size_of::<T>().max(1);
+    if bytes.len() % size != 0 {
+        return Err(origin.pod_error::<T>(PodCastError::OutputSliceWouldHaveSlop, bytes.len()));
+    }
+    let mut out = vec![T::zeroed(); bytes.len() / size];
+    bytemuck::cast_slice_mut::<T, u8>(&mut out).copy_from_slice(bytes);
+    Ok(out)
 }
 
 /// Copies bytes (any alignment) into elements, swapping byte order when `swap`.

@@ -347,6 +347,99 @@ pub enum Error {
         /// Bytes checked.
         len: u64,
     },
+
+    /// A field was asked of an array whose dtype is not a structured record.
+    #[error("{}: dtype '{descr}' has no fields (not a structured array); asked for field '{field}'", path.display())]
+    NotStructured {
+        /// The file.
+        path: PathBuf,
+        /// The file's descr.
+        descr: String,
+        /// The field asked for.
+        field: String,
+    },
+
+    /// No field of the record has the name (or dotted path) asked for.
+    #[error("{}: no field '{field}' in the record; fields are {available:?}", path.display())]
+    FieldNotFound {
+        /// The file.
+        path: PathBuf,
+        /// The name or dotted path asked for, e.g. "inner.y".
+        field: String,
+        /// The names available at the level where the lookup failed.
+        available: Vec<String>,
+    },
+
+    /// A field cannot be viewed in place as a strided array of the element type: its
+    /// first element is not aligned, or the record size is not a multiple of the
+    /// element size.
+    #[error("{}: field '{field}' at byte {offset} with records of {record_size} bytes cannot be viewed as {type_name} (needs {align}-byte alignment and a record size that is a multiple of {size}); use read_field for a copy", path.display())]
+    FieldMisaligned {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: String,
+        /// File offset of the field in the first record.
+        offset: u64,
+        /// Bytes per record.
+        record_size: usize,
+        /// The alignment the element type needs.
+        align: usize,
+        /// The size of the element type.
+        size: usize,
+        /// The element type.
+        type_name: &'static str,
+    },
+
+    /// The file's record dtype is not the one a [`crate::Record`] type describes.
+    #[error("{}: record mismatch: file has '{found}', {type_name} describes '{expected}'", path.display())]
+    RecordMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The Rust record type.
+        type_name: &'static str,
+        /// The descr the Rust type describes.
+        expected: String,
+        /// The file's descr.
+        found: String,
+    },
+
+    /// A [`crate::Record`] type's field list does not describe its layout.
+    #[error("{}: record type {type_name} is not a valid NumPy record: {reason}", path.display())]
+    BadRecordType {
+        /// The file being read or written.
+        path: PathBuf,
+        /// The Rust record type.
+        type_name: &'static str,
+        /// What is wrong (expected vs found).
+        reason: String,
+    },
+
+    /// A `U` string holds a value that is not a Unicode scalar value.
+    #[error("{}: invalid string at byte {offset}: expected a Unicode code point, found {value:#x}", path.display())]
+    InvalidString {
+        /// The file.
+        path: PathBuf,
+        /// File offset of the code unit.
+        offset: u64,
+        /// The code unit found.
+        value: u32,
+    },
+
+    /// A string to be written does not fit the width asked for.
+    #[error("{}: string at index {index} is {found} {unit} long, the width is {width}", path.display())]
+    StringTooLong {
+        /// The file being written.
+        path: PathBuf,
+        /// Index (in logical order) of the value.
+        index: usize,
+        /// The width asked for.
+        width: usize,
+        /// The value's length.
+        found: usize,
+        /// "characters" or "bytes".
+        unit: &'static str,
+    },
 }
 
 impl Error {
@@ -382,7 +475,14 @@ impl Error {
             | Error::MemberMisaligned { path, .. }
             | Error::MemberSize { path, .. }
             | Error::MemberTooLarge { path, .. }
-            | Error::Crc { path, .. } => path,
+            | Error::Crc { path, .. }
+            | Error::NotStructured { path, .. }
+            | Error::FieldNotFound { path, .. }
+            | Error::FieldMisaligned { path, .. }
+            | Error::RecordMismatch { path, .. }
+            | Error::BadRecordType { path, .. }
+            | Error::InvalidString { path, .. }
+            | Error::StringTooLong { path, .. } => path,
         }
     }
 

@@ -16,6 +16,10 @@
 //! | read, map or borrow the arrays of a `.npz` | [`NpzReader`] |
 //! | write a `.npz` (stored and mappable, or compressed) | [`NpzWriter`] |
 //! | make a NumPy-written `.npz` mappable | [`realign_npz`] |
+//! | view or copy one field of a structured array | [`NpyFile::field`], [`NpyFile::field_mut`], [`NpyFile::read_field`] |
+//! | a structured array as your `#[repr(C)]` struct | [`Record`], [`NpyFile::records`], [`read_records`], [`save_records`] |
+//! | read or write `U`/`S` string arrays | [`NpyFile::read_strings`], [`NpyFile::read_bytes_strings`], [`save_strings`], [`save_bytes_strings`] |
+//! | datetime64 / timedelta64 as `i64` ticks | [`NpyFile::datetimes`], [`NpyFile::timedeltas`], [`NpyFile::read_datetimes`], [`NAT`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
 //!
 //! ```
@@ -46,6 +50,8 @@ pub mod npz;
 mod raw;
 mod save;
 mod stats;
+mod structured;
+mod text;
 
 pub use append::{NpyAppender, recover};
 pub use create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
@@ -64,6 +70,8 @@ pub use npz::{MemberInfo, NpzReader, NpzWriter, realign as realign_npz};
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};
 pub use stats::{Moments, ParStats, StatElement};
+pub use structured::{Record, read_records, save_records, write_records};
+pub use text::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

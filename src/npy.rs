@@ -164,6 +164,17 @@ impl NpyFile {
         self.map.bytes()
     }
 
+    /// The raw bytes of the array data, mutably; refused for [`MmapMode::ReadOnly`].
+    pub(crate) fn data_mut(&mut self) -> Result<&mut [u8]> {
+        match &mut self.map {
+            Mapping::Empty => Ok(&mut []),
+            Mapping::Writable(m) => Ok(m),
+            Mapping::ReadOnly(_) => Err(Error::ReadOnly {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
     fn origin(&self) -> Origin<'_> {
         Origin {
             path: &self.path,

@@ -217,3 +217,96 @@ fn demo_runs_end_to_end_on_a_small_array() {
         "the demo cleans up"
     );
 }
+
+#[test]
+fn head_prints_structured_rows_like_numpy() {
+    // print(np.load('fixtures/struct/people.npy')) in NumPy 2.4.
+    let o = npmap(&["head", "fixtures/struct/people.npy"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[('Alice', 25, 55.5) ('Bob', 30, 75. )]\n");
+    let o = npmap(&["head", "fixtures/struct/scores.npy"]);
+    assert_eq!(
+        stdout(&o),
+        "[(7,  0.5 , [1., 2.]) (8,  0.25, [3., 4.]) (9, -1.  , [5., 6.])]\n"
+    );
+    let o = npmap(&["head", "fixtures/struct/fortran_2d.npy"]);
+    assert_eq!(
+        stdout(&o),
+        "[[(0, 0. ) (1, 0.5) (2, 1. )]\n [(3, 1.5) (4, 2. ) (5, 2.5)]]\n"
+    );
+    let o = npmap(&["head", "fixtures/struct/nested.npy", "-n", "2"]);
+    assert_eq!(
+        stdout(&o),
+        "[(1, (0.5, [ 1, -1]), 10.) (2, (1.5, [ 2, -2]), 20.) ...]\n"
+    );
+}
+
+#[test]
+fn head_prints_strings_and_datetimes() {
+    let o = npmap(&["head", "fixtures/struct/U_nonascii.npy", "-n", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "['héllo' '' '日本語' ...]\n");
+    let o = npmap(&["head", "fixtures/struct/S_1d.npy"]);
+    assert_eq!(stdout(&o), "[b'' b'ab' b'\\x00x' b'max!!']\n");
+    let o = npmap(&["head", "fixtures/struct/M8ns_be.npy", "-n", "2"]);
+    assert_eq!(stdout(&o), "['2024-01-01T00:00:00.000000001' 'NaT' ...]\n");
+    let o = npmap(&["head", "fixtures/struct/events.npy", "-n", "1"]);
+    assert_eq!(
+        stdout(&o),
+        "[('2000-01-01T00:00:00.000', b'abcd',  True) ...]\n"
+    );
+}
+
+#[test]
+fn stats_report_each_numeric_field_of_a_structured_array() {
+    let o = npmap(&["stats", "fixtures/struct/people.npy", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fields = v["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 2, "'name' is not numeric");
+    assert_eq!(fields[0]["field"], "age");
+    assert_eq!(fields[0]["mean"], 27.5);
+    assert_eq!(fields[0]["std"], 2.5);
+    assert_eq!(fields[1]["field"], "weight");
+    assert_eq!(fields[1]["min"], 55.5);
+    assert_eq!(fields[1]["max"], 75.0);
+
+    let o = npmap(&["stats", "fixtures/struct/nested.npy"]);
+    let text = stdout(&o);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("inner.z"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[..4], ["inner.z", "int16", "6", "0"], "{text}");
+
+    let o = npmap(&[
+        "stats",
+        "fixtures/struct/subarray.npy",
+        "--field",
+        "m",
+        "--axis",
+        "0",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["field"], "m");
+    let means: Vec<f64> = v["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mean"].as_f64().unwrap())
+        .collect();
+    assert_eq!(means, [-2.0, -1.0, 0.0, 1.0]);
+
+    let o = npmap(&["stats", "fixtures/struct/people.npy", "--field", "height"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no field 'height'; fields are name, age, weight"),
+        "{}",
+        stderr(&o)
+    );
+    let o = npmap(&["stats", "fixtures/npy/f4_le_1d.npy", "--field", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -7,6 +7,7 @@ mod fixtures;
 mod npz;
 mod numpy;
 mod stats;
+mod structured;
 mod writing;
 
 /// The mapped types can be shared across threads.

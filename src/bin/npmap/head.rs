@@ -20,6 +20,10 @@ pub(crate) fn run(args: &Args) -> CliResult {
     // SAFETY: read-only mapping, alive only while printing.
     let file = unsafe { NpyFile::open(&args.file, MmapMode::ReadOnly) }?;
     let dtype = file.header().dtype.clone();
+    if crate::records::is_textual(&dtype) {
+        say!("{}", crate::records::head_text(&file, args.rows));
+        return Ok(());
+    }
     with_element_type!(dtype, T => print_rows::<T>(&file, args.rows), else fail(format!(
         "{}: head prints numeric arrays; dtype '{}' ({}) is not one",
         args.file.display(), dtype.descr(), dtype.name()

@@ -22,6 +22,7 @@ mod dispatch;
 mod format;
 mod head;
 mod info;
+mod records;
 mod source;
 mod stats;
 

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{ArrayViewD, Axis};
+use ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
 use npmap::{Element, Moments, ParStats, StatElement};
 
 use crate::dispatch::with_element_type;
@@ -23,6 +23,10 @@ pub(crate) struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// For a structured array: summarise this field only (a dotted path for nested
+    /// records). Without it, every numeric field gets one row.
+    #[arg(long)]
+    field: Option<String>,
 }
 
 /// Bytes scanned between two progress-bar updates.
@@ -30,7 +34,34 @@ const SLAB_BYTES: usize = 64 << 20;
 
 pub(crate) fn run(args: &Args) -> CliResult {
     let source = Source::open(&args.file)?;
-    let dtype = source.header().dtype.clone();
+    let mut dtype = source.header().dtype.clone();
+    if let npmap::DType::Record { .. } = dtype {
+        let Source::Npy(file) = &source else {
+            return fail(format!(
+                "{}: stats on structured archive members is not supported; extract the member first",
+                args.file
+            ));
+        };
+        let Some(name) = &args.field else {
+            return per_field(args, file);
+        };
+        let leaves = crate::records::leaf_fields(&dtype);
+        let Some((_, leaf, _)) = leaves.iter().find(|(path, _, _)| path == name) else {
+            let names: Vec<&str> = leaves.iter().map(|(p, _, _)| p.as_str()).collect();
+            return fail(format!(
+                "{}: no field '{name}'; fields are {}",
+                args.file,
+                names.join(", ")
+            ));
+        };
+        dtype = leaf.clone();
+    } else if args.field.is_some() {
+        return fail(format!(
+            "{}: --field needs a structured array; dtype '{}' has no fields",
+            args.file,
+            dtype.descr()
+        ));
+    }
     with_element_type!(real dtype, T => report::<T>(args, &source), else fail(format!(
         "{}: stats needs a numeric dtype; '{}' ({}) is not one",
         args.file, dtype.descr(), dtype.name()
@@ -40,8 +71,98 @@ pub(crate) fn run(args: &Args) -> CliResult {
 trait Summarised: Element + StatElement {}
 impl<T: Element + StatElement> Summarised for T {}
 
+/// The data to summarise: the whole array, or the `--field` of a structured one
+/// (a strided view when the layout allows it, else a copy).
+fn data_of<'a, T: Summarised>(
+    args: &Args,
+    source: &'a Source,
+) -> CliResult<CowArray<'a, T, IxDyn>> {
+    match (&args.field, source) {
+        (Some(name), Source::Npy(file)) => Ok(match file.field::<T, IxDyn>(name) {
+            Ok(view) => CowArray::from(view),
+            Err(_) => CowArray::from(file.read_field::<T, IxDyn>(name)?),
+        }),
+        _ => source.cow::<T>(),
+    }
+}
+
+/// One row per numeric field of a structured array: count, mean, std, min, max.
+fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
+    if args.axis.is_some() {
+        return fail(format!(
+            "{}: --axis on a structured array needs --field NAME",
+            args.file
+        ));
+    }
+    let mut rows: Vec<(String, String, Moments)> = Vec::new();
+    for (path, leaf, _) in crate::records::leaf_fields(&file.header().dtype) {
+        let moments: Option<Moments> = with_element_type!(real leaf, T => {
+            let data: CowArray<'_, T, IxDyn> = match file.field::<T, IxDyn>(&path) {
+                Ok(view) => CowArray::from(view),
+                Err(_) => CowArray::from(file.read_field::<T, IxDyn>(&path)?),
+            };
+            Some(data.view().par_moments())
+        }, else None);
+        if let Some(m) = moments {
+            rows.push((path, leaf.name(), m));
+        }
+    }
+    let ddof = args.ddof;
+    if args.json {
+        let items: Vec<String> = rows
+            .iter()
+            .map(|(path, name, m)| {
+                let body = moments_json(m, ddof);
+                format!("{{\"field\": {path:?}, \"dtype\": {name:?}, {}", &body[1..])
+            })
+            .collect();
+        say!(
+            "{{\"file\": {:?}, \"dtype\": {:?}, \"shape\": {:?}, \"ddof\": {ddof}, \"fields\": [{}]}}",
+            args.file,
+            file.header().dtype.descr(),
+            file.header().shape,
+            items.join(", ")
+        );
+        return Ok(());
+    }
+    say!(
+        "{}: {} records {} — {} numeric fields",
+        args.file,
+        file.header().dtype.name(),
+        crate::info::shape_text(&file.header().shape),
+        rows.len()
+    );
+    let width = rows
+        .iter()
+        .map(|(p, _, _)| p.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    say!(
+        "{:<width$} {:>8} {:>12} {:>24} {:>24} {:>16} {:>16}",
+        "field",
+        "dtype",
+        "count",
+        "mean",
+        format!("std (ddof={ddof})"),
+        "min",
+        "max"
+    );
+    for (path, name, m) in &rows {
+        say!(
+            "{path:<width$} {name:>8} {:>12} {:>24} {:>24} {:>16} {:>16}",
+            m.count(),
+            m.mean(),
+            m.std(ddof),
+            m.min(),
+            m.max()
+        );
+    }
+    Ok(())
+}
+
 fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
-    let data = source.cow::<T>()?;
+    let data = data_of::<T>(args, source)?;
     let view = data.view();
     if let Some(axis) = args.axis {
         if axis >= view.ndim() {
@@ -130,7 +251,10 @@ fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, second
     say!(
         "{}: {} {} — {} in {:.3} s ({rate:.2} GB/s)",
         args.file,
-        h.dtype.name(),
+        match &args.field {
+            Some(f) => format!("field '{f}' of {}", h.dtype.name()),
+            None => h.dtype.name(),
+        },
         crate::info::shape_text(&h.shape),
         match args.axis {
             None => "whole array".to_string(),
@@ -205,6 +329,10 @@ fn json(args: &Args, source: &Source, result: &Scan, seconds: f64) -> String {
         args.ddof,
         json_number(seconds)
     );
+    let head = match &args.field {
+        Some(f) => format!("{head}, \"field\": {f:?}"),
+        None => head,
+    };
     match result {
         Scan::Whole(m) => format!("{head}, \"stats\": {}}}", moments_json(m, args.ddof)),
         Scan::Along(list) => {

@@ -1,0 +1,494 @@
+//! String (`U<n>`, `S<n>`) and datetime/timedelta (`M8`, `m8`) arrays: decoded
+//! copies of strings, `i64` views of times, and writers matching `np.save`.
+
+use std::io::Write;
+use std::path::Path;
+
+use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension};
+
+use crate::dtype::{ByteOrder, DType, TimeUnit};
+use crate::error::{Error, Result, STREAM_PATH};
+use crate::header::Header;
+use crate::npy::NpyFile;
+use crate::save::{save_npy_raw, write_npy_raw};
+use crate::structured::{Loc, field_shape, locate, read_loc, view_loc};
+
+/// NumPy's "not a time" (`NaT`): the smallest `i64`, in every unit. Datetime and
+/// timedelta views hold it as is; compare with it before doing arithmetic.
+///
+/// ```
+/// assert_eq!(npmap::NAT, i64::MIN);
+/// ```
+pub const NAT: i64 = i64::MIN;
+
+/// Decodes every element of `loc` with `decode`, which gets the
+/// bytes and their file offset; shaped as the field's copy.
+fn decode_loc<T, D: Dimension>(
+    path: &Path,
+    header: &Header,
+    bytes: &[u8],
+    loc: &Loc,
+    decode: impl Fn(&[u8], u64) -> Result<T>,
+) -> Result<Array<T, D>> {
+    let width = loc.dtype.itemsize();
+    let per_record = loc.sub_count();
+    let mut values = Vec::with_capacity(header.len().saturating_mul(per_record));
+    for record in 0..header.len() {
+        for k in 0..per_record {
+            let start = record * loc.record_size + loc.offset + k * width;
+            values.push(decode(
+                &bytes[start..start + width],
+                header.data_offset + start as u64,
+            )?);
+        }
+    }
+    let shape = field_shape::<D>(
+        path,
+        &header.shape,
+        header.fortran_order,
+        &loc.sub,
+        loc.sub_count(),
+    )?;
+    Array::from_shape_vec(shape, values).map_err(|_| Error::ShapeOverflow {
+        path: path.to_path_buf(),
+        shape: header.shape.iter().map(|&d| d as u64).collect(),
+        itemsize: header.dtype.itemsize(),
+    })
+}
+
+/// Decodes one `U<n>` item: UCS-4 code points in `order`, trailing NULs stripped.
+fn decode_unicode(path: &Path, item: &[u8], order: ByteOrder, offset: u64) -> Result<String> {
+    let mut units: Vec<u32> = item
+        .chunks_exact(4)
+        .map(|c| {
+            let b = [c[0], c[1], c[2], c[3]];
+            match order {
+                ByteOrder::Big => u32::from_be_bytes(b),
+                ByteOrder::Little => u32::from_le_bytes(b),
+                ByteOrder::NotApplicable => u32::from_ne_bytes(b),
+            }
+        })
+        .collect();
+    while units.last() == Some(&0) {
+        units.pop();
+    }
+    units
+        .iter()
+        .enumerate()
+        .map(|(k, &u)| {
+            char::from_u32(u).ok_or(Error::InvalidString {
+                path: path.to_path_buf(),
+                offset: offset + 4 * k as u64,
+                value: u,
+            })
+        })
+        .collect()
+}
+
+/// Decodes one `S<n>` item: the bytes with trailing NULs stripped.
+fn decode_bytes(item: &[u8]) -> Vec<u8> {
+    let end = item.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    item[..end].to_vec()
+}
+
+fn not_text(path: &Path, dtype: &DType, expected: &'static str) -> Error {
+    Error::DTypeMismatch {
+        path: path.to_path_buf(),
+        found: dtype.descr(),
+        found_name: dtype.name(),
+        expected,
+    }
+}
+
+fn strings_of<D: Dimension>(
+    path: &Path,
+    header: &Header,
+    bytes: &[u8],
+    loc: &Loc,
+) -> Result<Array<String, D>> {
+    let DType::Unicode { order, .. } = loc.dtype else {
+        return Err(not_text(path, &loc.dtype, "String (a 'U' dtype)"));
+    };
+    decode_loc(path, header, bytes, loc, |item, offset| {
+        decode_unicode(path, item, order, offset)
+    })
+}
+
+fn bytes_strings_of<D: Dimension>(
+    path: &Path,
+    header: &Header,
+    bytes: &[u8],
+    loc: &Loc,
+) -> Result<Array<Vec<u8>, D>> {
+    let DType::Bytes { .. } = loc.dtype else {
+        return Err(not_text(path, &loc.dtype, "Vec<u8> (an 'S' dtype)"));
+    };
+    decode_loc(path, header, bytes, loc, |item, _| Ok(decode_bytes(item)))
+}
+
+/// Which of the two time kinds a method reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimeKind {
+    DateTime,
+    TimeDelta,
+}
+
+fn time_unit(path: &Path, dtype: &DType, kind: TimeKind) -> Result<TimeUnit> {
+    match (dtype, kind) {
+        (DType::DateTime { unit, .. }, TimeKind::DateTime)
+        | (DType::TimeDelta { unit, .. }, TimeKind::TimeDelta) => Ok(unit.clone()),
+        _ => Err(not_text(
+            path,
+            dtype,
+            match kind {
+                TimeKind::DateTime => "i64 (a datetime64 'M8' dtype)",
+                TimeKind::TimeDelta => "i64 (a timedelta64 'm8' dtype)",
+            },
+        )),
+    }
+}
+
+impl NpyFile {
+    /// Copies a `U<n>` array into `String`s: UCS-4 in either byte order, trailing
+    /// NULs stripped as NumPy does (so `''` and values shorter than `n` come back as
+    /// written). A code unit that is not a Unicode scalar value is an
+    /// [`Error::InvalidString`]; another dtype is an [`Error::DTypeMismatch`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("names.npy");
+    /// use ndarray::{Ix1, arr1};
+    /// npmap::save_strings(&path, &arr1(&["Alice", "", "Zoë"]), None)?; // '<U5'
+    /// // SAFETY: nothing truncates the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// assert_eq!(f.header().dtype.name(), "str160");
+    /// assert_eq!(f.read_strings::<Ix1>()?.to_vec(), ["Alice", "", "Zoë"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn read_strings<D: Dimension>(&self) -> Result<Array<String, D>> {
+        let loc = Loc::whole(&self.header().dtype);
+        strings_of(self.path(), self.header(), self.data(), &loc)
+    }
+
+    /// Copies an `S<n>` array into byte strings, trailing NULs stripped as NumPy does.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("ids.npy");
+    /// let ids = ndarray::arr1(&[b"ab".as_slice(), b"", b"xyz"]);
+    /// npmap::save_bytes_strings(&path, &ids, None)?; // '|S3'
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let back = f.read_bytes_strings::<ndarray::Ix1>()?;
+    /// assert_eq!(back.to_vec(), [b"ab".to_vec(), vec![], b"xyz".to_vec()]);
+    /// # Ok(()) }
+    /// ```
+    pub fn read_bytes_strings<D: Dimension>(&self) -> Result<Array<Vec<u8>, D>> {
+        let loc = Loc::whole(&self.header().dtype);
+        bytes_strings_of(self.path(), self.header(), self.data(), &loc)
+    }
+
+    /// [`NpyFile::read_strings`] for one `U<n>` field of a structured array (a dotted
+    /// path for nested records; sub-array fields add trailing axes).
+    pub fn read_field_strings<D: Dimension>(&self, name: &str) -> Result<Array<String, D>> {
+        let loc = locate(self.path(), &self.header().dtype, name)?;
+        strings_of(self.path(), self.header(), self.data(), &loc)
+    }
+
+    /// [`NpyFile::read_bytes_strings`] for one `S<n>` field of a structured array.
+    pub fn read_field_bytes_strings<D: Dimension>(&self, name: &str) -> Result<Array<Vec<u8>, D>> {
+        let loc = locate(self.path(), &self.header().dtype, name)?;
+        bytes_strings_of(self.path(), self.header(), self.data(), &loc)
+    }
+
+    /// A zero-copy view of a `datetime64` array as `i64` ticks since the Unix epoch,
+    /// with the unit (`ns`, `D`, `10s`, ...). `NaT` is [`NAT`] (`i64::MIN`). The data
+    /// must be in native byte order (and aligned); [`NpyFile::read_datetimes`] copies.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("t.npy");
+    /// # if cfg!(target_endian = "little") {
+    /// // np.array(['1970-01-02', 'NaT'], dtype='M8[D]')
+    /// let dtype = npmap::DType::parse("<M8[D]")?;
+    /// let data: Vec<u8> = [1i64, npmap::NAT].iter().flat_map(|v| v.to_le_bytes()).collect();
+    /// npmap::save_npy_raw(&path, &dtype, &[2], false, &data)?;
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let (days, unit) = f.datetimes::<ndarray::Ix1>()?;
+    /// assert_eq!(days.to_vec(), [1, npmap::NAT]);
+    /// assert_eq!(unit.unit, "D");
+    /// # }
+    /// # Ok(()) }
+    /// ```
+    pub fn datetimes<D: Dimension>(&self) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
+        self.time_view(TimeKind::DateTime)
+    }
+
+    /// A zero-copy view of a `timedelta64` array as `i64` ticks, with the unit; as
+    /// [`NpyFile::datetimes`].
+    pub fn timedeltas<D: Dimension>(&self) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
+        self.time_view(TimeKind::TimeDelta)
+    }
+
+    /// Copies a `datetime64` array as `i64` ticks (either byte order, any alignment),
+    /// with the unit. `NaT` is [`NAT`].
+    pub fn read_datetimes<D: Dimension>(&self) -> Result<(Array<i64, D>, TimeUnit)> {
+        self.time_copy(TimeKind::DateTime)
+    }
+
+    /// Copies a `timedelta64` array as `i64` ticks, with the unit. `NaT` is [`NAT`].
+    pub fn read_timedeltas<D: Dimension>(&self) -> Result<(Array<i64, D>, TimeUnit)> {
+        self.time_copy(TimeKind::TimeDelta)
+    }
+
+    fn time_view<D: Dimension>(&self, kind: TimeKind) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
+        let unit = time_unit(self.path(), &self.header().dtype, kind)?;
+        let loc = Loc::whole(&self.header().dtype);
+        let view =
+            view_loc(self.path(), self.header(), self.data(), &loc).map_err(|e| match e {
+                Error::FieldMisaligned {
+                    path,
+                    offset,
+                    align,
+                    type_name,
+                    ..
+                } => Error::Misaligned {
+                    path,
+                    offset,
+                    align,
+                    type_name,
+                },
+                other => other,
+            })?;
+        Ok((view, unit))
+    }
+
+    fn time_copy<D: Dimension>(&self, kind: TimeKind) -> Result<(Array<i64, D>, TimeUnit)> {
+        let unit = time_unit(self.path(), &self.header().dtype, kind)?;
+        let loc = Loc::whole(&self.header().dtype);
+        Ok((
+            read_loc(self.path(), self.header(), self.data(), &loc)?,
+            unit,
+        ))
+    }
+}
+
+/// The elements of `array` in its memory order when it is F-contiguous (and not C),
+/// else in logical order; with the `fortran_order` flag to write.
+fn in_write_order<T, S, D>(array: &ArrayBase<S, D>) -> (bool, Vec<&T>)
+where
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let fortran = !array.is_standard_layout() && array.t().is_standard_layout();
+    let items = match fortran {
+        true => array.view().reversed_axes().into_iter().collect(),
+        false => array.iter().collect(),
+    };
+    (fortran, items)
+}
+
+fn too_long(path: &Path, index: usize, width: usize, found: usize, unit: &'static str) -> Error {
+    Error::StringTooLong {
+        path: path.to_path_buf(),
+        index,
+        width,
+        found,
+        unit,
+    }
+}
+
+/// The `U<width>` dtype and data for `array`, as NumPy stores it.
+fn encode_strings<T, S, D>(
+    path: &Path,
+    array: &ArrayBase<S, D>,
+    width: Option<usize>,
+) -> Result<(DType, bool, Vec<u8>)>
+where
+    T: AsRef<str>,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let longest = array
+        .iter()
+        .map(|s| s.as_ref().chars().count())
+        .max()
+        .unwrap_or(0);
+    let width = width.unwrap_or(longest.max(1));
+    if let Some((index, s)) = array
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.as_ref().chars().count() > width)
+    {
+        return Err(too_long(
+            path,
+            index,
+            width,
+            s.as_ref().chars().count(),
+            "characters",
+        ));
+    }
+    let (fortran, items) = in_write_order(array);
+    let mut data = Vec::with_capacity(items.len() * width * 4);
+    for s in items {
+        let mut n = 0;
+        for c in s.as_ref().chars() {
+            data.extend((c as u32).to_ne_bytes());
+            n += 1;
+        }
+        data.resize(data.len() + (width - n) * 4, 0);
+    }
+    let dtype = DType::Unicode {
+        chars: width,
+        order: ByteOrder::NATIVE,
+    };
+    Ok((dtype, fortran, data))
+}
+
+/// The `S<width>` dtype and data for `array`.
+fn encode_bytes_strings<T, S, D>(
+    path: &Path,
+    array: &ArrayBase<S, D>,
+    width: Option<usize>,
+) -> Result<(DType, bool, Vec<u8>)>
+where
+    T: AsRef<[u8]>,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let longest = array.iter().map(|s| s.as_ref().len()).max().unwrap_or(0);
+    let width = width.unwrap_or(longest.max(1));
+    if let Some((index, s)) = array
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.as_ref().len() > width)
+    {
+        return Err(too_long(path, index, width, s.as_ref().len(), "bytes"));
+    }
+    let (fortran, items) = in_write_order(array);
+    let mut data = Vec::with_capacity(items.len() * width);
+    for s in items {
+        data.extend_from_slice(s.as_ref());
+        data.resize(data.len() + width - s.as_ref().len(), 0);
+    }
+    Ok((DType::Bytes { len: width }, fortran, data))
+}
+
+/// Saves text as a `U<width>` array, atomically and byte for byte as `np.save` saves
+/// `np.array(values, dtype=f'U{width}')`. `width` is in characters; `None` takes the
+/// longest value (at least 1, as NumPy). A value longer than `width` is an
+/// [`Error::StringTooLong`] (NumPy would silently truncate it).
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("u.npy");
+/// let words = ndarray::arr1(&["Alice".to_string(), "Bob".to_string()]);
+/// npmap::save_strings(&path, &words, Some(10))?;
+/// assert_eq!(npmap::read_npy_header(&path)?.dtype.name(), "str320");
+/// assert!(npmap::save_strings(&path, &words, Some(4)).is_err());
+/// # Ok(()) }
+/// ```
+pub fn save_strings<T, S, D>(
+    path: impl AsRef<Path>,
+    array: &ArrayBase<S, D>,
+    width: Option<usize>,
+) -> Result<()>
+where
+    T: AsRef<str>,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let path = path.as_ref();
+    let (dtype, fortran, data) = encode_strings(path, array, width)?;
+    save_npy_raw(path, &dtype, array.shape(), fortran, &data)
+}
+
+/// [`save_strings`] to a writer.
+pub fn write_strings<T, S, D>(
+    writer: impl Write,
+    array: &ArrayBase<S, D>,
+    width: Option<usize>,
+) -> Result<()>
+where
+    T: AsRef<str>,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let (dtype, fortran, data) = encode_strings(Path::new(STREAM_PATH), array, width)?;
+    write_npy_raw(writer, &dtype, array.shape(), fortran, &data)
+}
+
+/// Saves byte strings as an `S<width>` array (NUL-padded), atomically and byte for
+/// byte as `np.save` does. `None` takes the longest value (at least 1).
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("s.npy");
+/// npmap::save_bytes_strings(&path, &ndarray::arr1(&[b"ab".to_vec(), b"c".to_vec()]), None)?;
+/// assert_eq!(npmap::read_npy_header(&path)?.dtype.descr(), "|S2");
+/// # Ok(()) }
+/// ```
+pub fn save_bytes_strings<T, S, D>(
+    path: impl AsRef<Path>,
+    array: &ArrayBase<S, D>,
+    width: Option<usize>,
+) -> Result<()>
+where
+    T: AsRef<[u8]>,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let path = path.as_ref();
+    let (dtype, fortran, data) = encode_bytes_strings(path, array, width)?;
+    save_npy_raw(path, &dtype, array.shape(), fortran, &data)
+}
+
+/// [`save_bytes_strings`] to a writer.
+pub fn write_bytes_strings<T, S, D>(
+    writer: impl Write,
+    array: &ArrayBase<S, D>,
+    width: Option<usize>,
+) -> Result<()>
+where
+    T: AsRef<[u8]>,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let (dtype, fortran, data) = encode_bytes_strings(Path::new(STREAM_PATH), array, width)?;
+    write_npy_raw(writer, &dtype, array.shape(), fortran, &data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unicode_decoding_strips_trailing_nuls_only() {
+        let p = Path::new("t.npy");
+        let mut item = Vec::new();
+        for u in ['a' as u32, 0, 'é' as u32, 0, 0] {
+            item.extend(u.to_be_bytes());
+        }
+        assert_eq!(decode_unicode(p, &item, ByteOrder::Big, 0).unwrap(), "a\0é");
+        let bad = 0xD800u32.to_le_bytes();
+        let e = decode_unicode(p, &bad, ByteOrder::Little, 128).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidString {
+                offset: 128,
+                value: 0xD800,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn byte_strings_strip_trailing_nuls() {
+        assert_eq!(decode_bytes(b"a\0b\0\0"), b"a\0b");
+        assert_eq!(decode_bytes(b"\0\0"), b"");
+    }
+}
