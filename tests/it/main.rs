@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per concern.
 
 mod append;
-mod fixtures;
+pub(crate) mod fixtures;
+mod hostile;
 mod numpy;
+mod regressions;
 mod writing;
