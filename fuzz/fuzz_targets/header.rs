@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(h.data_offset + h.data_len() <= data.len() as u64);
             // Rendering the accepted dtype gives text that parses back to it.
             let descr = h.dtype.descr();
-            assert_eq!(DType::parse(&descr).ok().as_ref(), Some(&h.dtype), "{descr}");
+            assert_eq!(
+                DType::parse(&descr).ok().as_ref(),
+                Some(&h.dtype),
+                "{descr}"
+            );
         }
         let _ = known.map_err(|e| e.to_string());
     }
