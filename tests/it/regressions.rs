@@ -76,3 +76,37 @@ fn a_stream_header_length_is_not_trusted_for_allocation() {
     }
     assert!(largest < MIB, "allocated {largest} bytes");
 }
+
+/// Found by the fuzzer (target `header`): fixtures/regressions/crash-e8014948…
+/// is the text `a8505850555555555855`, a bytes dtype of 8.5e18 bytes, whose
+/// `name()` overflowed computing the bit count. The same happens for a file that
+/// declares such a dtype with a zero-size shape, whose dtype-mismatch error names it.
+#[test]
+fn huge_flexible_dtypes_have_a_name() {
+    let path = crate::fixtures::fixtures_dir()
+        .join("regressions/crash-e8014948258423b44db788a46bdd0d07bcb5fd48");
+    let text = std::fs::read_to_string(path).unwrap();
+    let d = npmap::DType::parse(&text).unwrap();
+    assert_eq!(d.itemsize(), 8_505_850_555_555_555_855);
+    assert_eq!(d.name(), "bytes68046804444444446840");
+    assert_eq!(
+        npmap::DType::parse("<U4611686018427387903").unwrap().name(),
+        "str147573952589676412896"
+    );
+
+    // 2^61 bytes per item: fits isize, its bit count (2^64) does not fit usize.
+    let dict = "{'descr': '|S2305843009213693952', 'fortran_order': False, 'shape': (0,), }";
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    let text = format!("{dict:<117}\n");
+    bytes.extend(u16::try_from(text.len()).unwrap().to_le_bytes());
+    bytes.extend(text.as_bytes());
+    match npmap::read_npy_from::<u8, IxDyn>(&bytes[..]) {
+        Err(Error::DTypeMismatch {
+            found, found_name, ..
+        }) => {
+            assert_eq!(found, "|S2305843009213693952");
+            assert_eq!(found_name, "bytes18446744073709551616");
+        }
+        other => panic!("expected DTypeMismatch, got {other:?}"),
+    }
+}
