@@ -153,22 +153,34 @@ pub(crate) fn copy_elements<A: Element>(
     finish::<A>(bits, swap, origin)
 }
 
+/// The first step of a bounded read, in bytes.
+const FIRST_STEP_BYTES: usize = 64 << 10;
+
 /// Reads `count` elements from `reader`, swapping byte order when `swap`.
 ///
-/// Memory grows with what is actually read, in steps of at most `step` elements, so a
-/// stream that claims more data than it holds costs no more than it holds.
+/// With `max_step` `None` (a length already checked against the file) the elements
+/// are read in one step. Otherwise memory grows with what is actually read: the first
+/// step is 64 KiB, each next one doubles what has arrived, up to `max_step` elements,
+/// so a stream that claims more data than it holds costs about what it holds (a tiny
+/// stream claiming megabytes or terabytes costs 64 KiB, not a `max_step`-sized
+/// buffer filled with zeros).
 pub(crate) fn read_elements<A: Element>(
     reader: &mut impl Read,
     count: usize,
-    step: usize,
+    max_step: Option<usize>,
     swap: bool,
     origin: Origin<'_>,
 ) -> Result<Vec<A>> {
     let size = std::mem::size_of::<A>();
+    let first = (FIRST_STEP_BYTES / size.max(1)).max(1);
     let mut bits: Vec<A::Raw> = Vec::new();
     while bits.len() < count {
         let start = bits.len();
-        let take = (count - start).min(step.max(1));
+        let limit = match max_step {
+            None => count,
+            Some(max) => max.min(start.max(first)),
+        };
+        let take = (count - start).min(limit.max(1));
         bits.resize(start + take, A::Raw::zeroed());
         let buf = bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits[start..]);
         let got = read_up_to(reader, buf, origin.path)?;
@@ -249,9 +261,10 @@ mod tests {
     #[test]
     fn reading_stops_at_the_end_of_a_short_stream() {
         let data = [1u8, 0, 2, 0, 3];
-        let e = read_elements::<u16>(&mut &data[..], 1 << 40, 2, false, origin()).unwrap_err();
+        let e =
+            read_elements::<u16>(&mut &data[..], 1 << 40, Some(2), false, origin()).unwrap_err();
         assert!(matches!(e, Error::Truncated { found: 5, .. }));
-        let v = read_elements::<u16>(&mut &data[..4], 2, 1, false, origin()).unwrap();
+        let v = read_elements::<u16>(&mut &data[..4], 2, Some(1), false, origin()).unwrap();
         assert_eq!(v, [1, 2]);
     }
 }

@@ -381,18 +381,20 @@ impl DType {
             DType::UInt { size, .. } => format!("uint{}", size * 8),
             DType::Float { size, .. } => format!("float{}", size * 8),
             DType::Complex { size, .. } => format!("complex{}", size * 8),
-            DType::Bytes { len } => sized_name("bytes", len * 8),
-            DType::Unicode { chars, .. } => sized_name("str", chars * 32),
-            DType::Void { size } => sized_name("void", size * 8),
+            // Bit counts in u128: a flexible type's size comes from the file and may be
+            // near usize::MAX, where `len * 8` overflowed (found by fuzzing).
+            DType::Bytes { len } => sized_name("bytes", *len as u128 * 8),
+            DType::Unicode { chars, .. } => sized_name("str", *chars as u128 * 32),
+            DType::Void { size } => sized_name("void", *size as u128 * 8),
             DType::DateTime { unit, .. } => format!("datetime64{unit}"),
             DType::TimeDelta { unit, .. } => format!("timedelta64{unit}"),
-            DType::Record { itemsize, .. } => sized_name("void", itemsize * 8),
+            DType::Record { itemsize, .. } => sized_name("void", *itemsize as u128 * 8),
         }
     }
 }
 
 /// `void64`, or plain `void` for a zero-sized flexible type, as NumPy names them.
-fn sized_name(base: &str, bits: usize) -> String {
+fn sized_name(base: &str, bits: u128) -> String {
     if bits == 0 {
         base.to_string()
     } else {

@@ -138,7 +138,11 @@ impl Header {
                 return Err(truncated(path, "header", text_start, header_len, available));
             }
         }
-        let mut raw = Vec::with_capacity(header_len as usize);
+        // Without a file length (a stream), `header_len` is only a claim, which a raised
+        // cap lets reach 4 GiB: reserve a bounded amount and let the buffer grow with
+        // the bytes that actually arrive, as the data reader does.
+        const INITIAL_HEADER_CAPACITY: u64 = 64 << 10;
+        let mut raw = Vec::with_capacity(header_len.min(INITIAL_HEADER_CAPACITY) as usize);
         reader
             .take(header_len)
             .read_to_end(&mut raw)

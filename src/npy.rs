@@ -653,10 +653,9 @@ pub(crate) fn read_array<A: Element, D: Dimension>(
     let dim = dimension::<D>(path, &header.shape)?;
     let count = header.len();
     // With the length checked, read in one step; from a stream, grow as data arrives.
-    let step = if file_len.is_some() {
-        count
-    } else {
-        (16 << 20) / std::mem::size_of::<A>().max(1)
+    let step = match file_len {
+        Some(_) => None,
+        None => Some((16 << 20) / std::mem::size_of::<A>().max(1)),
     };
     let origin = Origin {
         path,

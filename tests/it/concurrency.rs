@@ -1,0 +1,149 @@
+//! Concurrency: processes sharing a ReadWrite mapping see each other's writes; many
+//! threads read one mapped array; a file replaced by `save_npy` does not disturb a
+//! process that has the old one mapped.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use ndarray::{Array1, Array2, Axis, Ix1, Ix2, IxDyn};
+use npmap::{MmapMode, NpyArray, NpyFile};
+
+use crate::faults::{child, next_marker};
+
+const SHARED_ENV: &str = "NPMAP_SHARED_CHILD_FILE";
+const REPLACED_ENV: &str = "NPMAP_REPLACED_CHILD_FILE";
+
+// Mapped arrays and files can be shared between threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<NpyFile>();
+    send_sync::<NpyArray<f64, Ix2>>();
+    send_sync::<NpyArray<bool, IxDyn>>();
+};
+
+/// The child side of `two_processes_see_each_others_writes`.
+#[test]
+#[ignore = "run by two_processes_see_each_others_writes in a child process"]
+fn shared_child() {
+    let Ok(path) = std::env::var(SHARED_ENV) else {
+        return;
+    };
+    // SAFETY: both processes write only valid i64 values and never truncate.
+    let mut f = unsafe { npmap::load_npy::<i64, Ix1>(&path, MmapMode::ReadWrite) }.unwrap();
+    println!("@ mapped");
+    // Wait until the parent has written and flushed through its own mapping.
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "parent wrote");
+    assert_eq!(f.view()[5], 777, "the parent's write is visible here");
+    f.view_mut().unwrap()[3] = 12345;
+    f.flush().unwrap();
+    println!("@ child wrote");
+}
+
+#[test]
+fn two_processes_see_each_others_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.npy");
+    npmap::save_npy(&path, &Array1::<i64>::zeros(16)).unwrap();
+    // Mapped before the child exists, and kept: no reopening below.
+    // SAFETY: both processes write only valid i64 values and never truncate.
+    let mut mine = unsafe { npmap::load_npy::<i64, Ix1>(&path, MmapMode::ReadWrite) }.unwrap();
+    let mut c = child("concurrency::shared_child", (SHARED_ENV, &path))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+    assert_eq!(next_marker(&mut lines), "mapped");
+    mine.view_mut().unwrap()[5] = 777;
+    mine.flush().unwrap();
+    writeln!(c.stdin.take().unwrap(), "parent wrote").unwrap();
+    assert_eq!(next_marker(&mut lines), "child wrote");
+    let status = c.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut expected = Array1::<i64>::zeros(16);
+    expected[3] = 12345;
+    expected[5] = 777;
+    assert_eq!(mine.view(), expected, "the child's write is visible here");
+    let on_disk: Array1<i64> = npmap::read_npy(&path).unwrap();
+    assert_eq!(on_disk, expected);
+}
+
+#[test]
+fn many_threads_read_one_mapped_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.npy");
+    let a = Array2::from_shape_fn((2000, 64), |(i, j)| ((i * 64 + j) % 1009) as f64 * 0.25);
+    npmap::save_npy(&path, &a).unwrap();
+    let expected_total: f64 = a.sum();
+    let expected_rows = a.sum_axis(Axis(1));
+    // SAFETY: nothing writes the file while it is mapped.
+    let x = unsafe { npmap::load_npy::<f64, Ix2>(&path, MmapMode::ReadOnly) }.unwrap();
+    let results: Vec<(f64, Array1<f64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let x = &x;
+                s.spawn(move || {
+                    let v = x.view();
+                    // Each thread walks the rows in its own order.
+                    let mut rows = Array1::zeros(v.nrows());
+                    for k in 0..v.nrows() {
+                        let i = (k * 7 + t * 251) % v.nrows();
+                        rows[i] = v.row(i).sum();
+                    }
+                    (v.sum(), rows)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.len(), 8);
+    for (total, rows) in results {
+        assert_eq!(total, expected_total);
+        assert_eq!(rows, expected_rows);
+    }
+}
+
+/// The child side of `replacing_a_mapped_file_does_not_disturb_the_reader`.
+#[test]
+#[ignore = "run by replacing_a_mapped_file_does_not_disturb_the_reader in a child process"]
+fn replaced_child() {
+    let Ok(path) = std::env::var(REPLACED_ENV) else {
+        return;
+    };
+    let old = Array2::from_shape_fn((300, 40), |(i, j)| (i * 40 + j) as u32);
+    // SAFETY: save_npy replaces the file by rename and never truncates it in place.
+    let x = unsafe { npmap::load_npy::<u32, Ix2>(&path, MmapMode::ReadOnly) }.unwrap();
+    assert_eq!(x.view(), old);
+    println!("@ ready");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "replaced");
+    // The old mapping still shows the old array, in full...
+    assert_eq!(x.view(), old);
+    // ...while the path now names the new one.
+    let new: Array2<u32> = npmap::read_npy(&path).unwrap();
+    assert_eq!(new, Array2::from_elem((5, 5), 9));
+    println!("@ ok");
+}
+
+#[test]
+fn replacing_a_mapped_file_does_not_disturb_the_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replaced.npy");
+    let old = Array2::from_shape_fn((300, 40), |(i, j)| (i * 40 + j) as u32);
+    npmap::save_npy(&path, &old).unwrap();
+    let mut c = child("concurrency::replaced_child", (REPLACED_ENV, &path))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+    assert_eq!(next_marker(&mut lines), "ready");
+    npmap::save_npy(&path, &Array2::<u32>::from_elem((5, 5), 9)).unwrap();
+    writeln!(c.stdin.take().unwrap(), "replaced").unwrap();
+    assert_eq!(next_marker(&mut lines), "ok");
+    let status = c.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -1,0 +1,193 @@
+//! Faults: a file-size limit during creation gives an error (not SIGBUS) and leaves
+//! nothing behind; a save killed at any moment leaves the old file or the new one.
+//! Both run the risky part in a child process: this test binary, re-executed with an
+//! environment variable naming the file.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ndarray::{Array1, Ix1};
+use npmap::{CreateOptions, Error, MmapMode};
+
+const FSIZE_ENV: &str = "NPMAP_FSIZE_CHILD_FILE";
+const SAVE_ENV: &str = "NPMAP_SAVE_CHILD_FILE";
+
+/// This test binary, running only the (ignored) test `name`, with `env` set.
+pub(crate) fn child(name: &str, env: (&str, &Path)) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        name,
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(env.0, env.1)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    cmd
+}
+
+/// The text after `@ ` in the next line of the child's output that has it. The test
+/// harness prints lines of its own around (and its `test NAME ... ` before) ours.
+pub(crate) fn next_marker(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    lines
+        .map(|l| l.expect("read the child's output"))
+        .find_map(|l| l.split_once("@ ").map(|(_, m)| m.to_owned()))
+        .expect("the child ended early")
+}
+
+/// The child side of `creating_past_the_file_size_limit_is_an_error`.
+#[test]
+#[ignore = "run by creating_past_the_file_size_limit_is_an_error in a child process"]
+fn fsize_child() {
+    let Ok(path) = std::env::var(FSIZE_ENV) else {
+        return;
+    };
+    let limit = libc::rlimit {
+        rlim_cur: 1 << 20,
+        rlim_max: 1 << 20,
+    };
+    // SAFETY: setrlimit reads the struct we pass; lowering our own file-size limit
+    // affects only this child process.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) }, 0);
+    // SAFETY: ignoring SIGXFSZ installs no handler code; writes past the limit then
+    // fail with EFBIG instead of killing the process.
+    assert_ne!(
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) },
+        libc::SIG_ERR
+    );
+    // 8 MB of f64 under a 1 MiB limit.
+    // SAFETY: the file is this child's own.
+    let r = unsafe {
+        npmap::create_npy_with::<f64, _>(&path, (1000, 1000), &CreateOptions { preallocate: true })
+    };
+    match r {
+        Err(Error::Io { action, source, .. }) => println!(
+            "fsize-child: {action}: errno {}",
+            source.raw_os_error().unwrap_or(-1)
+        ),
+        Err(other) => panic!("expected an I/O error, got {other}"),
+        Ok(_) => panic!("created 8 MB under a 1 MiB file-size limit"),
+    }
+    // A file that fits still works under the same limit.
+    let small = format!("{path}.small");
+    // SAFETY: as above.
+    let mut m = unsafe {
+        npmap::create_npy_with::<f64, _>(&small, (10, 10), &CreateOptions { preallocate: true })
+    }
+    .unwrap();
+    m.view_mut().unwrap().fill(2.5);
+    m.flush().unwrap();
+    println!("fsize-child: small ok");
+}
+
+#[test]
+fn creating_past_the_file_size_limit_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    let out = child("faults::fsize_child", (FSIZE_ENV, &path))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed ({:?}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Sizing the file (ftruncate) or reserving its blocks (posix_fallocate) fails
+    // with EFBIG: an error returned, not a signal.
+    assert!(
+        stdout.contains(&format!("errno {}", libc::EFBIG)),
+        "child said: {stdout}"
+    );
+    assert!(
+        stdout.contains("fsize-child: small ok"),
+        "child said: {stdout}"
+    );
+    // Nothing at the path, and no temporary file left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["big.npy.small"], "files left: {names:?}");
+    let small: ndarray::Array2<f64> = npmap::read_npy(path.with_extension("npy.small")).unwrap();
+    assert_eq!(small, ndarray::Array2::from_elem((10, 10), 2.5));
+}
+
+/// Elements of the array the killed child saves: 200 MB of f64.
+const NEW_LEN: usize = 25_000_000;
+
+/// The child side of `a_killed_save_leaves_the_old_file_or_the_new`.
+#[test]
+#[ignore = "run by a_killed_save_leaves_the_old_file_or_the_new in a child process"]
+fn save_child() {
+    let Ok(path) = std::env::var(SAVE_ENV) else {
+        return;
+    };
+    let a = Array1::from_shape_fn(NEW_LEN, |i| i as f64);
+    println!("@ saving");
+    npmap::save_npy(&path, &a).unwrap();
+    println!("@ saved");
+}
+
+#[test]
+fn a_killed_save_leaves_the_old_file_or_the_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.npy");
+    let old = Array1::from_shape_fn(10, |i| -(i as f64));
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for round in 0..10u64 {
+        npmap::save_npy(&path, &old).unwrap();
+        let mut c = child("faults::save_child", (SAVE_ENV, &path))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+        assert_eq!(next_marker(&mut lines), "saving");
+        if round < 9 {
+            // From the first write to around the rename and directory sync.
+            std::thread::sleep(Duration::from_millis(round * round * 12));
+            c.kill().unwrap();
+        }
+        let status = c.wait().unwrap();
+        if round == 9 {
+            assert!(status.success(), "the last save runs to completion");
+        }
+        // The path holds one of the two arrays, whole.
+        // SAFETY: no process writes the file any more.
+        let f = unsafe { npmap::NpyFile::open(&path, MmapMode::ReadOnly) }
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let v = f.view::<f64, Ix1>().unwrap();
+        if v.len() == old.len() {
+            assert_eq!(v, old, "round {round}");
+            saw_old += 1;
+        } else {
+            assert_eq!(v.len(), NEW_LEN, "round {round}");
+            let s = v.as_slice().unwrap();
+            assert!(
+                s.iter().enumerate().all(|(i, &x)| x == i as f64),
+                "round {round}"
+            );
+            saw_new += 1;
+        }
+        drop(f);
+        // A killed save may leave its temporary file (.target.npy.PID.N.tmp); it is
+        // never at the path. Clear them so the rounds do not fill the disk.
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if name != "target.npy" {
+                assert!(
+                    name.starts_with(".target.npy.") && name.ends_with(".tmp"),
+                    "round {round}: unexpected file {name}"
+                );
+                std::fs::remove_file(dir.path().join(name)).unwrap();
+            }
+        }
+    }
+    assert!(saw_old >= 1 && saw_new >= 1, "old {saw_old}, new {saw_new}");
+    eprintln!("killed saves: old file {saw_old} times, new file {saw_new} times");
+}
