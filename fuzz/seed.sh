@@ -7,4 +7,6 @@ for target in header npy_open; do
     mkdir -p "corpus/$target"
     cp ../fixtures/npy/*.npy ../fixtures/malformed/*.npy "corpus/$target/"
 done
+mkdir -p corpus/npz
+cp ../fixtures/npz/*.npz corpus/npz/
 echo "seeded: $(ls corpus/header | wc -l) files per target"
