@@ -32,6 +32,7 @@
 
 use std::ops::Range;
 
+use multiversion::multiversion;
 use ndarray::{
     Array, ArrayBase, ArrayView1, ArrayView2, ArrayViewD, Axis, Data, Dimension, Ix2, ShapeBuilder,
     Zip,
@@ -864,88 +865,79 @@ fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
     }
 }
 
-/// Values per `f32` lane summed in `f32` before the lane is folded into `f64`.
-const F32_RUN: usize = 16;
+/// Independent lanes of the `f32` block kernel: 32 `f64` sums (four AVX-512
+/// registers) per accumulator, so no addition waits on the previous one.
+const F32_LANES: usize = 32;
 
-/// Moments of an `f32` block: a native `f32` pass (sums over short runs folded into
-/// `f64`, min, max) gives an approximate mean; an `f64` pass over the deviations from
-/// it then yields the exact mean and M2 (the corrected two-pass algorithm). `None`
-/// (use the generic kernel) when the block holds NaN or infinities or overflows `f32`.
+/// Values whose mean is the shift of the `f32` block kernel.
+const SHIFT_SAMPLE: usize = 16;
+
+/// Moments of an `f32` block in one pass over memory: the deviations `d = x − shift`
+/// from a shift near the mean (the mean of the first `SHIFT_SAMPLE` values) are summed
+/// in `f64` with their squares, so `mean = shift + Σd/n` and `M2 = Σd² − (Σd)²/n`
+/// (the shifted-data algorithm: the relative error of M2 is `eps × (1 + (shift −
+/// mean)²/var)`, and `(shift − mean)²/var` is below `n` however the values lie; it is
+/// about `1/SHIFT_SAMPLE` for typical data). `None` (use the generic kernel) when the
+/// block holds NaN or infinities.
 fn f32_block_moments(block: &[f32]) -> Option<Moments> {
     if block.is_empty() {
         return Some(Moments::new());
     }
-    let (approx_sum, min, max) = f32_sum_min_max(block);
-    if !approx_sum.is_finite() || !min.is_finite() || !max.is_finite() {
+    let sample = &block[..block.len().min(SHIFT_SAMPLE)];
+    let shift = sample.iter().map(|&x| f64::from(x)).sum::<f64>() / sample.len() as f64;
+    let (dev, sq, min, max) = f32_shifted_moments(block, shift);
+    if !sq.is_finite() || !min.is_finite() || !max.is_finite() {
         return None;
     }
     let n = block.len() as f64;
-    let shift = approx_sum / n;
-    let (dev, sq) = f32_deviations(block, shift);
     Some(Moments {
         count: block.len() as u64,
         mean: shift + dev / n,
         m2: (sq - dev * dev / n).max(0.0),
         sum: shift * n + dev,
-        min,
-        max,
+        min: f64::from(min),
+        max: f64::from(max),
     })
 }
 
-/// Approximate sum, min and max of an `f32` block, vectorised in `f32`.
-fn f32_sum_min_max(block: &[f32]) -> (f64, f64, f64) {
-    let mut sum = [0.0f64; LANES];
-    let mut lo = [f32::INFINITY; LANES];
-    let mut hi = [f32::NEG_INFINITY; LANES];
-    for run in block.chunks(LANES * F32_RUN) {
-        let mut run_sum = [0.0f32; LANES];
-        let mut add = |k: usize, x: f32| {
-            run_sum[k] += x;
-            lo[k] = if x < lo[k] { x } else { lo[k] };
-            hi[k] = if x > hi[k] { x } else { hi[k] };
-        };
-        let chunks = run.chunks_exact(LANES);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            let chunk: &[f32; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
-            for (k, &x) in chunk.iter().enumerate() {
-                add(k, x);
-            }
-        }
-        for (k, &x) in rest.iter().enumerate() {
-            add(k, x);
-        }
-        for (total, &part) in sum.iter_mut().zip(&run_sum) {
-            *total += f64::from(part);
-        }
-    }
-    let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
-    let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    (pairwise_sum(&sum), f64::from(min), f64::from(max))
-}
-
-/// `Σd` and `Σd²` for `d = x − shift`, in `f64`.
-fn f32_deviations(block: &[f32], shift: f64) -> (f64, f64) {
-    const HALF: usize = LANES / 2;
-    let mut dev = [0.0f64; HALF];
-    let mut sq = [0.0f64; HALF];
-    let mut add = |k: usize, x: f32| {
-        let d = f64::from(x) - shift;
-        dev[k] += d;
-        sq[k] += d * d;
-    };
-    let chunks = block.chunks_exact(HALF);
+/// `Σd` and `Σd²` in `f64` for `d = x − shift`, and the min and max in `f32`, of a
+/// block; value `i` goes to lane `i % F32_LANES`. Compiled for several instruction
+/// sets and picked at run time: every version performs the same operations in the
+/// same order (no fused multiply-add: the compiler never contracts `s + d * d` on
+/// its own), so results are identical whatever the CPU.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn f32_shifted_moments(block: &[f32], shift: f64) -> (f64, f64, f32, f32) {
+    let mut dev = [0.0f64; F32_LANES];
+    let mut sq = [0.0f64; F32_LANES];
+    let mut lo = [f32::INFINITY; F32_LANES];
+    let mut hi = [f32::NEG_INFINITY; F32_LANES];
+    let chunks = block.chunks_exact(F32_LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
-        let chunk: &[f32; HALF] = chunk.try_into().expect("chunks_exact yields HALF values");
+        let chunk: &[f32; F32_LANES] = chunk.try_into().expect("F32_LANES values");
         for (k, &x) in chunk.iter().enumerate() {
-            add(k, x);
+            shifted_step(x, shift, &mut dev[k], &mut sq[k], &mut lo[k], &mut hi[k]);
         }
     }
     for (k, &x) in rest.iter().enumerate() {
-        add(k, x);
+        shifted_step(x, shift, &mut dev[k], &mut sq[k], &mut lo[k], &mut hi[k]);
     }
-    (pairwise_sum(&dev), pairwise_sum(&sq))
+    let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    (pairwise_sum(&dev), pairwise_sum(&sq), min, max)
+}
+
+/// One `f32` value into shifted-moment accumulators.
+#[inline(always)]
+fn shifted_step(x: f32, shift: f64, dev: &mut f64, sq: &mut f64, lo: &mut f32, hi: &mut f32) {
+    let d = f64::from(x) - shift;
+    *dev += d;
+    *sq += d * d;
+    *lo = if x < *lo { x } else { *lo };
+    *hi = if x > *hi { x } else { *hi };
 }
 
 fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {
