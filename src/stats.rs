@@ -50,6 +50,9 @@ const LANES: usize = 16;
 const COL_TILE: usize = 1024;
 /// Target elements per tile of the per-column kernel (fits in L2 for both passes).
 const TILE_ELEMS: usize = 8192;
+/// Target elements per tile of the one-pass `f32` per-column kernel (the tile is read
+/// once, so it need not stay in cache; bigger tiles make the per-tile merges rare).
+const F32_TILE_ELEMS: usize = 1 << 16;
 /// Fewest rows per tile, so the per-tile merge cost stays small.
 const MIN_TILE_ROWS: usize = 16;
 /// Widest band of columns one per-column reduction handles; wider matrices are cut
@@ -63,6 +66,14 @@ mod sealed {
         /// A type-specific kernel for the moments of one block (NaN propagating),
         /// or `None` to use the generic one.
         fn fast_block_moments(_block: &[Self]) -> Option<Moments>
+        where
+            Self: Sized,
+        {
+            None
+        }
+
+        /// The values as `f32`s when the type is `f32` (for the per-column `f32` kernel).
+        fn as_f32(_values: &[Self]) -> Option<&[f32]>
         where
             Self: Sized,
         {
@@ -115,6 +126,10 @@ generic_kernels!(bool, i8, i16, i32, i64, u8, u16, u32, u64, half::f16, f64);
 impl sealed::Sealed for f32 {
     fn fast_block_moments(block: &[f32]) -> Option<Moments> {
         f32_block_moments(block)
+    }
+
+    fn as_f32(values: &[f32]) -> Option<&[f32]> {
+        Some(values)
     }
 }
 
@@ -940,6 +955,41 @@ fn shifted_step(x: f32, shift: f64, dev: &mut f64, sq: &mut f64, lo: &mut f32, h
     *hi = if x > *hi { x } else { *hi };
 }
 
+/// For each row of a tile and each column `j`: `d = x[j] − shift[j]` into `dev[j]`
+/// and `d²` into `sq[j]` (in `f64`), `x[j]` into the `f32` min `lo[j]` and max `hi[j]`.
+/// Rows are taken in order, so each column's sums are in row order whatever the CPU;
+/// multiversioned like [`f32_shifted_moments`].
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn f32_tile_sums(
+    rows: &[&[f32]],
+    shift: &[f64],
+    dev: &mut [f64],
+    sq: &mut [f64],
+    lo: &mut [f32],
+    hi: &mut [f32],
+) {
+    let width = shift.len();
+    let (dev, sq) = (&mut dev[..width], &mut sq[..width]);
+    let (lo, hi) = (&mut lo[..width], &mut hi[..width]);
+    for values in rows {
+        let values = &values[..width];
+        let acc = dev
+            .iter_mut()
+            .zip(sq.iter_mut())
+            .zip(lo.iter_mut().zip(hi.iter_mut()));
+        for (((dev, sq), (lo, hi)), (&x, &s)) in acc.zip(values.iter().zip(shift)) {
+            let d = f64::from(x) - s;
+            *dev += d;
+            *sq += d * d;
+            *lo = if x < *lo { x } else { *lo };
+            *hi = if x > *hi { x } else { *hi };
+        }
+    }
+}
+
 fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {
     values.any(|x| x.to_f64().is_nan())
 }
@@ -1179,9 +1229,12 @@ struct ColumnPlan {
 }
 
 impl ColumnPlan {
-    fn new(nrows: usize, ncols: usize) -> Self {
+    /// The plan for `nrows × ncols`; `one_pass` when the one-pass `f32` tile kernel
+    /// will reduce the tiles (it takes taller tiles).
+    fn new(nrows: usize, ncols: usize, one_pass: bool) -> Self {
         let tile_cols = ncols.min(COL_TILE);
-        let block_rows = (TILE_ELEMS / tile_cols).max(MIN_TILE_ROWS);
+        let tile_elems = if one_pass { F32_TILE_ELEMS } else { TILE_ELEMS };
+        let block_rows = (tile_elems / tile_cols).max(MIN_TILE_ROWS);
         let leaf_blocks = (LEAF_ELEMS / (block_rows * ncols)).max(1);
         ColumnPlan {
             nrows,
@@ -1220,7 +1273,8 @@ where
             let first = band * COLUMN_BAND;
             let end = first + out.len();
             let band_row = |r: usize| &row(r)[first..end];
-            let plan = ColumnPlan::new(nrows, out.len());
+            let one_pass = !SKIP_NAN && A::as_f32(&[]).is_some();
+            let plan = ColumnPlan::new(nrows, out.len(), one_pass);
             let moments = column_tree::<A, _, SKIP_NAN>(&band_row, &plan, 0..plan.row_blocks());
             out.copy_from_slice(&moments);
         });
@@ -1259,13 +1313,26 @@ where
     A: StatElement + 'a,
     F: Fn(usize) -> &'a [A],
 {
+    let one_pass = !SKIP_NAN && A::as_f32(&[]).is_some();
     let mut acc = vec![Moments::new(); plan.ncols];
     let mut tile = TileScratch::new(plan.ncols.min(COL_TILE));
+    let mut f32_rows: Vec<&'a [f32]> = Vec::new();
     for block in blocks {
         let rows = plan.rows_of_block(block);
         for start in (0..plan.ncols).step_by(COL_TILE) {
             let cols = start..(start + COL_TILE).min(plan.ncols);
-            tile.reduce::<A, F, SKIP_NAN>(row, rows.clone(), cols.clone());
+            let mut done = false;
+            if one_pass {
+                f32_rows.clear();
+                f32_rows.extend(
+                    rows.clone()
+                        .filter_map(|r| A::as_f32(&row(r)[cols.clone()])),
+                );
+                done = tile.reduce_f32(&f32_rows);
+            }
+            if !done {
+                tile.reduce::<A, F, SKIP_NAN>(row, rows.clone(), cols.clone());
+            }
             tile.merge_into(&mut acc[cols]);
         }
     }
@@ -1307,6 +1374,9 @@ struct TileScratch {
     mean: Vec<f64>,
     sq: Vec<f64>,
     has_nan: Vec<bool>,
+    /// `f32` minima and maxima of the one-pass `f32` kernel.
+    lo32: Vec<f32>,
+    hi32: Vec<f32>,
 }
 
 impl TileScratch {
@@ -1319,7 +1389,62 @@ impl TileScratch {
             mean: vec![0.0; width],
             sq: vec![0.0; width],
             has_nan: vec![false; width],
+            lo32: vec![0.0; width],
+            hi32: vec![0.0; width],
         }
+    }
+
+    /// Per-column moments of an `f32` tile (its rows, all of one width) in one pass:
+    /// sums of deviations from the tile's first row and of their squares in `f64`
+    /// (the shifted-data algorithm, as [`f32_block_moments`]; here `(shift −
+    /// mean)²/var` is below the tile's row count), min and max in `f32`. Returns false,
+    /// leaving the scratch to be overwritten, when a column holds NaN or infinities.
+    fn reduce_f32(&mut self, rows: &[&[f32]]) -> bool {
+        let Some(first) = rows.first() else {
+            return false;
+        };
+        let width = first.len();
+        self.reset(width);
+        self.lo32.clear();
+        self.lo32.resize(width, f32::INFINITY);
+        self.hi32.clear();
+        self.hi32.resize(width, f32::NEG_INFINITY);
+        for (shift, &x) in self.mean.iter_mut().zip(first.iter()) {
+            *shift = f64::from(x);
+        }
+        f32_tile_sums(
+            rows,
+            &self.mean,
+            &mut self.sum,
+            &mut self.sq,
+            &mut self.lo32,
+            &mut self.hi32,
+        );
+        let n = rows.len() as f64;
+        let columns = self
+            .mean
+            .iter_mut()
+            .zip(self.sum.iter_mut())
+            .zip(self.sq.iter_mut());
+        let mut finite = true;
+        for (((mean, sum), sq), (&lo, &hi)) in columns.zip(self.lo32.iter().zip(&self.hi32)) {
+            let (shift, dev) = (*mean, *sum);
+            finite &= sq.is_finite() && lo.is_finite() && hi.is_finite();
+            *mean = shift + dev / n;
+            *sum = shift * n + dev;
+            *sq = (*sq - dev * dev / n).max(0.0);
+        }
+        for ((min, max), (&lo, &hi)) in self
+            .min
+            .iter_mut()
+            .zip(self.max.iter_mut())
+            .zip(self.lo32.iter().zip(&self.hi32))
+        {
+            *min = f64::from(lo);
+            *max = f64::from(hi);
+        }
+        self.count.fill(n);
+        finite
     }
 
     fn reset(&mut self, width: usize) {
