@@ -3,14 +3,27 @@
 //! # How the kernels work
 //!
 //! Data is cut into fixed-size blocks (4096 elements of the memory-order slice, or
-//! tiles of up to 8192 elements, rows × columns, for per-column reductions). Each
+//! tiles of up to 8192 elements — 65 536 for `f32` — rows × columns, for per-column
+//! reductions). Each
 //! block is reduced while it is hot in cache: vectorisable passes with 16 independent
 //! `f64` accumulators give its sum, min and max, then the sum of squared deviations
 //! from the block mean, so every block yields an accurate `(count, mean, M2)` — the
-//! variance never comes from `E[x²] − E[x]²`. Blocks are merged with Chan et al.'s
-//! formula in a binary tree whose shape depends only on the array's shape and memory
-//! layout, never on the number of threads: results are bit-identical whatever the
-//! rayon pool size.
+//! variance never comes from `E[x²] − E[x]²`.
+//!
+//! `f32` data (the common case, and the one that must run at memory speed) has its
+//! own kernels that read each value once: the sums of the deviations `d = x − shift`
+//! from a shift taken from the block itself (the mean of its first values, or a tile's
+//! first row) and of `d²` are accumulated in `f64`, min and max in `f32`, and the
+//! block's `(count, mean, M2)` follow exactly (`M2 = Σd² − (Σd)²/n`, accurate because
+//! the shift is a value of the block). Blocks holding NaN or infinities go to the
+//! generic kernel. These inner loops are compiled for AVX-512 and AVX2 besides the
+//! baseline and chosen at run time (the `multiversion` crate); every version performs
+//! the same operations in the same order, without fused multiply-adds, so results do
+//! not depend on the CPU either.
+//!
+//! Blocks are merged with Chan et al.'s formula in a binary tree whose shape depends
+//! only on the array's shape and memory layout, never on the number of threads:
+//! results are bit-identical whatever the rayon pool size.
 //!
 //! Layouts: whole-array reductions read the memory-order slice of any contiguous
 //! array and split other views along their outermost axis. Reductions along an axis
