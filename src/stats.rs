@@ -987,18 +987,29 @@ fn f32_tile_sums(
     let width = shift.len();
     let (dev, sq) = (&mut dev[..width], &mut sq[..width]);
     let (lo, hi) = (&mut lo[..width], &mut hi[..width]);
-    for values in rows {
+    // Two rows per sweep: each accumulator is loaded and stored once per two values,
+    // which are still added in row order.
+    let pairs = rows.chunks_exact(2);
+    let last = pairs.remainder();
+    for pair in pairs {
+        let (a, b) = (&pair[0][..width], &pair[1][..width]);
+        let acc = dev
+            .iter_mut()
+            .zip(sq.iter_mut())
+            .zip(lo.iter_mut().zip(hi.iter_mut()));
+        for (((dev, sq), (lo, hi)), ((&x, &y), &s)) in acc.zip(a.iter().zip(b).zip(shift)) {
+            shifted_step(x, s, dev, sq, lo, hi);
+            shifted_step(y, s, dev, sq, lo, hi);
+        }
+    }
+    for values in last {
         let values = &values[..width];
         let acc = dev
             .iter_mut()
             .zip(sq.iter_mut())
             .zip(lo.iter_mut().zip(hi.iter_mut()));
         for (((dev, sq), (lo, hi)), (&x, &s)) in acc.zip(values.iter().zip(shift)) {
-            let d = f64::from(x) - s;
-            *dev += d;
-            *sq += d * d;
-            *lo = if x < *lo { x } else { *lo };
-            *hi = if x > *hi { x } else { *hi };
+            shifted_step(x, s, dev, sq, lo, hi);
         }
     }
 }
