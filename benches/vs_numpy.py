@@ -318,7 +318,7 @@ def main():
             (f"{scan}: per-column >= 15x NumPy, rel. error <= 1e-8",
              f"{col:.1f}x, {col_err:.1e}", col >= 15 and col_err <= 1e-8),
             (f"{scan}: whole-array >= 1.6x np.sum", f"{whole:.2f}x", whole >= 1.6),
-            (f"{scan}: whole-array >= 70% of probe", f"{100 * pct:.0f}%", pct >= 0.7),
+            (f"{scan}: whole-array >= 70% of probe", f"{100 * pct:.1f}%", pct >= 0.7),
         ]
     print()
     for name, value, ok in checks:
