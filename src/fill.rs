@@ -6,6 +6,7 @@
 //! a keyed counter), so a filled array is identical whatever the thread count and
 //! whatever its memory layout, and does not depend on any external RNG's stream.
 
+use multiversion::multiversion;
 use ndarray::{ArrayBase, Axis, DataMut, Dimension, Ix2, Zip};
 use rayon::prelude::*;
 
@@ -13,7 +14,17 @@ use rayon::prelude::*;
 const FILL_CHUNK: usize = 1 << 16;
 
 mod sealed {
-    pub trait Sealed {}
+    pub trait Sealed {
+        /// Writes `from_uniform_bits(random_bits(seed, base + k))` into `out[k]`.
+        fn fill_uniform_slice(seed: u64, base: u64, out: &mut [Self])
+        where
+            Self: super::FillFloat,
+        {
+            for (i, x) in (base..).zip(out.iter_mut()) {
+                *x = Self::from_uniform_bits(super::random_bits(seed, i));
+            }
+        }
+    }
 }
 
 /// A float type the random fills produce: `f32`, `f64` or [`half::f16`]. Sealed.
@@ -32,8 +43,13 @@ pub trait FillFloat: Copy + Send + Sync + sealed::Sealed {
     fn from_f64(x: f64) -> Self;
 }
 
-impl sealed::Sealed for f64 {}
+impl sealed::Sealed for f64 {
+    fn fill_uniform_slice(seed: u64, base: u64, out: &mut [f64]) {
+        f64_uniform_fill(stream_key(seed), base, out);
+    }
+}
 impl FillFloat for f64 {
+    #[inline(always)]
     fn from_uniform_bits(bits: u64) -> Self {
         (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
@@ -43,8 +59,13 @@ impl FillFloat for f64 {
     }
 }
 
-impl sealed::Sealed for f32 {}
+impl sealed::Sealed for f32 {
+    fn fill_uniform_slice(seed: u64, base: u64, out: &mut [f32]) {
+        f32_uniform_fill(stream_key(seed), base, out);
+    }
+}
 impl FillFloat for f32 {
+    #[inline(always)]
     fn from_uniform_bits(bits: u64) -> Self {
         (bits >> 40) as f32 * (1.0 / (1u32 << 24) as f32)
     }
@@ -257,11 +278,7 @@ where
     S: DataMut<Elem = A>,
     D: Dimension,
 {
-    let fill_chunk = |base: u64, chunk: &mut [A]| {
-        for (i, x) in (base..).zip(chunk.iter_mut()) {
-            *x = A::from_uniform_bits(random_bits(seed, i));
-        }
-    };
+    let fill_chunk = |base: u64, chunk: &mut [A]| A::fill_uniform_slice(seed, base, chunk);
     let value_at = |i: u64| A::from_uniform_bits(random_bits(seed, i));
     fill_by_c_index(array, fill_chunk, value_at);
 }
@@ -370,11 +387,48 @@ const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// SplitMix64's output at position `index` of the stream keyed by `seed`.
 fn random_bits(seed: u64, index: u64) -> u64 {
-    let key = mix64(seed ^ 0x6A09_E667_F3BC_C909);
+    keyed_bits(stream_key(seed), index)
+}
+
+/// The key of the stream `seed`.
+#[inline(always)]
+fn stream_key(seed: u64) -> u64 {
+    mix64(seed ^ 0x6A09_E667_F3BC_C909)
+}
+
+/// SplitMix64's output at position `index` of the stream with key `key`.
+#[inline(always)]
+fn keyed_bits(key: u64, index: u64) -> u64 {
     mix64(key.wrapping_add(index.wrapping_add(1).wrapping_mul(GOLDEN_GAMMA)))
 }
 
+/// [`par_fill_uniform`]'s values for `f32`, `out[k]` from index `base + k`: integer
+/// mixing and an exact conversion, so every target gives the same bits. Compiled for
+/// several instruction sets (AVX-512 has 64-bit vector multiplies) and picked at run
+/// time.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn f32_uniform_fill(key: u64, base: u64, out: &mut [f32]) {
+    for (i, x) in (base..).zip(out.iter_mut()) {
+        *x = f32::from_uniform_bits(keyed_bits(key, i));
+    }
+}
+
+/// [`par_fill_uniform`]'s values for `f64`, as [`f32_uniform_fill`].
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn f64_uniform_fill(key: u64, base: u64, out: &mut [f64]) {
+    for (i, x) in (base..).zip(out.iter_mut()) {
+        *x = f64::from_uniform_bits(keyed_bits(key, i));
+    }
+}
+
 /// SplitMix64's finaliser (a bijective 64-bit mix).
+#[inline(always)]
 fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -3,14 +3,27 @@
 //! # How the kernels work
 //!
 //! Data is cut into fixed-size blocks (4096 elements of the memory-order slice, or
-//! tiles of up to 8192 elements, rows × columns, for per-column reductions). Each
+//! tiles of up to 8192 elements — 65 536 for `f32` — rows × columns, for per-column
+//! reductions). Each
 //! block is reduced while it is hot in cache: vectorisable passes with 16 independent
 //! `f64` accumulators give its sum, min and max, then the sum of squared deviations
 //! from the block mean, so every block yields an accurate `(count, mean, M2)` — the
-//! variance never comes from `E[x²] − E[x]²`. Blocks are merged with Chan et al.'s
-//! formula in a binary tree whose shape depends only on the array's shape and memory
-//! layout, never on the number of threads: results are bit-identical whatever the
-//! rayon pool size.
+//! variance never comes from `E[x²] − E[x]²`.
+//!
+//! `f32` data (the common case, and the one that must run at memory speed) has its
+//! own kernels that read each value once: the sums of the deviations `d = x − shift`
+//! from a shift taken from the block itself (the mean of its first values, or a tile's
+//! first row) and of `d²` are accumulated in `f64`, min and max in `f32`, and the
+//! block's `(count, mean, M2)` follow exactly (`M2 = Σd² − (Σd)²/n`, accurate because
+//! the shift is a value of the block). Blocks holding NaN or infinities go to the
+//! generic kernel. These inner loops are compiled for AVX-512 and AVX2 besides the
+//! baseline and chosen at run time (the `multiversion` crate); every version performs
+//! the same operations in the same order, without fused multiply-adds, so results do
+//! not depend on the CPU either.
+//!
+//! Blocks are merged with Chan et al.'s formula in a binary tree whose shape depends
+//! only on the array's shape and memory layout, never on the number of threads:
+//! results are bit-identical whatever the rayon pool size.
 //!
 //! Layouts: whole-array reductions read the memory-order slice of any contiguous
 //! array and split other views along their outermost axis. Reductions along an axis
@@ -32,6 +45,7 @@
 
 use std::ops::Range;
 
+use multiversion::multiversion;
 use ndarray::{
     Array, ArrayBase, ArrayView1, ArrayView2, ArrayViewD, Axis, Data, Dimension, Ix2, ShapeBuilder,
     Zip,
@@ -49,6 +63,9 @@ const LANES: usize = 16;
 const COL_TILE: usize = 1024;
 /// Target elements per tile of the per-column kernel (fits in L2 for both passes).
 const TILE_ELEMS: usize = 8192;
+/// Target elements per tile of the one-pass `f32` per-column kernel (the tile is read
+/// once, so it need not stay in cache; bigger tiles make the per-tile merges rare).
+const F32_TILE_ELEMS: usize = 1 << 16;
 /// Fewest rows per tile, so the per-tile merge cost stays small.
 const MIN_TILE_ROWS: usize = 16;
 /// Widest band of columns one per-column reduction handles; wider matrices are cut
@@ -62,6 +79,14 @@ mod sealed {
         /// A type-specific kernel for the moments of one block (NaN propagating),
         /// or `None` to use the generic one.
         fn fast_block_moments(_block: &[Self]) -> Option<Moments>
+        where
+            Self: Sized,
+        {
+            None
+        }
+
+        /// The values as `f32`s when the type is `f32` (for the per-column `f32` kernel).
+        fn as_f32(_values: &[Self]) -> Option<&[f32]>
         where
             Self: Sized,
         {
@@ -114,6 +139,10 @@ generic_kernels!(bool, i8, i16, i32, i64, u8, u16, u32, u64, half::f16, f64);
 impl sealed::Sealed for f32 {
     fn fast_block_moments(block: &[f32]) -> Option<Moments> {
         f32_block_moments(block)
+    }
+
+    fn as_f32(values: &[f32]) -> Option<&[f32]> {
+        Some(values)
     }
 }
 
@@ -864,88 +893,125 @@ fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
     }
 }
 
-/// Values per `f32` lane summed in `f32` before the lane is folded into `f64`.
-const F32_RUN: usize = 16;
+/// Independent lanes of the `f32` block kernel: 32 `f64` sums (four AVX-512
+/// registers) per accumulator, so no addition waits on the previous one.
+const F32_LANES: usize = 32;
 
-/// Moments of an `f32` block: a native `f32` pass (sums over short runs folded into
-/// `f64`, min, max) gives an approximate mean; an `f64` pass over the deviations from
-/// it then yields the exact mean and M2 (the corrected two-pass algorithm). `None`
-/// (use the generic kernel) when the block holds NaN or infinities or overflows `f32`.
+/// Values whose mean is the shift of the `f32` block kernel.
+const SHIFT_SAMPLE: usize = 16;
+
+/// Moments of an `f32` block in one pass over memory: the deviations `d = x − shift`
+/// from a shift near the mean (the mean of the first `SHIFT_SAMPLE` values) are summed
+/// in `f64` with their squares, so `mean = shift + Σd/n` and `M2 = Σd² − (Σd)²/n`
+/// (the shifted-data algorithm: the relative error of M2 is `eps × (1 + (shift −
+/// mean)²/var)`, and `(shift − mean)²/var` is below `n` however the values lie; it is
+/// about `1/SHIFT_SAMPLE` for typical data). `None` (use the generic kernel) when the
+/// block holds NaN or infinities.
 fn f32_block_moments(block: &[f32]) -> Option<Moments> {
     if block.is_empty() {
         return Some(Moments::new());
     }
-    let (approx_sum, min, max) = f32_sum_min_max(block);
-    if !approx_sum.is_finite() || !min.is_finite() || !max.is_finite() {
+    let sample = &block[..block.len().min(SHIFT_SAMPLE)];
+    let shift = sample.iter().map(|&x| f64::from(x)).sum::<f64>() / sample.len() as f64;
+    let (dev, sq, min, max) = f32_shifted_moments(block, shift);
+    if !sq.is_finite() || !min.is_finite() || !max.is_finite() {
         return None;
     }
     let n = block.len() as f64;
-    let shift = approx_sum / n;
-    let (dev, sq) = f32_deviations(block, shift);
     Some(Moments {
         count: block.len() as u64,
         mean: shift + dev / n,
         m2: (sq - dev * dev / n).max(0.0),
         sum: shift * n + dev,
-        min,
-        max,
+        min: f64::from(min),
+        max: f64::from(max),
     })
 }
 
-/// Approximate sum, min and max of an `f32` block, vectorised in `f32`.
-fn f32_sum_min_max(block: &[f32]) -> (f64, f64, f64) {
-    let mut sum = [0.0f64; LANES];
-    let mut lo = [f32::INFINITY; LANES];
-    let mut hi = [f32::NEG_INFINITY; LANES];
-    for run in block.chunks(LANES * F32_RUN) {
-        let mut run_sum = [0.0f32; LANES];
-        let mut add = |k: usize, x: f32| {
-            run_sum[k] += x;
-            lo[k] = if x < lo[k] { x } else { lo[k] };
-            hi[k] = if x > hi[k] { x } else { hi[k] };
-        };
-        let chunks = run.chunks_exact(LANES);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            let chunk: &[f32; LANES] = chunk.try_into().expect("chunks_exact yields LANES values");
-            for (k, &x) in chunk.iter().enumerate() {
-                add(k, x);
-            }
-        }
-        for (k, &x) in rest.iter().enumerate() {
-            add(k, x);
-        }
-        for (total, &part) in sum.iter_mut().zip(&run_sum) {
-            *total += f64::from(part);
-        }
-    }
-    let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
-    let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    (pairwise_sum(&sum), f64::from(min), f64::from(max))
-}
-
-/// `Σd` and `Σd²` for `d = x − shift`, in `f64`.
-fn f32_deviations(block: &[f32], shift: f64) -> (f64, f64) {
-    const HALF: usize = LANES / 2;
-    let mut dev = [0.0f64; HALF];
-    let mut sq = [0.0f64; HALF];
-    let mut add = |k: usize, x: f32| {
-        let d = f64::from(x) - shift;
-        dev[k] += d;
-        sq[k] += d * d;
-    };
-    let chunks = block.chunks_exact(HALF);
+/// `Σd` and `Σd²` in `f64` for `d = x − shift`, and the min and max in `f32`, of a
+/// block; value `i` goes to lane `i % F32_LANES`. Compiled for several instruction
+/// sets and picked at run time: every version performs the same operations in the
+/// same order (no fused multiply-add: the compiler never contracts `s + d * d` on
+/// its own), so results are identical whatever the CPU.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn f32_shifted_moments(block: &[f32], shift: f64) -> (f64, f64, f32, f32) {
+    let mut dev = [0.0f64; F32_LANES];
+    let mut sq = [0.0f64; F32_LANES];
+    let mut lo = [f32::INFINITY; F32_LANES];
+    let mut hi = [f32::NEG_INFINITY; F32_LANES];
+    let chunks = block.chunks_exact(F32_LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
-        let chunk: &[f32; HALF] = chunk.try_into().expect("chunks_exact yields HALF values");
+        let chunk: &[f32; F32_LANES] = chunk.try_into().expect("F32_LANES values");
         for (k, &x) in chunk.iter().enumerate() {
-            add(k, x);
+            shifted_step(x, shift, &mut dev[k], &mut sq[k], &mut lo[k], &mut hi[k]);
         }
     }
     for (k, &x) in rest.iter().enumerate() {
-        add(k, x);
+        shifted_step(x, shift, &mut dev[k], &mut sq[k], &mut lo[k], &mut hi[k]);
     }
-    (pairwise_sum(&dev), pairwise_sum(&sq))
+    let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    (pairwise_sum(&dev), pairwise_sum(&sq), min, max)
+}
+
+/// One `f32` value into shifted-moment accumulators.
+#[inline(always)]
+fn shifted_step(x: f32, shift: f64, dev: &mut f64, sq: &mut f64, lo: &mut f32, hi: &mut f32) {
+    let d = f64::from(x) - shift;
+    *dev += d;
+    *sq += d * d;
+    *lo = if x < *lo { x } else { *lo };
+    *hi = if x > *hi { x } else { *hi };
+}
+
+/// For each row of a tile and each column `j`: `d = x[j] − shift[j]` into `dev[j]`
+/// and `d²` into `sq[j]` (in `f64`), `x[j]` into the `f32` min `lo[j]` and max `hi[j]`.
+/// Rows are taken in order, so each column's sums are in row order whatever the CPU;
+/// multiversioned like [`f32_shifted_moments`].
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn f32_tile_sums(
+    rows: &[&[f32]],
+    shift: &[f64],
+    dev: &mut [f64],
+    sq: &mut [f64],
+    lo: &mut [f32],
+    hi: &mut [f32],
+) {
+    let width = shift.len();
+    let (dev, sq) = (&mut dev[..width], &mut sq[..width]);
+    let (lo, hi) = (&mut lo[..width], &mut hi[..width]);
+    // Two rows per sweep: each accumulator is loaded and stored once per two values,
+    // which are still added in row order.
+    let pairs = rows.chunks_exact(2);
+    let last = pairs.remainder();
+    for pair in pairs {
+        let (a, b) = (&pair[0][..width], &pair[1][..width]);
+        let acc = dev
+            .iter_mut()
+            .zip(sq.iter_mut())
+            .zip(lo.iter_mut().zip(hi.iter_mut()));
+        for (((dev, sq), (lo, hi)), ((&x, &y), &s)) in acc.zip(a.iter().zip(b).zip(shift)) {
+            shifted_step(x, s, dev, sq, lo, hi);
+            shifted_step(y, s, dev, sq, lo, hi);
+        }
+    }
+    for values in last {
+        let values = &values[..width];
+        let acc = dev
+            .iter_mut()
+            .zip(sq.iter_mut())
+            .zip(lo.iter_mut().zip(hi.iter_mut()));
+        for (((dev, sq), (lo, hi)), (&x, &s)) in acc.zip(values.iter().zip(shift)) {
+            shifted_step(x, s, dev, sq, lo, hi);
+        }
+    }
 }
 
 fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {
@@ -1187,9 +1253,12 @@ struct ColumnPlan {
 }
 
 impl ColumnPlan {
-    fn new(nrows: usize, ncols: usize) -> Self {
+    /// The plan for `nrows × ncols`; `one_pass` when the one-pass `f32` tile kernel
+    /// will reduce the tiles (it takes taller tiles).
+    fn new(nrows: usize, ncols: usize, one_pass: bool) -> Self {
         let tile_cols = ncols.min(COL_TILE);
-        let block_rows = (TILE_ELEMS / tile_cols).max(MIN_TILE_ROWS);
+        let tile_elems = if one_pass { F32_TILE_ELEMS } else { TILE_ELEMS };
+        let block_rows = (tile_elems / tile_cols).max(MIN_TILE_ROWS);
         let leaf_blocks = (LEAF_ELEMS / (block_rows * ncols)).max(1);
         ColumnPlan {
             nrows,
@@ -1228,7 +1297,8 @@ where
             let first = band * COLUMN_BAND;
             let end = first + out.len();
             let band_row = |r: usize| &row(r)[first..end];
-            let plan = ColumnPlan::new(nrows, out.len());
+            let one_pass = !SKIP_NAN && A::as_f32(&[]).is_some();
+            let plan = ColumnPlan::new(nrows, out.len(), one_pass);
             let moments = column_tree::<A, _, SKIP_NAN>(&band_row, &plan, 0..plan.row_blocks());
             out.copy_from_slice(&moments);
         });
@@ -1267,13 +1337,26 @@ where
     A: StatElement + 'a,
     F: Fn(usize) -> &'a [A],
 {
+    let one_pass = !SKIP_NAN && A::as_f32(&[]).is_some();
     let mut acc = vec![Moments::new(); plan.ncols];
     let mut tile = TileScratch::new(plan.ncols.min(COL_TILE));
+    let mut f32_rows: Vec<&'a [f32]> = Vec::new();
     for block in blocks {
         let rows = plan.rows_of_block(block);
         for start in (0..plan.ncols).step_by(COL_TILE) {
             let cols = start..(start + COL_TILE).min(plan.ncols);
-            tile.reduce::<A, F, SKIP_NAN>(row, rows.clone(), cols.clone());
+            let mut done = false;
+            if one_pass {
+                f32_rows.clear();
+                f32_rows.extend(
+                    rows.clone()
+                        .filter_map(|r| A::as_f32(&row(r)[cols.clone()])),
+                );
+                done = tile.reduce_f32(&f32_rows);
+            }
+            if !done {
+                tile.reduce::<A, F, SKIP_NAN>(row, rows.clone(), cols.clone());
+            }
             tile.merge_into(&mut acc[cols]);
         }
     }
@@ -1315,6 +1398,9 @@ struct TileScratch {
     mean: Vec<f64>,
     sq: Vec<f64>,
     has_nan: Vec<bool>,
+    /// `f32` minima and maxima of the one-pass `f32` kernel.
+    lo32: Vec<f32>,
+    hi32: Vec<f32>,
 }
 
 impl TileScratch {
@@ -1327,7 +1413,62 @@ impl TileScratch {
             mean: vec![0.0; width],
             sq: vec![0.0; width],
             has_nan: vec![false; width],
+            lo32: vec![0.0; width],
+            hi32: vec![0.0; width],
         }
+    }
+
+    /// Per-column moments of an `f32` tile (its rows, all of one width) in one pass:
+    /// sums of deviations from the tile's first row and of their squares in `f64`
+    /// (the shifted-data algorithm, as [`f32_block_moments`]; here `(shift −
+    /// mean)²/var` is below the tile's row count), min and max in `f32`. Returns false,
+    /// leaving the scratch to be overwritten, when a column holds NaN or infinities.
+    fn reduce_f32(&mut self, rows: &[&[f32]]) -> bool {
+        let Some(first) = rows.first() else {
+            return false;
+        };
+        let width = first.len();
+        self.reset(width);
+        self.lo32.clear();
+        self.lo32.resize(width, f32::INFINITY);
+        self.hi32.clear();
+        self.hi32.resize(width, f32::NEG_INFINITY);
+        for (shift, &x) in self.mean.iter_mut().zip(first.iter()) {
+            *shift = f64::from(x);
+        }
+        f32_tile_sums(
+            rows,
+            &self.mean,
+            &mut self.sum,
+            &mut self.sq,
+            &mut self.lo32,
+            &mut self.hi32,
+        );
+        let n = rows.len() as f64;
+        let columns = self
+            .mean
+            .iter_mut()
+            .zip(self.sum.iter_mut())
+            .zip(self.sq.iter_mut());
+        let mut finite = true;
+        for (((mean, sum), sq), (&lo, &hi)) in columns.zip(self.lo32.iter().zip(&self.hi32)) {
+            let (shift, dev) = (*mean, *sum);
+            finite &= sq.is_finite() && lo.is_finite() && hi.is_finite();
+            *mean = shift + dev / n;
+            *sum = shift * n + dev;
+            *sq = (*sq - dev * dev / n).max(0.0);
+        }
+        for ((min, max), (&lo, &hi)) in self
+            .min
+            .iter_mut()
+            .zip(self.max.iter_mut())
+            .zip(self.lo32.iter().zip(&self.hi32))
+        {
+            *min = f64::from(lo);
+            *max = f64::from(hi);
+        }
+        self.count.fill(n);
+        finite
     }
 
     fn reset(&mut self, width: usize) {
