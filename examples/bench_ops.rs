@@ -175,11 +175,11 @@ fn run(args: &Args) -> npmap::Result<Value> {
         "fill_uniform" | "fill_columns" => {
             let by_columns = args.op == "fill_columns";
             let (secs, check) = timed(repeat, || -> npmap::Result<f32> {
-                // SAFETY: the benchmark's files are not modified by anyone else.
                 let options = CreateOptions {
                     preallocate: args.preallocate,
                 };
                 let shape = (args.rows, args.cols);
+                // SAFETY: the benchmark's files are not modified by anyone else.
                 let mut a = unsafe { npmap::create_npy_with::<f32, _>(path, shape, &options)? };
                 let mut v = a.view_mut()?;
                 if by_columns {

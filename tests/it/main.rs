@@ -15,4 +15,3 @@ mod regressions;
 mod stats;
 mod structured;
 mod writing;
-
