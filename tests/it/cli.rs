@@ -310,3 +310,59 @@ fn stats_report_each_numeric_field_of_a_structured_array() {
     let o = npmap(&["stats", "fixtures/npy/f4_le_1d.npy", "--field", "x"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn create_random_fills_are_seeded_and_floats_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("u.npy");
+    let o = npmap(&[
+        "create",
+        f.to_str().unwrap(),
+        "--dtype",
+        "f8",
+        "--shape",
+        "50,3",
+        "--fill",
+        "random",
+        "--seed",
+        "9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: ndarray::Array2<f64> = npmap::read_npy(&f).unwrap();
+    for ((i, j), &v) in a.indexed_iter() {
+        assert_eq!(v, npmap::uniform_at(9, (i * 3 + j) as u64));
+    }
+    let n = dir.path().join("n.npy");
+    let o = npmap(&[
+        "create",
+        n.to_str().unwrap(),
+        "--dtype",
+        "f8",
+        "--shape",
+        "4",
+        "--fill",
+        "normal",
+        "--seed",
+        "9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let z: ndarray::Array1<f64> = npmap::read_npy(&n).unwrap();
+    assert_eq!(
+        z.to_vec(),
+        (0..4).map(|i| npmap::normal_at(9, i)).collect::<Vec<_>>()
+    );
+    let bad = dir.path().join("i.npy");
+    let o = npmap(&[
+        "create",
+        bad.to_str().unwrap(),
+        "--dtype",
+        "i4",
+        "--shape",
+        "4",
+        "--fill",
+        "random",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("needs a float dtype"), "{}", stderr(&o));
+    assert!(!bad.exists(), "a refused create leaves no file");
+}

@@ -1,9 +1,9 @@
-//! `npmap create FILE --dtype f32 --shape 1000000,100 [--order C|F] [--fill zeros|range]`
+//! `npmap create FILE --dtype f32 --shape 1000000,100 [--order C|F] [--fill zeros|range|random|normal] [--seed N]`
 
 use std::time::Instant;
 
-use ndarray::{Dimension, IxDyn, ShapeBuilder};
-use npmap::{DType, Element};
+use ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
+use npmap::{DType, Element, par_fill_normal, par_fill_uniform};
 
 use crate::dispatch::with_element_type;
 use crate::{CliResult, FileArg, fail};
@@ -21,9 +21,13 @@ pub(crate) struct Args {
     /// Memory order.
     #[arg(long, default_value = "C", value_parser = ["C", "F"])]
     order: String,
-    /// Contents.
-    #[arg(long, default_value = "zeros", value_parser = ["zeros", "range"])]
+    /// Contents: zeros, the flat index (np.arange), uniform [0, 1) or standard normal
+    /// values (floats only; the same for any thread count).
+    #[arg(long, default_value = "zeros", value_parser = ["zeros", "range", "random", "normal"])]
     fill: String,
+    /// Seed of the random fills.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 pub(crate) fn run(args: &Args) -> CliResult {
@@ -44,9 +48,13 @@ pub(crate) fn run(args: &Args) -> CliResult {
     Ok(())
 }
 
-/// Conversion from a flat index, for `--fill range` (as `np.arange(n).reshape(shape)`).
+/// How `create` fills an element type: from a flat index, for `--fill range` (as
+/// `np.arange(n).reshape(shape)`), and with seeded random values (floats only).
 pub(crate) trait FromIndex: Element {
     fn from_index(i: usize) -> Self;
+    fn fill_random(_view: &mut ArrayViewMutD<'_, Self>, _seed: u64, _normal: bool) -> bool {
+        false
+    }
 }
 
 macro_rules! from_index_as {
@@ -58,16 +66,30 @@ macro_rules! from_index_as {
         }
     )*};
 }
-from_index_as!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+from_index_as!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+macro_rules! float_fill {
+    ($($t:ty => $from:expr),*) => {$(
+        impl FromIndex for $t {
+            fn from_index(i: usize) -> Self {
+                $from(i)
+            }
+            fn fill_random(view: &mut ArrayViewMutD<'_, Self>, seed: u64, normal: bool) -> bool {
+                if normal {
+                    par_fill_normal(view, seed);
+                } else {
+                    par_fill_uniform(view, seed);
+                }
+                true
+            }
+        }
+    )*};
+}
+float_fill!(f32 => |i| i as f32, f64 => |i| i as f64, half::f16 => |i| half::f16::from_f64(i as f64));
 
 impl FromIndex for bool {
     fn from_index(i: usize) -> Self {
         i != 0
-    }
-}
-impl FromIndex for half::f16 {
-    fn from_index(i: usize) -> Self {
-        half::f16::from_f64(i as f64)
     }
 }
 impl<T: num_traits_like::FromUsize + Send + Sync + 'static> FromIndex for num_complex::Complex<T>
@@ -99,8 +121,19 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
     let shape = IxDyn(&args.shape).set_f(args.order == "F");
     // SAFETY: the new file is private to this process while it is mapped.
     let mut array = unsafe { npmap::create_npy::<T, IxDyn>(&args.file, shape) }?;
+    let mut view = array.view_mut()?;
+    if matches!(args.fill.as_str(), "random" | "normal")
+        && !T::fill_random(&mut view, args.seed, args.fill == "normal")
+    {
+        drop(view);
+        drop(array);
+        let _ = std::fs::remove_file(&args.file);
+        return fail(format!(
+            "--fill {} needs a float dtype (f2, f4, f8)",
+            args.fill
+        ));
+    }
     if args.fill == "range" {
-        let mut view = array.view_mut()?;
         let shape = view.shape().to_vec();
         let strides: Vec<usize> = (0..shape.len())
             .map(|k| shape[k + 1..].iter().product())
@@ -110,6 +143,7 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
             *value = T::from_index(flat);
         });
     }
+    drop(view);
     array.flush()?;
     Ok(())
 }
