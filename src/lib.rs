@@ -1,4 +1,5 @@
-//! npmap: NumPy `.npy` files as memory-mapped [`ndarray`] views.
+//! npmap: NumPy `.npy`/`.npz` files as memory-mapped [`ndarray`] views, written byte for byte as
+//! `np.save` writes them, with parallel one-pass statistics over arrays larger than RAM.
 //!
 //! | task | call |
 //! |---|---|
