@@ -53,6 +53,16 @@ fn main() {
             );
             let a = numpy_like_array(rows, cols);
             let path = dir.join(format!("npmap_{op}.npy"));
+            if std::env::var_os("SAVE_OPS_SHOW_THP").is_some() {
+                let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+                eprintln!(
+                    "{}",
+                    rollup
+                        .lines()
+                        .filter(|l| l.contains("AnonHuge"))
+                        .collect::<String>()
+                );
+            }
             // Start from a clean page cache state: no dirty pages from earlier runs.
             std::process::Command::new("sync").status().unwrap();
             let t = Instant::now();
