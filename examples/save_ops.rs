@@ -1,7 +1,7 @@
 //! Timing helper for `benches/save_vs_numpy.py`: one timed operation, as JSON.
 //!
 //! ```sh
-//! cargo run --release --example save_ops -- save|write DIR ROWS COLS
+//! cargo run --release --example save_ops -- save|save-unsynced|write DIR ROWS COLS
 //! cargo run --release --example save_ops -- create DIR GIGABYTES REPEAT
 //! ```
 
@@ -46,7 +46,7 @@ fn main() {
     let op = args.get(1).map(String::as_str).unwrap_or("");
     let dir = std::path::PathBuf::from(arg::<String>(&args, 2, "dir"));
     match op {
-        "save" | "write" => {
+        "save" | "save-unsynced" | "write" => {
             let (rows, cols) = (
                 arg::<usize>(&args, 3, "rows"),
                 arg::<usize>(&args, 4, "cols"),
@@ -68,6 +68,8 @@ fn main() {
             let t = Instant::now();
             if op == "save" {
                 npmap::save_npy(&path, &a).unwrap();
+            } else if op == "save-unsynced" {
+                npmap::save_npy_with(&path, &a, &npmap::SaveOptions { sync: false }).unwrap();
             } else {
                 let file = std::fs::File::create(&path).unwrap();
                 npmap::write_npy(std::io::BufWriter::new(file), &a).unwrap();
@@ -101,6 +103,8 @@ fn main() {
                 rows as u64 * cols as u64 * 4
             );
         }
-        _ => panic!("usage: save_ops save|write DIR ROWS COLS | create DIR GIGABYTES REPEAT"),
+        _ => panic!(
+            "usage: save_ops save|save-unsynced|write DIR ROWS COLS | create DIR GIGABYTES REPEAT"
+        ),
     }
 }

@@ -8,7 +8,7 @@
 //! | write through to the file (`'r+'`) | [`MmapMode::ReadWrite`], [`NpyArray::view_mut`], [`NpyArray::flush`] |
 //! | private changes (`'c'`) | [`MmapMode::CopyOnWrite`] |
 //! | copy into memory, any byte order | [`read_npy`], [`read_npy_from`], [`NpyFile::cow`] |
-//! | save exactly as `np.save`, atomically | [`save_npy`], [`write_npy`] |
+//! | save exactly as `np.save`, atomically | [`save_npy`], [`save_npy_with`], [`write_npy`] |
 //! | create a file and map it (`'w+'`) | [`create_npy`], [`create_raw`] |
 //! | map a headerless file (`numpy.memmap`) | [`load_raw`], [`load_raw_1d`] |
 //! | grow a file row by row, crash-safe | [`NpyAppender`], [`recover`] |
@@ -69,7 +69,7 @@ pub use npy::{
 };
 pub use npz::{MemberInfo, NpzReader, NpzWriter, realign as realign_npz};
 pub use raw::{load_raw, load_raw_1d};
-pub use save::{save_npy, save_npy_raw, write_npy, write_npy_raw};
+pub use save::{SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw};
 pub use stats::{Moments, ParStats, StatElement};
 pub use structured::{Record, read_records, save_records, write_records};
 pub use text::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};

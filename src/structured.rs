@@ -15,7 +15,7 @@ use crate::dtype::{DType, Element, Field};
 use crate::error::{Error, Result, STREAM_PATH};
 use crate::header::{Header, HeaderOptions, read_up_to, truncated};
 use crate::npy::{NpyFile, dimension};
-use crate::save::{Durability, atomic_write};
+use crate::save::{Durability, atomic_write, reserve_space, written_in_fortran_order};
 
 /// Where one field's elements lie in every record of an array.
 #[derive(Clone, Debug)]
@@ -748,7 +748,12 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
+    let dtype = record_dtype::<R>(path)?;
+    let fortran = written_in_fortran_order(array);
+    let header_len = Header::encode(&dtype, fortran, array.shape()).len();
+    let len = header_len + array.len() * std::mem::size_of::<R>();
     atomic_write(path, Durability::Synced, |file| {
+        reserve_space(file, len as u64, path)?;
         write_records_to(BufWriter::with_capacity(1 << 20, file), array, path)
     })
 }
@@ -765,7 +770,7 @@ where
 {
     let dtype = record_dtype::<R>(path)?;
     let io = |e| Error::io(path, "write", e);
-    let fortran = !array.is_standard_layout() && array.t().is_standard_layout();
+    let fortran = written_in_fortran_order(array);
     writer
         .write_all(&Header::encode(&dtype, fortran, array.shape()))
         .map_err(io)?;

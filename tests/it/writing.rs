@@ -113,6 +113,15 @@ fn save_is_atomic_and_leaves_no_temporary_files() {
     );
     let new: ndarray::Array1<f64> = npmap::read_npy(&path).unwrap();
     assert_eq!(new.to_vec(), [5.0, 6.0, 7.0]);
+    let synced = std::fs::read(&path).unwrap();
+    let unsynced = npmap::SaveOptions { sync: false };
+    npmap::save_npy_with(&path, &ndarray::arr1(&[5.0f64, 6.0, 7.0]), &unsynced).unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        synced,
+        "the same bytes with or without the sync"
+    );
+    assert_eq!(old.view().to_vec(), [1.0, 2.0]);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
