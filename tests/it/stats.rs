@@ -331,6 +331,16 @@ fn f32_blocks_with_nan_inf_or_huge_values_fall_back_correctly() {
     a[9_000] = f32::INFINITY;
     let m = a.par_moments();
     assert_eq!((m.mean(), m.max()), (f64::INFINITY, f64::INFINITY));
+    // An infinity in the first block, merged with finite blocks after it, and in f64
+    // (regression: the merge gave NaN); +inf with -inf gives NaN, as np.mean does.
+    a[17] = f32::INFINITY;
+    let b = a.mapv(f64::from);
+    for m in [a.par_moments(), b.par_moments()] {
+        assert_eq!((m.mean(), m.max()), (f64::INFINITY, f64::INFINITY));
+        assert!(m.var(0).is_nan());
+    }
+    a[17] = f32::NEG_INFINITY;
+    assert!(a.par_moments().mean().is_nan());
     // Sums that overflow f32 but not f64.
     let big = Array1::from_elem(5_000, 3e38f32);
     let m = big.par_moments();
@@ -450,12 +460,29 @@ fn results_are_bit_identical_for_1_2_and_4_threads() {
         .map(|x| x as f32)
         .collect();
     let grid = Array2::from_shape_vec((30_000, 50), random_f64(1_500_000, 42, 3.0, 1.0)).unwrap();
+    // f32 tiles 20, 100 and 130 columns wide: the register kernel and the other one.
+    let f32_grids: Vec<Array2<f32>> = [20, 100, 130]
+        .into_iter()
+        .map(|width| {
+            grid.slice(s![.., ..20])
+                .iter()
+                .cycle()
+                .take(width * 30_000)
+                .map(|&x| x as f32)
+                .collect::<Array1<f32>>()
+                .into_shape_with_order((30_000, width))
+                .unwrap()
+        })
+        .collect();
     let cube = random_3d((70, 80, 90), 43);
     let run = || {
         let mut out: Vec<[u64; 6]> = vec![bits(&flat.par_moments()), bits(&flat.par_nan_moments())];
         out.extend(grid.par_moments_axis(Axis(0)).iter().map(bits));
         out.extend(grid.par_moments_axis(Axis(1)).iter().map(bits));
         out.extend(grid.t().par_moments_axis(Axis(1)).iter().map(bits));
+        for g in &f32_grids {
+            out.extend(g.par_moments_axis(Axis(0)).iter().map(bits));
+        }
         out.push(bits(&grid.slice(s![.., ..;2]).par_moments()));
         out.push(bits(&cube.view().permuted_axes([2, 0, 1]).par_moments()));
         for k in 0..3 {
@@ -574,5 +601,81 @@ proptest! {
         a.assign(&c);
         check_axis(&a.view(), rel, "prop matrix");
         check_whole(&a.view(), rel, "prop matrix whole");
+    }
+}
+
+/// Largest relative errors of `par_moments_axis(Axis(0))` over the columns of an `f32`
+/// matrix, against the float64 two-pass reference: (mean, var, std), with min, max and
+/// count checked exactly.
+fn f32_column_errors(a: &Array2<f32>) -> (f64, f64, f64) {
+    let found = a.par_moments_axis(Axis(0));
+    let mut worst = (0.0f64, 0.0f64, 0.0f64);
+    for (m, column) in found.iter().zip(a.columns()) {
+        let r = Reference::of(&as_f64(column.iter().copied()));
+        assert_eq!((m.count(), m.min(), m.max()), (r.count, r.min, r.max));
+        let rel = |found: f64, expected: f64| (found - expected).abs() / expected.abs();
+        worst.0 = worst.0.max(rel(m.mean(), r.mean));
+        worst.1 = worst.1.max(rel(m.var(1), r.var(1)));
+        worst.2 = worst.2.max(rel(m.std(1), r.var(1).sqrt()));
+    }
+    worst
+}
+
+#[test]
+fn f32_columns_are_accurate_for_every_kernel_width() {
+    // Widths on both sides of each kernel's range (1–15 and over 112 columns: the
+    // memory-accumulator kernel; 16–112: the register kernel, whose last chunk
+    // overlaps the one before it unless the width is a multiple of 16); rows span
+    // several tiles and end in a partial group. Each column has its own offset and
+    // spread, from 1e-3 around -3e3 to 1e2 around 1e6.
+    for width in [1, 15, 16, 17, 31, 48, 100, 111, 112, 113, 300] {
+        let rows = 10_007;
+        let noise = random_f64(rows * width, width as u64, 0.0, 1.0);
+        let a = Array2::from_shape_fn((rows, width), |(i, j)| {
+            let offset = [1000.0, -3000.0, 1e6, 0.5, 42.0][j % 5];
+            let spread = [1.0, 1e-3, 1e2, 0.25, 10.0][j % 5];
+            (offset + spread * noise[i * width + j]) as f32
+        });
+        let (mean, var, std) = f32_column_errors(&a);
+        let errors = format!("width {width}: mean {mean:.1e}, var {var:.1e}, std {std:.1e}");
+        if (16..=112).contains(&width) {
+            // The register kernel sums in f32 over 8-row groups: about 1e-7 of the
+            // variance at 10^4 rows (falling as 1/sqrt(rows)), far below float32's own
+            // resolution of the data (6e-8 of each value).
+            assert!(mean <= 1e-9 && var <= 1e-6 && std <= 5e-7, "{errors}");
+        } else {
+            assert!(mean <= 1e-15 && var <= 1e-10 && std <= 1e-10, "{errors}");
+        }
+    }
+}
+
+#[test]
+fn f32_columns_with_nan_inf_or_huge_values_fall_back_per_tile() {
+    let width = 100;
+    let noise = random_f64(5_000 * width, 7, 0.0, 1.0);
+    let mut a = Array2::from_shape_fn((5_000, width), |(i, j)| {
+        (10.0 + noise[i * width + j]) as f32
+    });
+    a[[4_321, 3]] = f32::NAN;
+    a[[17, 50]] = f32::INFINITY;
+    // Squares that overflow f32 but not f64.
+    a.column_mut(99).fill(3e38);
+    a[[0, 99]] = -3e38;
+    let found = a.par_moments_axis(Axis(0));
+    for (j, (m, column)) in found.iter().zip(a.columns()).enumerate() {
+        let r = Reference::of(&as_f64(column.iter().copied()));
+        match j {
+            3 => assert!(m.mean().is_nan() && m.var(0).is_nan() && m.min().is_nan()),
+            50 => {
+                assert_eq!((m.mean(), m.max()), (f64::INFINITY, f64::INFINITY));
+                assert!(m.var(0).is_nan(), "NumPy's var of values with inf is nan");
+            }
+            _ => assert_matches(
+                m,
+                &r,
+                if j == 99 { 1e-12 } else { 1e-6 },
+                &format!("column {j}"),
+            ),
+        }
     }
 }
