@@ -5,8 +5,10 @@
 
 Every timed save runs in a fresh child process that builds the array (the same values,
 in memory backed the same way: NumPy asks for transparent huge pages on large arrays,
-and so does `examples/save_ops.rs`), syncs so no earlier write-back is pending, then
-times one save. NumPy's child times `np.save`; npmap's times `write_npy` into a
+and so does `examples/save_ops.rs`, and without freeing a temporary of the array's
+size), syncs so no earlier write-back is pending, touches and frees 2 GB (so that both
+writers fill the page cache from memory the VM's host has already backed: see
+`warm_memory` in `examples/save_ops.rs`), then times one save. NumPy's child times `np.save`; npmap's times `write_npy` into a
 `BufWriter<File>`, `save_npy_with(sync: false)` (temporary file + rename) and
 `save_npy` (temporary file + fsync + rename). Two cases, each writer in turn, the
 order rotating from round to round:
@@ -27,8 +29,17 @@ NUMPY_CHILD = """
 import json, os, sys, time
 import numpy as np
 rows, cols, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-x = ((np.arange(rows * cols, dtype=np.int64) % 1000) * 0.5).astype(np.float32).reshape(rows, cols)
+WARM_BYTES = 2_000_000_000
+# Filled in slices, so no temporary the size of the array is freed just before the
+# save (freed memory is what the page cache then takes first: it would favour NumPy).
+x = np.empty((rows, cols), dtype=np.float32)
+flat = x.reshape(-1)
+for start in range(0, rows * cols, 1 << 20):
+    k = np.arange(start, min(start + (1 << 20), rows * cols), dtype=np.int64)
+    flat[start:start + len(k)] = (k % 1000) * 0.5
 os.sync()
+warm = np.ones(WARM_BYTES, dtype=np.uint8)  # see warm_memory in examples/save_ops.rs
+del warm
 t = time.perf_counter()
 np.save(path, x)
 print(json.dumps({"seconds": time.perf_counter() - t}))

@@ -150,6 +150,9 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 // SAFETY: the benchmark's files are not modified while mapped.
                 let a = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly)? };
                 a.file().advise_sequential();
+                if std::env::var_os("BENCH_PREFAULT").is_some() {
+                    a.file().prefault();
+                }
                 let v = a.view();
                 for (scan, times) in [&mut first, &mut again].into_iter().enumerate() {
                     let start = if scan == 0 { opened } else { Instant::now() };

@@ -41,6 +41,22 @@ fn numpy_like_array(rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_vec((rows, cols), values).unwrap()
 }
 
+/// Bytes of memory touched and released right before a timed save.
+const WARM_BYTES: usize = 2_000_000_000;
+
+/// Touches `bytes` of fresh memory (allocated as NumPy allocates, like the array) and
+/// frees it. In this VM the host backs guest memory
+/// lazily and takes back what the guest leaves free for a few seconds, so a first
+/// write to such a page costs a host fault (~0.5 GB/s). A save fills the page cache,
+/// so without this its time would depend on whether the kernel hands it pages freed
+/// a moment ago (e.g. NumPy's temporaries) or long ago. Both children of
+/// `benches/save_vs_numpy.py` do this, so both writers get the same warm memory, as on
+/// a machine whose memory is simply there.
+fn warm_memory(bytes: usize) {
+    let buffer = numpy_like_array(bytes / 4, 1);
+    std::hint::black_box(&buffer);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let op = args.get(1).map(String::as_str).unwrap_or("");
@@ -65,6 +81,7 @@ fn main() {
             }
             // Start from a clean page cache state: no dirty pages from earlier runs.
             std::process::Command::new("sync").status().unwrap();
+            warm_memory(WARM_BYTES);
             let t = Instant::now();
             if op == "save" {
                 npmap::save_npy(&path, &a).unwrap();

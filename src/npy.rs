@@ -314,6 +314,48 @@ impl NpyFile {
         };
     }
 
+    /// Maps every page of the file into the process now, on all threads, instead of
+    /// one fault at a time during the first scan (`madvise(MADV_POPULATE_READ)` in
+    /// 64 MiB pieces, Linux 5.14+; elsewhere it reads one byte per page). Pages that
+    /// are not in the page cache are read from disk. Worth it before a scan of a large
+    /// cached file; it changes no data.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &ndarray::Array1::<f32>::ones(100_000)).unwrap();
+    /// // SAFETY: nothing modifies the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
+    /// f.prefault();
+    /// let (resident, total) = f.residency().unwrap();
+    /// assert_eq!(resident, total);
+    /// ```
+    pub fn prefault(&self) {
+        use rayon::prelude::*;
+        const PIECE: usize = 64 << 20;
+        let len = self.map.bytes().len();
+        let populate = |offset: usize| {
+            let piece = PIECE.min(len - offset);
+            let advice = memmap2::Advice::PopulateRead;
+            let done = match &self.map {
+                Mapping::Empty => Ok(()),
+                Mapping::ReadOnly(m) => m.advise_range(advice, offset, piece),
+                Mapping::Writable(m) => m.advise_range(advice, offset, piece),
+            };
+            if done.is_err() {
+                // Older kernels: a read per page faults it in.
+                let bytes = &self.map.bytes()[offset..offset + piece];
+                let sum = bytes.iter().step_by(4096).fold(0u8, |a, &b| a ^ b);
+                std::hint::black_box(sum);
+            }
+        };
+        (0..len)
+            .step_by(PIECE)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .for_each(populate);
+    }
+
     /// How much of the data is in the page cache: `(resident pages, total pages)`,
     /// from `mincore(2)`. Reading it does not fault any page in.
     pub fn residency(&self) -> std::io::Result<(usize, usize)> {
