@@ -3,7 +3,7 @@
 //! accuracy check, and memory use.
 //!
 //! ```text
-//! bench_ops open|moments|moments_axis0|fill_uniform|fill_columns|probe PATH
+//! bench_ops open|moments|moments_axis0|fill_uniform|fill_columns|probe|probe_file PATH
 //!           [--repeat N] [--rows R --cols C] [--threads T] [--preallocate 1]
 //! ```
 //!
@@ -11,7 +11,8 @@
 //! `fill_uniform` and `fill_columns` create (and overwrite) `PATH` with `R × C` `f32`
 //! values (`--preallocate 1`: with `CreateOptions { preallocate: true }`, so the
 //! first write to each page does not allocate disk blocks); `probe` sums an in-RAM buffer of the same size as `PATH` (at least 512 MB)
-//! with a plain vectorised parallel sum: how fast the memory can be read.
+//! with a plain vectorised parallel sum: how fast the memory can be read; `probe_file` runs
+//! the same sum over the mapped file.
 
 use std::time::Instant;
 
@@ -210,6 +211,17 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 .for_each(|(k, c)| c.fill(k as f32));
             let (secs, sum) = timed(repeat, || probe_sum(&buffer));
             json!({"seconds": secs, "bytes": len * 4, "sum": sum})
+        }
+        "probe_file" => {
+            // The probe's kernel over the mapped file: what reading mapped page-cache
+            // pages costs, apart from the statistics kernel.
+            // SAFETY: the benchmark's files are not modified while mapped.
+            let a = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly)? };
+            a.file().advise_sequential();
+            let v = a.view();
+            let values = v.as_slice().expect("a C-order file");
+            let (secs, sum) = timed(repeat, || probe_sum(values));
+            json!({"seconds": secs, "bytes": values.len() * 4, "sum": sum})
         }
         other => panic!("unknown operation {other}"),
     };

@@ -11,19 +11,25 @@
 //! variance never comes from `E[x²] − E[x]²`.
 //!
 //! `f32` data (the common case, and the one that must run at memory speed) has its
-//! own kernels that read each value once: the sums of the deviations `d = x − shift`
-//! from a shift taken from the block itself (the mean of its first values, or a tile's
-//! first row) and of `d²` are accumulated in `f64`, min and max in `f32`, and the
-//! block's `(count, mean, M2)` follow exactly (`M2 = Σd² − (Σd)²/n`, accurate because
-//! the shift is a value of the block). Per-column reductions of rows 16 to 112 values
-//! wide hold every accumulator in registers so that the rows stream at memory speed;
-//! there `d` and `d²` are summed in `f32` over groups of 8 rows before being added in
-//! `f64` (float32 summed in short blocks): the relative error of a column's variance
-//! is then about 1e-7 at 10⁴ rows and falls as 1/√rows (3e-10 at 4·10⁶), against
-//! about 1e-15 elsewhere. Blocks holding NaN or infinities go to the generic kernel. These inner loops are compiled for AVX-512 and AVX2 besides the
-//! baseline and chosen at run time (the `multiversion` crate); every version performs
-//! the same operations in the same order, without fused multiply-adds, so results do
-//! not depend on the CPU either.
+//! own kernels that read each value once, from the deviations `d = x − shift` from a
+//! shift taken from the data itself (the mean of 16 values spread over a task's slice
+//! for whole-array reductions, a tile's first row per column): `d` and `d²` are
+//! summed in `f32` over groups of 8 values of a lane (float32 summed in short blocks),
+//! folded into `f64`, min and max kept in `f32`, and `(count, mean, M2)` follow
+//! (`M2 = Σd² − (Σd)²/n`; a whole-array slice whose shift lies more than a standard
+//! deviation from its mean is summed again around that mean). Doing the arithmetic in
+//! `f32` is what lets one core keep up with memory; its cost is the `f32` rounding of
+//! `d²` and of the 8-value sums, a few hundredths of an `f32` ulp of the variance:
+//! relative errors of `f32` variances are about 1e-8 to 1e-9 at 10⁴ values and 1e-10
+//! at 10⁸ (NumPy's `float32` `std()` is off by 4e-9 on 4·10⁸ values, its per-column
+//! `std(axis=0)` by a factor of 20), against about 1e-15 for the other types.
+//! Per-column reductions of rows 16 to 112 values wide hold every accumulator in
+//! registers so that the rows stream at memory speed (relative error of a column's
+//! variance about 1e-7 at 10⁴ rows, 3e-10 at 4·10⁶). Blocks holding NaN or
+//! infinities go to the generic kernel. These inner loops are compiled for AVX-512
+//! and AVX2 besides the baseline and chosen at run time (the `multiversion` crate);
+//! every version performs the same operations in the same order, without fused
+//! multiply-adds, so results do not depend on the CPU either.
 //!
 //! Blocks are merged with Chan et al.'s formula in a binary tree whose shape depends
 //! only on the array's shape and memory layout, never on the number of threads:
@@ -37,7 +43,7 @@
 //! input. Other strided views fall back to reducing each lane on its own.
 //!
 //! Accuracy: relative errors are of order `eps × |mean| / std` (per-block means are
-//! stored in `f64`; `f32` per-column variances as above), far below what naive `f32`
+//! stored in `f64`; `f32` variances as above), far below what naive `f32`
 //! accumulation gives (NumPy's `float32` `std(axis=0)` can be off by a factor of 20). `i64`/`u64`
 //! values beyond 2^53 are rounded to `f64`.
 //!
@@ -903,31 +909,50 @@ fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
     }
 }
 
-/// Independent lanes of the `f32` block kernel: 32 `f64` sums (four AVX-512
-/// registers) per accumulator, so no addition waits on the previous one.
-const F32_LANES: usize = 32;
+/// Independent lanes of the `f32` block kernel: four AVX-512 registers of `f32`
+/// per accumulator, so no addition waits on the previous one.
+const F32_LANES: usize = 64;
 
-/// Values whose mean is the shift of the `f32` block kernel.
+/// Values of a block's lane that the `f32` block kernel sums in `f32` before adding
+/// the sum to the lane's `f64` accumulator.
+const F32_GROUP: usize = 8;
+
+/// Values (spread over the block) whose mean is the shift of the `f32` block kernel.
 const SHIFT_SAMPLE: usize = 16;
 
-/// Moments of an `f32` block in one pass over memory: the deviations `d = x − shift`
-/// from a shift near the mean (the mean of the first `SHIFT_SAMPLE` values) are summed
-/// in `f64` with their squares, so `mean = shift + Σd/n` and `M2 = Σd² − (Σd)²/n`
-/// (the shifted-data algorithm: the relative error of M2 is `eps × (1 + (shift −
-/// mean)²/var)`, and `(shift − mean)²/var` is below `n` however the values lie; it is
-/// about `1/SHIFT_SAMPLE` for typical data). `None` (use the generic kernel) when the
-/// block holds NaN or infinities.
+/// Moments of an `f32` block (a whole task's slice) in one pass over memory, from the
+/// deviations `d = x − shift` from a shift near the mean (the mean of `SHIFT_SAMPLE`
+/// values spread over the block, rounded to `f32`): `mean = shift + Σd/n` and
+/// `M2 = Σd² − (Σd)²/n` (the shifted-data algorithm: the relative error of M2 is
+/// `ε × (1 + (shift − mean)²/var)`, where `ε` is that of the sums). `d` and `d²` are
+/// summed in `f32` over groups of `F32_GROUP` values of a lane, then in `f64` (see
+/// [`f32_shifted_moments`]). When the shift turns out farther than a standard
+/// deviation from the mean (a sample of outliers), the block is summed again around
+/// the mean just found, so the `f32` rounding is never amplified. `None` (use the
+/// generic kernel) when the block holds NaN or infinities, or squares too large for
+/// `f32`.
 fn f32_block_moments(block: &[f32]) -> Option<Moments> {
     if block.is_empty() {
         return Some(Moments::new());
     }
-    let sample = &block[..block.len().min(SHIFT_SAMPLE)];
-    let shift = sample.iter().map(|&x| f64::from(x)).sum::<f64>() / sample.len() as f64;
+    let stride = block.len().div_ceil(SHIFT_SAMPLE);
+    let sample = block.iter().step_by(stride);
+    let shift = sample.clone().map(|&x| f64::from(x)).sum::<f64>() / sample.count() as f64;
+    let moments = f32_moments_around(block, shift as f32)?;
+    let offset = moments.mean - shift;
+    if offset * offset * moments.count as f64 <= moments.m2 {
+        return Some(moments);
+    }
+    f32_moments_around(block, moments.mean as f32)
+}
+
+/// [`f32_block_moments`] with a given shift.
+fn f32_moments_around(block: &[f32], shift: f32) -> Option<Moments> {
     let (dev, sq, min, max) = f32_shifted_moments(block, shift);
     if !sq.is_finite() || !min.is_finite() || !max.is_finite() {
         return None;
     }
-    let n = block.len() as f64;
+    let (n, shift) = (block.len() as f64, f64::from(shift));
     Some(Moments {
         count: block.len() as u64,
         mean: shift + dev / n,
@@ -938,29 +963,51 @@ fn f32_block_moments(block: &[f32]) -> Option<Moments> {
     })
 }
 
-/// `Σd` and `Σd²` in `f64` for `d = x − shift`, and the min and max in `f32`, of a
-/// block; value `i` goes to lane `i % F32_LANES`. Compiled for several instruction
-/// sets and picked at run time: every version performs the same operations in the
-/// same order (no fused multiply-add: the compiler never contracts `s + d * d` on
-/// its own), so results are identical whatever the CPU.
+/// `Σd` and `Σd²` for `d = x − shift`, and the min and max, of a block; value `i`
+/// goes to lane `i % F32_LANES`. Each lane sums `d` (computed in `f32`: exact when `x`
+/// is within a factor of two of the shift) and `d²` in `f32` over `F32_GROUP` values
+/// and adds each group's sums to its `f64` accumulators. A group's sum carries a few
+/// units of `f32` rounding of itself, of either sign, and these do not compound over
+/// the groups: the relative error of a block's `M2` is about `eps_f32 / √(n / 64)`
+/// (below 1e-8 for a full block), and falls further as blocks merge, while the
+/// kernel does a third of the work of one in `f64`, which is what lets it keep up
+/// with memory. A last partial group is summed in `f64`. Compiled for several
+/// instruction sets and picked at run time: every version performs the same
+/// operations in the same order (no fused multiply-add: the compiler never contracts
+/// `s + d * d` on its own), so results are identical whatever the CPU.
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn f32_shifted_moments(block: &[f32], shift: f64) -> (f64, f64, f32, f32) {
+fn f32_shifted_moments(block: &[f32], shift: f32) -> (f64, f64, f32, f32) {
     let mut dev = [0.0f64; F32_LANES];
     let mut sq = [0.0f64; F32_LANES];
     let mut lo = [f32::INFINITY; F32_LANES];
     let mut hi = [f32::NEG_INFINITY; F32_LANES];
-    let chunks = block.chunks_exact(F32_LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        let chunk: &[f32; F32_LANES] = chunk.try_into().expect("F32_LANES values");
-        for (k, &x) in chunk.iter().enumerate() {
-            shifted_step(x, shift, &mut dev[k], &mut sq[k], &mut lo[k], &mut hi[k]);
+    let groups = block.chunks_exact(F32_LANES * F32_GROUP);
+    let rest = groups.remainder();
+    for group in groups {
+        let mut s = [0.0f32; F32_LANES];
+        let mut q = [0.0f32; F32_LANES];
+        for step in group.chunks_exact(F32_LANES) {
+            let step: &[f32; F32_LANES] = step.try_into().expect("F32_LANES values");
+            for k in 0..F32_LANES {
+                let x = step[k];
+                let d = x - shift;
+                s[k] += d;
+                q[k] += d * d;
+                lo[k] = if x < lo[k] { x } else { lo[k] };
+                hi[k] = if x > hi[k] { x } else { hi[k] };
+            }
+        }
+        for k in 0..F32_LANES {
+            dev[k] += f64::from(s[k]);
+            sq[k] += f64::from(q[k]);
         }
     }
+    let shift = f64::from(shift);
     for (k, &x) in rest.iter().enumerate() {
+        let k = k % F32_LANES;
         shifted_step(x, shift, &mut dev[k], &mut sq[k], &mut lo[k], &mut hi[k]);
     }
     let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
@@ -1183,8 +1230,14 @@ fn block_tree<A: StatElement, const SKIP_NAN: bool>(values: &[A], blocks: Range<
     left.merge(&right)
 }
 
-/// Moments of a slice, block after block on this thread.
+/// Moments of a slice, block after block on this thread; in one pass of the type's
+/// own kernel when it has one (`f32`), which then needs no per-block merges.
 fn sequential_slice_moments<A: StatElement, const SKIP_NAN: bool>(values: &[A]) -> Moments {
+    if !(SKIP_NAN && A::CAN_BE_NAN) {
+        if let Some(moments) = A::fast_block_moments(values) {
+            return moments;
+        }
+    }
     values.chunks(BLOCK).fold(Moments::new(), |acc, block| {
         acc.merge(&block_moments::<A, SKIP_NAN>(block))
     })

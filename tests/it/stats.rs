@@ -232,6 +232,38 @@ fn f32_with_large_offset_is_accurate_where_naive_f32_fails() {
 }
 
 #[test]
+fn f32_whole_array_moments_are_accurate() {
+    // Values quantised as float32 data is (multiples of 2^-14 around 1000, of 2^-24
+    // just below 1): the rounding of d² in f32 is then slightly biased (squares of
+    // integers leave only some remainders), the worst case for the kernel's 8-value
+    // f32 groups: a few percent of an f32 ulp of the variance. Sizes from one partial
+    // group to many leaves, with the shift sample far from the mean in one of them.
+    for (n, offset, spread) in [
+        (5usize, 1000.0, 1.0),
+        (4_099, 1.0, 1e-3),
+        (300_007, 1000.0, 1.0),
+        (2_000_003, -3e3, 10.0),
+    ] {
+        let noise = random_f64(n, n as u64, 0.0, 1.0);
+        let mut a: Array1<f32> = noise
+            .iter()
+            .map(|&u| (offset + spread * u) as f32)
+            .collect();
+        if n == 300_007 {
+            // The first values (the kernel's shift sample) far from the rest.
+            a.slice_mut(s![..16]).fill((offset + 50.0 * spread) as f32);
+        }
+        let r = Reference::of(&as_f64(a.iter().copied()));
+        let m = a.par_moments();
+        assert_eq!((m.count(), m.min(), m.max()), (r.count, r.min, r.max));
+        let rel = |found: f64, expected: f64| (found - expected).abs() / expected.abs();
+        let errors = (rel(m.mean(), r.mean), rel(m.var(1), r.var(1)));
+        assert!(errors.0 <= 1e-12 && errors.1 <= 5e-8, "n={n}: {errors:?}");
+        assert!(rel(m.sum(), r.sum) <= 1e-12, "n={n}: sum");
+    }
+}
+
+#[test]
 fn integer_bool_and_f16_elements() {
     let mut rng = TestRng(5);
     let n = 10_007;
@@ -638,7 +670,11 @@ fn f32_columns_are_accurate_for_every_kernel_width() {
         });
         let (mean, var, std) = f32_column_errors(&a);
         let errors = format!("width {width}: mean {mean:.1e}, var {var:.1e}, std {std:.1e}");
-        if (16..=112).contains(&width) {
+        if width == 1 {
+            // A single column is one contiguous lane: the whole-array f32 kernel, which
+            // also sums in f32 over 8-value groups of a lane.
+            assert!(mean <= 1e-12 && var <= 2e-8 && std <= 1e-8, "{errors}");
+        } else if (16..=112).contains(&width) {
             // The register kernel sums in f32 over 8-row groups: about 1e-7 of the
             // variance at 10^4 rows (falling as 1/sqrt(rows)), far below float32's own
             // resolution of the data (6e-8 of each value).
