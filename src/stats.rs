@@ -966,12 +966,13 @@ fn f32_moments_around(block: &[f32], shift: f32) -> Option<Moments> {
 /// `Σd` and `Σd²` for `d = x − shift`, and the min and max, of a block; value `i`
 /// goes to lane `i % F32_LANES`. Each lane sums `d` (computed in `f32`: exact when `x`
 /// is within a factor of two of the shift) and `d²` in `f32` over `F32_GROUP` values
-/// and adds each group's sums to its `f64` accumulators. A group's sum carries a few
-/// units of `f32` rounding of itself, of either sign, and these do not compound over
-/// the groups: the relative error of a block's `M2` is about `eps_f32 / √(n / 64)`
-/// (below 1e-8 for a full block), and falls further as blocks merge, while the
-/// kernel does a third of the work of one in `f64`, which is what lets it keep up
-/// with memory. A last partial group is summed in `f64`. Compiled for several
+/// and adds each group's sums to its `f64` accumulators, so rounding errors never
+/// build up beyond one group. They do not all cancel either: for quantised data (as
+/// `f32` data is) the rounding of `d²` leans slightly one way, and the relative error
+/// of `M2` is a few hundredths of an `f32` ulp (measured: 2e-8 at 4·10³ values, 2e-10
+/// at 4·10⁸) rather than falling as `1/√n`. In exchange the kernel does a third of the
+/// arithmetic of one in `f64`, which is what lets one core keep up with memory. A
+/// last partial group is summed in `f64`. Compiled for several
 /// instruction sets and picked at run time: every version performs the same
 /// operations in the same order (no fused multiply-add: the compiler never contracts
 /// `s + d * d` on its own), so results are identical whatever the CPU.
