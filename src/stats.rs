@@ -87,8 +87,8 @@ mod sealed {
     use super::Moments;
 
     pub trait Sealed {
-        /// A type-specific kernel for the moments of one block (NaN propagating),
-        /// or `None` to use the generic one.
+        /// A type-specific kernel for the moments of contiguous values (a block or a
+        /// task's whole slice; NaN propagating), or `None` to use the generic one.
         fn fast_block_moments(_block: &[Self]) -> Option<Moments>
         where
             Self: Sized,
@@ -878,12 +878,10 @@ fn accumulate_second<const SKIP_NAN: bool>(v: f64, mean: f64, sq: &mut f64) {
 
 /// Exact moments of one block, read twice while it is in cache.
 fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
-    let skip = SKIP_NAN && A::CAN_BE_NAN;
-    if !skip {
-        if let Some(moments) = A::fast_block_moments(block) {
-            return moments;
-        }
+    if let Some(moments) = type_kernel_moments::<A, SKIP_NAN>(block) {
+        return moments;
     }
+    let skip = SKIP_NAN && A::CAN_BE_NAN;
     let (count, sum, min, max) = if skip {
         first_pass::<A, true>(block)
     } else {
@@ -1231,13 +1229,23 @@ fn block_tree<A: StatElement, const SKIP_NAN: bool>(values: &[A], blocks: Range<
     left.merge(&right)
 }
 
+/// The moments of contiguous values from the type's own kernel (`f32`), when it has
+/// one and it applies: never when NaNs are to be skipped, and `None` when the values
+/// hold NaN or infinities.
+fn type_kernel_moments<A: StatElement, const SKIP_NAN: bool>(values: &[A]) -> Option<Moments> {
+    match SKIP_NAN && A::CAN_BE_NAN {
+        true => None,
+        false => A::fast_block_moments(values),
+    }
+}
+
 /// Moments of a slice, block after block on this thread; in one pass of the type's
-/// own kernel when it has one (`f32`), which then needs no per-block merges.
+/// own kernel when it has one (`f32`), which then needs no per-block merges. When that
+/// kernel declines (NaN or infinities somewhere in the slice), each block tries it
+/// again, so only the blocks holding such values take the generic kernel.
 fn sequential_slice_moments<A: StatElement, const SKIP_NAN: bool>(values: &[A]) -> Moments {
-    if !(SKIP_NAN && A::CAN_BE_NAN) {
-        if let Some(moments) = A::fast_block_moments(values) {
-            return moments;
-        }
+    if let Some(moments) = type_kernel_moments::<A, SKIP_NAN>(values) {
+        return moments;
     }
     values.chunks(BLOCK).fold(Moments::new(), |acc, block| {
         acc.merge(&block_moments::<A, SKIP_NAN>(block))
