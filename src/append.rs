@@ -12,7 +12,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{ArrayRef, Dimension};
 
 use crate::dtype::{Element, ElementMatch, match_element};
 use crate::error::{Error, Result};
@@ -148,9 +148,8 @@ impl<A: Element> NpyAppender<A> {
 
     /// Appends `rows`, an array whose first axis counts rows and whose other axes are
     /// the row shape. Any memory layout; the bytes are written in C order.
-    pub fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
+    pub fn append<D>(&mut self, rows: &ArrayRef<A, D>) -> Result<()>
     where
-        S: Data<Elem = A>,
         D: Dimension,
     {
         if rows.ndim() != self.row_shape.len() + 1 || rows.shape()[1..] != self.row_shape[..] {

@@ -7,7 +7,7 @@
 //! whatever its memory layout, and does not depend on any external RNG's stream.
 
 use multiversion::multiversion;
-use ndarray::{ArrayBase, Axis, DataMut, Dimension, Ix2, Zip};
+use ndarray::{ArrayRef, Axis, Dimension, Ix2, Zip};
 use rayon::prelude::*;
 
 /// Elements one task writes in the contiguous fast paths (even, so normal pairs align).
@@ -95,10 +95,9 @@ impl FillFloat for half::f16 {
 /// par_fill(&mut a, 1.5);
 /// assert!(a.iter().all(|&x| x == 1.5));
 /// ```
-pub fn par_fill<A, S, D>(array: &mut ArrayBase<S, D>, value: A)
+pub fn par_fill<A, D>(array: &mut ArrayRef<A, D>, value: A)
 where
     A: Copy + Send + Sync,
-    S: DataMut<Elem = A>,
     D: Dimension,
 {
     match array.as_slice_memory_order_mut() {
@@ -120,10 +119,9 @@ where
 /// par_fill_with(&mut a, |(i, j)| (10 * i + j) as u32);
 /// assert_eq!(a, array![[0, 1, 2], [10, 11, 12]]);
 /// ```
-pub fn par_fill_with<A, S, D, F>(array: &mut ArrayBase<S, D>, value_at: F)
+pub fn par_fill_with<A, D, F>(array: &mut ArrayRef<A, D>, value_at: F)
 where
     A: Send + Sync,
-    S: DataMut<Elem = A>,
     D: Dimension,
     F: Fn(D::Pattern) -> A + Sync + Send,
 {
@@ -135,12 +133,9 @@ where
 /// Visits every element with its multi-index, in parallel over the outermost axis in
 /// memory (largest stride), so each task walks a compact region. Works for every
 /// dimension type, `IxDyn` included.
-fn par_for_each_indexed<A, S, D>(
-    array: &mut ArrayBase<S, D>,
-    visit: impl Fn(&D, &mut A) + Sync + Send,
-) where
+fn par_for_each_indexed<A, D>(array: &mut ArrayRef<A, D>, visit: impl Fn(&D, &mut A) + Sync + Send)
+where
     A: Send + Sync,
-    S: DataMut<Elem = A>,
     D: Dimension,
 {
     let ndim = array.ndim();
@@ -170,7 +165,7 @@ fn par_for_each_indexed<A, S, D>(
 }
 
 /// The axis of length > 1 with the largest absolute stride (axis 0 if none).
-fn outermost_axis<S: ndarray::RawData, D: Dimension>(array: &ArrayBase<S, D>) -> Axis {
+fn outermost_axis<A, D: Dimension>(array: &ArrayRef<A, D>) -> Axis {
     let strides = array.strides();
     let best = (0..array.ndim())
         .filter(|&k| array.len_of(Axis(k)) > 1)
@@ -200,10 +195,9 @@ fn outermost_axis<S: ndarray::RawData, D: Dimension>(array: &ArrayBase<S, D>) ->
 /// });
 /// assert_eq!(a[[7, 2]], 2.0 + uniform_at(42, 7));
 /// ```
-pub fn par_fill_columns<A, S, F>(array: &mut ArrayBase<S, Ix2>, generate: F)
+pub fn par_fill_columns<A, F>(array: &mut ArrayRef<A, Ix2>, generate: F)
 where
     A: Copy + Send + Sync,
-    S: DataMut<Elem = A>,
     F: Fn(usize, usize, &mut [A]) + Sync + Send,
 {
     let (nrows, ncols) = array.dim();
@@ -218,10 +212,9 @@ where
 }
 
 /// Columns contiguous in memory: each task fills one piece of one column in place.
-fn fill_contiguous_columns<A, S, F>(array: &mut ArrayBase<S, Ix2>, generate: &F)
+fn fill_contiguous_columns<A, F>(array: &mut ArrayRef<A, Ix2>, generate: &F)
 where
     A: Copy + Send + Sync,
-    S: DataMut<Elem = A>,
     F: Fn(usize, usize, &mut [A]) + Sync,
 {
     array
@@ -240,10 +233,9 @@ where
 /// Rows in memory order: each task owns a block of rows (a cache-sized, contiguous
 /// region for C order), generates each column's values for it into a scratch buffer
 /// and scatters them into the block.
-fn fill_by_row_blocks<A, S, F>(array: &mut ArrayBase<S, Ix2>, generate: &F)
+fn fill_by_row_blocks<A, F>(array: &mut ArrayRef<A, Ix2>, generate: &F)
 where
     A: Copy + Send + Sync,
-    S: DataMut<Elem = A>,
     F: Fn(usize, usize, &mut [A]) + Sync,
 {
     let block_rows = (FILL_CHUNK / array.ncols()).max(1);
@@ -272,10 +264,9 @@ where
 /// assert_eq!(a[[1, 2]], uniform_at(7, 7));
 /// assert!(a.iter().all(|&x| (0.0..1.0).contains(&x)));
 /// ```
-pub fn par_fill_uniform<A, S, D>(array: &mut ArrayBase<S, D>, seed: u64)
+pub fn par_fill_uniform<A, D>(array: &mut ArrayRef<A, D>, seed: u64)
 where
     A: FillFloat,
-    S: DataMut<Elem = A>,
     D: Dimension,
 {
     let fill_chunk = |base: u64, chunk: &mut [A]| A::fill_uniform_slice(seed, base, chunk);
@@ -294,10 +285,9 @@ where
 /// par_fill_normal(&mut a, 3);
 /// assert_eq!(a[5], normal_at(3, 5) as f32);
 /// ```
-pub fn par_fill_normal<A, S, D>(array: &mut ArrayBase<S, D>, seed: u64)
+pub fn par_fill_normal<A, D>(array: &mut ArrayRef<A, D>, seed: u64)
 where
     A: FillFloat,
-    S: DataMut<Elem = A>,
     D: Dimension,
 {
     let fill_chunk = |base: u64, chunk: &mut [A]| {
@@ -316,13 +306,12 @@ where
 
 /// Writes values that depend on the logical C-order index: by chunks of the memory
 /// slice for C-contiguous arrays, element by element (with its index) otherwise.
-fn fill_by_c_index<A, S, D>(
-    array: &mut ArrayBase<S, D>,
+fn fill_by_c_index<A, D>(
+    array: &mut ArrayRef<A, D>,
     fill_chunk: impl Fn(u64, &mut [A]) + Sync + Send,
     value_at: impl Fn(u64) -> A + Sync + Send,
 ) where
     A: Copy + Send + Sync,
-    S: DataMut<Elem = A>,
     D: Dimension,
 {
     if let Some(values) = array.as_slice_mut() {

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use memmap2::Mmap;
-use ndarray::{Array, ArrayBase, ArrayView, CowArray, Data, Dimension, ShapeBuilder};
+use ndarray::{Array, ArrayRef, ArrayView, CowArray, Dimension, ShapeBuilder};
 use zip::result::ZipError;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
@@ -912,10 +912,9 @@ impl NpzWriter {
     /// assert!(matches!(w.add("a", &a), Err(npmap::Error::Zip { .. })));
     /// # Ok(()) }
     /// ```
-    pub fn add<A, S, D>(&mut self, name: &str, array: &ArrayBase<S, D>) -> Result<()>
+    pub fn add<A, D>(&mut self, name: &str, array: &ArrayRef<A, D>) -> Result<()>
     where
         A: Element,
-        S: Data<Elem = A>,
         D: Dimension,
     {
         let path = member_path(&self.path, name);

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{ArrayRef, Dimension};
 
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, STREAM_PATH};
@@ -26,23 +26,21 @@ const STREAM_CHUNK: usize = 1 << 16;
 /// assert_eq!(out.len(), 128 + 3);
 /// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }"));
 /// ```
-pub fn write_npy<A, S, D>(writer: impl Write, array: &ArrayBase<S, D>) -> Result<()>
+pub fn write_npy<A, D>(writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     write_to(writer, array, Path::new(STREAM_PATH))
 }
 
-pub(crate) fn write_to<A, S, D>(
+pub(crate) fn write_to<A, D>(
     mut writer: impl Write,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<A, D>,
     path: &Path,
 ) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     let io = |e| Error::io(path, "write", e);
@@ -58,19 +56,18 @@ where
 }
 
 /// Whether `array` is written with `fortran_order: True`: F-contiguous and not C.
-pub(crate) fn written_in_fortran_order<S: Data, D: Dimension>(array: &ArrayBase<S, D>) -> bool {
+pub(crate) fn written_in_fortran_order<A, D: Dimension>(array: &ArrayRef<A, D>) -> bool {
     !array.is_standard_layout() && array.t().is_standard_layout()
 }
 
 /// Writes the elements of `array` in logical (C) order: in one piece when the array
 /// is C-contiguous, otherwise through a bounded buffer.
-pub(crate) fn write_c_order<A, S, D>(
+pub(crate) fn write_c_order<A, D>(
     writer: &mut impl Write,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<A, D>,
 ) -> std::io::Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     if let Some(slice) = array.as_slice() {
@@ -187,10 +184,9 @@ fn write_raw_to(
 /// let y: ndarray::Array1<i64> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1, 2, 3]);
 /// ```
-pub fn save_npy<A, S, D>(path: impl AsRef<Path>, array: &ArrayBase<S, D>) -> Result<()>
+pub fn save_npy<A, D>(path: impl AsRef<Path>, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     save_npy_with(path, array, &SaveOptions::default())
@@ -230,14 +226,13 @@ impl Default for SaveOptions {
 /// let y: ndarray::Array1<f32> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1.5, 2.5]);
 /// ```
-pub fn save_npy_with<A, S, D>(
+pub fn save_npy_with<A, D>(
     path: impl AsRef<Path>,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<A, D>,
     options: &SaveOptions,
 ) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     let path = path.as_ref();

@@ -58,8 +58,7 @@ use std::ops::Range;
 
 use multiversion::multiversion;
 use ndarray::{
-    Array, ArrayBase, ArrayView1, ArrayView2, ArrayViewD, Axis, Data, Dimension, Ix2, ShapeBuilder,
-    Zip,
+    Array, ArrayRef, ArrayView1, ArrayView2, ArrayViewD, Axis, Dimension, Ix2, ShapeBuilder, Zip,
 };
 
 /// Elements per block of the whole-array kernel.
@@ -756,26 +755,25 @@ pub trait ParStats<D: Dimension> {
     }
 }
 
-impl<A, S, D> ParStats<D> for ArrayBase<S, D>
+impl<A, D> ParStats<D> for ArrayRef<A, D>
 where
     A: StatElement,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     fn par_moments(&self) -> Moments {
-        whole_array_moments::<A, S, D, false>(self)
+        whole_array_moments::<A, D, false>(self)
     }
 
     fn par_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
-        axis_moments::<A, S, D, false>(self, axis)
+        axis_moments::<A, D, false>(self, axis)
     }
 
     fn par_nan_moments(&self) -> Moments {
-        whole_array_moments::<A, S, D, true>(self)
+        whole_array_moments::<A, D, true>(self)
     }
 
     fn par_nan_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
-        axis_moments::<A, S, D, true>(self, axis)
+        axis_moments::<A, D, true>(self, axis)
     }
 }
 
@@ -1198,10 +1196,9 @@ fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {
 // Whole-array reductions.
 // ---------------------------------------------------------------------------------
 
-fn whole_array_moments<A, S, D, const SKIP_NAN: bool>(a: &ArrayBase<S, D>) -> Moments
+fn whole_array_moments<A, D, const SKIP_NAN: bool>(a: &ArrayRef<A, D>) -> Moments
 where
     A: StatElement,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     match a.as_slice_memory_order() {
@@ -1301,13 +1298,12 @@ fn outermost_splittable_axis<A>(view: &ArrayViewD<'_, A>) -> Axis {
 // Reductions along an axis.
 // ---------------------------------------------------------------------------------
 
-fn axis_moments<A, S, D, const SKIP_NAN: bool>(
-    a: &ArrayBase<S, D>,
+fn axis_moments<A, D, const SKIP_NAN: bool>(
+    a: &ArrayRef<A, D>,
     axis: Axis,
 ) -> Array<Moments, D::Smaller>
 where
     A: StatElement,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     assert!(
@@ -1335,9 +1331,8 @@ where
 
 /// The array's elements as one slice when it is C-contiguous (`false`) or
 /// F-contiguous (`true`).
-fn contiguous_values<A, S, D>(a: &ArrayBase<S, D>) -> Option<(&[A], bool)>
+fn contiguous_values<A, D>(a: &ArrayRef<A, D>) -> Option<(&[A], bool)>
 where
-    S: Data<Elem = A>,
     D: Dimension,
 {
     if let Some(values) = a.as_slice() {

@@ -6,9 +6,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use ndarray::{
-    Array, ArrayBase, ArrayView, ArrayViewMut, Data, Dimension, ShapeBuilder, StrideShape,
-};
+use ndarray::{Array, ArrayRef, ArrayView, ArrayViewMut, Dimension, ShapeBuilder, StrideShape};
 
 use crate::cast::{self, Origin};
 use crate::dtype::{DType, Element, Field};
@@ -730,10 +728,9 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
 
 /// Writes an array of records as a `.npy` stream, as `np.save` writes the same
 /// structured array (descr from [`Record::fields`], padding entries for gaps).
-pub fn write_records<R, S, D>(writer: impl Write, array: &ArrayBase<S, D>) -> Result<()>
+pub fn write_records<R, D>(writer: impl Write, array: &ArrayRef<R, D>) -> Result<()>
 where
     R: Record,
-    S: Data<Elem = R>,
     D: Dimension,
 {
     write_records_to(writer, array, Path::new(STREAM_PATH))
@@ -741,10 +738,9 @@ where
 
 /// Saves an array of records to `path` as `np.save` would, atomically (see
 /// [`crate::save_npy`]). See [`Record`] for an example.
-pub fn save_records<R, S, D>(path: impl AsRef<Path>, array: &ArrayBase<S, D>) -> Result<()>
+pub fn save_records<R, D>(path: impl AsRef<Path>, array: &ArrayRef<R, D>) -> Result<()>
 where
     R: Record,
-    S: Data<Elem = R>,
     D: Dimension,
 {
     let path = path.as_ref();
@@ -758,14 +754,9 @@ where
     })
 }
 
-fn write_records_to<R, S, D>(
-    mut writer: impl Write,
-    array: &ArrayBase<S, D>,
-    path: &Path,
-) -> Result<()>
+fn write_records_to<R, D>(mut writer: impl Write, array: &ArrayRef<R, D>, path: &Path) -> Result<()>
 where
     R: Record,
-    S: Data<Elem = R>,
     D: Dimension,
 {
     let dtype = record_dtype::<R>(path)?;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use ndarray::{Array, ArrayBase, ArrayView, Data, Dimension};
+use ndarray::{Array, ArrayRef, ArrayView, Dimension};
 
 use crate::dtype::{ByteOrder, DType, TimeUnit};
 use crate::error::{Error, Result, STREAM_PATH};
@@ -277,9 +277,8 @@ impl NpyFile {
 
 /// The elements of `array` in its memory order when it is F-contiguous (and not C),
 /// else in logical order; with the `fortran_order` flag to write.
-fn in_write_order<T, S, D>(array: &ArrayBase<S, D>) -> (bool, Vec<&T>)
+fn in_write_order<T, D>(array: &ArrayRef<T, D>) -> (bool, Vec<&T>)
 where
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let fortran = !array.is_standard_layout() && array.t().is_standard_layout();
@@ -301,14 +300,13 @@ fn too_long(path: &Path, index: usize, width: usize, found: usize, unit: &'stati
 }
 
 /// The `U<width>` dtype and data for `array`, as NumPy stores it.
-fn encode_strings<T, S, D>(
+fn encode_strings<T, D>(
     path: &Path,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<(DType, bool, Vec<u8>)>
 where
     T: AsRef<str>,
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let longest = array
@@ -348,14 +346,13 @@ where
 }
 
 /// The `S<width>` dtype and data for `array`.
-fn encode_bytes_strings<T, S, D>(
+fn encode_bytes_strings<T, D>(
     path: &Path,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<(DType, bool, Vec<u8>)>
 where
     T: AsRef<[u8]>,
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let longest = array.iter().map(|s| s.as_ref().len()).max().unwrap_or(0);
@@ -391,14 +388,13 @@ where
 /// assert!(npmap::save_strings(&path, &words, Some(4)).is_err());
 /// # Ok(()) }
 /// ```
-pub fn save_strings<T, S, D>(
+pub fn save_strings<T, D>(
     path: impl AsRef<Path>,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<()>
 where
     T: AsRef<str>,
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let path = path.as_ref();
@@ -407,14 +403,13 @@ where
 }
 
 /// [`save_strings`] to a writer.
-pub fn write_strings<T, S, D>(
+pub fn write_strings<T, D>(
     writer: impl Write,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<()>
 where
     T: AsRef<str>,
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let (dtype, fortran, data) = encode_strings(Path::new(STREAM_PATH), array, width)?;
@@ -432,14 +427,13 @@ where
 /// assert_eq!(npmap::read_npy_header(&path)?.dtype.descr(), "|S2");
 /// # Ok(()) }
 /// ```
-pub fn save_bytes_strings<T, S, D>(
+pub fn save_bytes_strings<T, D>(
     path: impl AsRef<Path>,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<()>
 where
     T: AsRef<[u8]>,
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let path = path.as_ref();
@@ -448,14 +442,13 @@ where
 }
 
 /// [`save_bytes_strings`] to a writer.
-pub fn write_bytes_strings<T, S, D>(
+pub fn write_bytes_strings<T, D>(
     writer: impl Write,
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<()>
 where
     T: AsRef<[u8]>,
-    S: Data<Elem = T>,
     D: Dimension,
 {
     let (dtype, fortran, data) = encode_bytes_strings(Path::new(STREAM_PATH), array, width)?;
