@@ -38,6 +38,10 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub use half;
+pub use ndarray;
+pub use num_complex;
+
 mod append;
 mod cast;
 mod create;

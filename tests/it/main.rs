@@ -1,7 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
 mod append;
-mod cli;
 mod concurrency;
 mod faults;
 mod fill;

@@ -12,11 +12,11 @@ macro_rules! with_element_type {
     ($dtype:expr, $T:ident => $body:expr, else $other:expr) => {
         $crate::dispatch::with_element_type!(@match $dtype, $T, $body, $other, [
             (npmap::DType::Complex { size: 8, .. }) => {
-                type $T = num_complex::Complex<f32>;
+                type $T = npmap::num_complex::Complex<f32>;
                 $body
             },
             (npmap::DType::Complex { size: 16, .. }) => {
-                type $T = num_complex::Complex<f64>;
+                type $T = npmap::num_complex::Complex<f64>;
                 $body
             }
         ])
@@ -61,7 +61,7 @@ macro_rules! with_element_type {
                 $body
             }
             DType::Float { size: 2, .. } => {
-                type $T = half::f16;
+                type $T = npmap::half::f16;
                 $body
             }
             DType::Float { size: 4, .. } => {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use ndarray::{Axis, Ix1, Ix2, s};
+use npmap::ndarray::{Axis, Ix1, Ix2, s};
 use npmap::{
     CreateOptions, MmapMode, NpzReader, NpzWriter, ParStats, par_fill_columns, uniform_at,
 };
@@ -278,7 +278,7 @@ fn save_training_files(path: &Path, dir: &Path, cols: usize) -> CliResult {
     // SAFETY: as above.
     let x_member = unsafe { reader.map::<f32, Ix2>("X_train") }?;
     let mapped = started.elapsed();
-    let y_member: ndarray::Array1<i64> = reader.read("y_train")?;
+    let y_member: npmap::ndarray::Array1<i64> = reader.read("y_train")?;
     let same = x_member.view() == features && y_member == labels;
     say!(
         "reopened train.npz: members {:?}; X_train mapped zero-copy in {:.1?} (open included); equal: {same}",

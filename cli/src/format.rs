@@ -1,9 +1,9 @@
 //! Printing values and arrays the way NumPy's `print(a)` does (8 decimals,
 //! shortest form, right-aligned columns, `...` for long rows).
 
-use half::f16;
-use ndarray::{ArrayView2, Axis};
-use num_complex::Complex;
+use npmap::half::f16;
+use npmap::ndarray::{ArrayView2, Axis};
+use npmap::num_complex::Complex;
 
 /// How one element is written in NumPy's `str()` style.
 pub(crate) trait NumpyText: Copy {
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn decimal_points_line_up() {
-        let a = ndarray::arr2(&[[-4.0f64, -2.5], [11.0, 0.5]]);
+        let a = npmap::ndarray::arr2(&[[-4.0f64, -2.5], [11.0, 0.5]]);
         assert_eq!(
             matrix_text(a.view(), false, false),
             "[[-4.  -2.5]\n [11.   0.5]]"
@@ -174,12 +174,12 @@ mod tests {
 
     #[test]
     fn matrices_align_and_elide() {
-        let a = ndarray::arr2(&[[1i32, 20, 3], [4, 5, 600]]);
+        let a = npmap::ndarray::arr2(&[[1i32, 20, 3], [4, 5, 600]]);
         assert_eq!(
             matrix_text(a.view(), false, false),
             "[[  1  20   3]\n [  4   5 600]]"
         );
-        let wide = ndarray::Array2::from_shape_fn((1, 8), |(_, j)| j as u8);
+        let wide = npmap::ndarray::Array2::from_shape_fn((1, 8), |(_, j)| j as u8);
         assert_eq!(
             matrix_text(wide.view(), true, true),
             "[[0 1 2 ... 5 6 7]\n ...]"

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{CowArray, IxDyn};
+use npmap::ndarray::{CowArray, IxDyn};
 use npmap::{Element, Header, MmapMode, NpyFile, NpzReader};
 
 use crate::CliResult;

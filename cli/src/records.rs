@@ -236,9 +236,9 @@ fn scalar_text(dtype: &DType, bytes: &[u8]) -> String {
         DType::UInt { size: 2, .. } => u16::from_ne_bytes(array(bytes, order)).to_string(),
         DType::UInt { size: 4, .. } => u32::from_ne_bytes(array(bytes, order)).to_string(),
         DType::UInt { size: 8, .. } => u64::from_ne_bytes(array(bytes, order)).to_string(),
-        DType::Float { size: 2, .. } => {
-            float_text(half::f16::from_bits(u16::from_ne_bytes(array(bytes, order))).to_f64())
-        }
+        DType::Float { size: 2, .. } => float_text(
+            npmap::half::f16::from_bits(u16::from_ne_bytes(array(bytes, order))).to_f64(),
+        ),
         DType::Float { size: 4, .. } => {
             float_text(f64::from(f32::from_ne_bytes(array(bytes, order))))
         }

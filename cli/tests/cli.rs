@@ -1,12 +1,20 @@
 //! The `npmap` binary on fixtures: output values and exit codes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use npmap::ndarray;
+
+/// The repository root, where `fixtures/` lives: the binary runs there, so the
+/// paths below are the ones a user types from a checkout.
+fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
 
 fn npmap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_npmap"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(repo_root())
         .output()
         .expect("the npmap binary runs")
 }
@@ -114,9 +122,10 @@ fn stats_read_npz_members() {
     let o = npmap(&["stats", "fixtures/npz/keywords.npz:y_train", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("fixtures/npz/manifest.json").unwrap())
-            .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("fixtures/npz/manifest.json")).unwrap(),
+    )
+    .unwrap();
     let text = manifest.to_string();
     assert!(text.contains("y_train"), "manifest lists y_train");
     assert_eq!(v["dtype"], "<i8");

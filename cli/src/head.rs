@@ -1,6 +1,6 @@
 //! `npmap head FILE [-n 5]`
 
-use ndarray::{Axis, Ix2, IxDyn, s};
+use npmap::ndarray::{Axis, Ix2, IxDyn, s};
 use npmap::{MmapMode, NpyFile};
 
 use crate::dispatch::with_element_type;
@@ -62,6 +62,6 @@ fn print_rows<T: npmap::Element + NumpyText>(file: &NpyFile, n: usize) -> CliRes
     Ok(())
 }
 
-fn shape_error(e: ndarray::ShapeError) -> crate::CliError {
+fn shape_error(e: npmap::ndarray::ShapeError) -> crate::CliError {
     crate::CliError::Message(format!("cannot reshape for printing: {e}"))
 }

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
+use npmap::ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
 use npmap::{DType, Element, par_fill_normal, par_fill_uniform};
 
 use crate::dispatch::with_element_type;
@@ -85,19 +85,20 @@ macro_rules! float_fill {
         }
     )*};
 }
-float_fill!(f32 => |i| i as f32, f64 => |i| i as f64, half::f16 => |i| half::f16::from_f64(i as f64));
+float_fill!(f32 => |i| i as f32, f64 => |i| i as f64, npmap::half::f16 => |i| npmap::half::f16::from_f64(i as f64));
 
 impl FromIndex for bool {
     fn from_index(i: usize) -> Self {
         i != 0
     }
 }
-impl<T: num_traits_like::FromUsize + Send + Sync + 'static> FromIndex for num_complex::Complex<T>
+impl<T: num_traits_like::FromUsize + Send + Sync + 'static> FromIndex
+    for npmap::num_complex::Complex<T>
 where
-    num_complex::Complex<T>: Element,
+    npmap::num_complex::Complex<T>: Element,
 {
     fn from_index(i: usize) -> Self {
-        num_complex::Complex::new(T::from_usize(i), T::from_usize(0))
+        npmap::num_complex::Complex::new(T::from_usize(i), T::from_usize(0))
     }
 }
 

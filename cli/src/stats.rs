@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
+use npmap::ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
 use npmap::{Element, Moments, ParStats, StatElement};
 
 use crate::dispatch::with_element_type;
