@@ -179,7 +179,7 @@ impl NpzReader {
             let entry = archive
                 .by_index_raw(index)
                 .map_err(|e| zip_error(path, e))?;
-            let name = entry.name().to_string();
+            let name = entry.name().map_err(|e| zip_error(path, e))?.into_owned();
             let display = name.strip_suffix(NPY_SUFFIX).unwrap_or(&name).to_string();
             let method = match entry.compression() {
                 CompressionMethod::Stored => Method::Stored,
@@ -192,7 +192,10 @@ impl NpzReader {
                 compressed_size: entry.compressed_size(),
                 size: entry.size(),
                 crc32: entry.crc32(),
-                data_start: entry.data_start(),
+                data_start: entry.data_start().ok_or_else(|| Error::Zip {
+                    path: path.to_path_buf(),
+                    reason: format!("member {name:?}: the start of its data is unknown"),
+                })?,
                 name,
                 display,
             };
