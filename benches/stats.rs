@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo bench --bench stats -- --sample-size 10`
 
-use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array2, Axis};
 use npmap::{ParStats, par_fill_uniform};
 use rayon::prelude::*;

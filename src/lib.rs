@@ -74,7 +74,7 @@ pub use npy::{
 pub use npz::{MemberInfo, NpzReader, NpzWriter, realign as realign_npz};
 pub use raw::{load_raw, load_raw_1d};
 pub use save::{SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw};
-pub use stats::{Moments, ParStats, StatElement};
+pub use stats::{Moments, ParStats, StatElement, kernel_instruction_set};
 pub use structured::{Record, read_records, save_records, write_records};
 pub use text::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};
 

@@ -905,6 +905,28 @@ fn block_moments<A: StatElement, const SKIP_NAN: bool>(block: &[A]) -> Moments {
     }
 }
 
+/// The instruction set the statistics and fill kernels use on this CPU, chosen once at
+/// run time: `"avx512"` (AVX-512 F/BW/VL/DQ with AVX2 and FMA), `"avx2"` (AVX2 and FMA)
+/// or `"baseline"` (the target's default instructions). Every choice gives the same
+/// results, bit for bit; only the speed differs. Useful when comparing timings across
+/// machines.
+///
+/// ```
+/// let isa = npmap::kernel_instruction_set();
+/// assert!(["avx512", "avx2", "baseline"].contains(&isa));
+/// ```
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+pub fn kernel_instruction_set() -> &'static str {
+    multiversion::target::match_target! {
+        "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma" => "avx512",
+        "x86_64+avx2+fma" => "avx2",
+        _ => "baseline",
+    }
+}
+
 /// Independent lanes of the `f32` block kernel: four AVX-512 registers of `f32`
 /// per accumulator, so no addition waits on the previous one.
 const F32_LANES: usize = 64;

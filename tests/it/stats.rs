@@ -715,3 +715,27 @@ fn f32_columns_with_nan_inf_or_huge_values_fall_back_per_tile() {
         }
     }
 }
+
+/// The kernels dispatch to the widest instruction set the CPU has: on an AVX-512
+/// machine the AVX-512 versions run (a dispatch regression would silently halve the
+/// speed without changing a bit of the results).
+#[test]
+fn kernels_use_the_widest_instruction_set_the_cpu_has() {
+    #[cfg(target_arch = "x86_64")]
+    let expected = if is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512dq")
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+    {
+        "avx512"
+    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        "avx2"
+    } else {
+        "baseline"
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let expected = "baseline";
+    assert_eq!(npmap::kernel_instruction_set(), expected);
+}
