@@ -10,6 +10,7 @@ mod mutation;
 mod npz;
 mod numpy;
 mod props;
+mod readme;
 mod regressions;
 mod stats;
 mod structured;
