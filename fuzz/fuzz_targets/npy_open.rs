@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ndarray::IxDyn;
+use npmap::ndarray::IxDyn;
 use npmap::{MmapMode, NpyFile, read_npy_from};
 
 fn scratch() -> &'static PathBuf {
@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
     check_copy::<f64>(data);
     check_copy::<bool>(data);
     check_copy::<i16>(data);
-    check_copy::<num_complex::Complex<f32>>(data);
+    check_copy::<npmap::num_complex::Complex<f32>>(data);
 
     let path = scratch();
     if std::fs::write(path, data).is_err() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ndarray::IxDyn;
+use npmap::ndarray::IxDyn;
 use npmap::NpzReader;
 
 fn scratch() -> &'static PathBuf {
