@@ -24,7 +24,12 @@ fn main() -> npmap::Result<()> {
     // One pass on all cores: count, sum, mean, variance, min and max, per column.
     let cols = v.par_moments_axis(Axis(0));
     assert_eq!(cols[3].mean(), 502.5);
-    println!("column 3: mean {} std {:.3} max {}", cols[3].mean(), cols[3].std(0), cols[3].max());
+    println!(
+        "column 3: mean {} std {:.3} max {}",
+        cols[3].mean(),
+        cols[3].std(0),
+        cols[3].max()
+    );
 
     // Untyped: look at the header first, pick the type at run time; 'r+' writes through.
     // SAFETY: as above, nothing else changes y.npy's length while it is mapped.
@@ -51,7 +56,10 @@ fn main() -> npmap::Result<()> {
 
     // A wrong guess is an error that says what the file holds.
     let err = npmap::read_npy::<f64, Ix2>(&x_path).unwrap_err();
-    assert!(err.to_string().ends_with("dtype mismatch: file has '<f4' (float32), asked for f64"));
+    assert!(
+        err.to_string()
+            .ends_with("dtype mismatch: file has '<f4' (float32), asked for f64")
+    );
 
     std::fs::remove_dir_all(&dir).expect("the scratch directory is removed");
     Ok(())

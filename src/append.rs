@@ -16,6 +16,7 @@ use ndarray::{ArrayRef, Dimension};
 
 use crate::dtype::{Element, ElementMatch, match_element};
 use crate::error::{Error, Result};
+use crate::fs::os::write_at;
 use crate::header::{Header, HeaderOptions};
 use crate::npy::open_npy;
 use crate::save::write_c_order;
@@ -252,22 +253,6 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
             .field("flushed_rows", &self.flushed_rows)
             .finish()
     }
-}
-
-#[cfg(unix)]
-fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(bytes, offset)
-}
-
-#[cfg(not(unix))]
-fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
-    let mut f = file;
-    let position = f.stream_position()?;
-    f.seek(SeekFrom::Start(offset))?;
-    f.write_all(bytes)?;
-    f.seek(SeekFrom::Start(position))?;
-    Ok(())
 }
 
 /// Repairs a file an appending process left behind: cuts off bytes after the data

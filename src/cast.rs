@@ -75,7 +75,7 @@ impl Origin<'_> {
 
 /// True when `bytes` starts at an address aligned for `A`.
 pub(crate) fn is_aligned_for<A: Element>(bytes: &[u8]) -> bool {
-    bytes.is_empty() || (bytes.as_ptr() as usize) % std::mem::align_of::<A>() == 0
+    bytes.is_empty() || (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<A>())
 }
 
 /// Views native-order bytes as elements: checks length, alignment and validity.
@@ -124,7 +124,7 @@ pub(crate) fn as_pod_mut<'a, T: bytemuck::Pod>(
 /// Copies bytes (any alignment) into plain-old-data records.
 pub(crate) fn copy_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin<'_>) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(origin.pod_error::<T>(PodCastError::OutputSliceWouldHaveSlop, bytes.len()));
     }
     let mut out = vec![T::zeroed(); bytes.len() / size];
@@ -139,7 +139,7 @@ pub(crate) fn copy_elements<A: Element>(
     origin: Origin<'_>,
 ) -> Result<Vec<A>> {
     let size = std::mem::size_of::<A>();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(truncated(
             origin.path,
             "array data",

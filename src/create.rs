@@ -7,9 +7,10 @@ use ndarray::{Array, Dimension, ShapeBuilder};
 
 use crate::dtype::Element;
 use crate::error::{Error, Result};
+use crate::fs::durable::{Durability, atomic_write};
+use crate::fs::os::preallocate;
 use crate::header::Header;
 use crate::npy::{MmapMode, NpyArray, NpyFile};
-use crate::save::{Durability, atomic_write};
 
 /// Options for [`create_npy_with`] and [`create_raw_with`].
 ///
@@ -182,70 +183,6 @@ fn create_sized(
             std::io::Error::other("file was not created"),
         )
     })
-}
-
-/// Reserves the blocks of the first `len` bytes of `file`.
-fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
-    if len == 0 {
-        return Ok(());
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let len = libc::off_t::try_from(len).map_err(std::io::Error::other)?;
-        // SAFETY: the descriptor is open for writing for the duration of the call;
-        // posix_fallocate reads no memory of ours.
-        let code = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
-        if code != 0 {
-            return Err(std::io::Error::from_raw_os_error(code));
-        }
-        Ok(())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (file, len);
-        Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "preallocation is only implemented on Linux",
-        ))
-    }
-}
-
-/// Reserves the blocks of the first `len` bytes of a file about to be written in
-/// full, without changing its size (`fallocate` with `FALLOC_FL_KEEP_SIZE`, as
-/// `ndarray.tofile` does before a large write). On ext4 this spares the write from
-/// allocating blocks page by page, and the close after it from flushing them. Errors
-/// with `Unsupported` where the platform or the filesystem cannot do it.
-pub(crate) fn reserve_blocks(file: &File, len: u64) -> std::io::Result<()> {
-    if len == 0 {
-        return Ok(());
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let len = libc::off_t::try_from(len).map_err(std::io::Error::other)?;
-        // SAFETY: the descriptor is open for writing for the duration of the call;
-        // fallocate reads no memory of ours.
-        let code = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
-        if code == 0 {
-            return Ok(());
-        }
-        let error = std::io::Error::last_os_error();
-        match error.raw_os_error() {
-            Some(libc::EOPNOTSUPP | libc::ENOSYS) => {
-                Err(std::io::Error::new(std::io::ErrorKind::Unsupported, error))
-            }
-            _ => Err(error),
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = file;
-        Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "reserving blocks is only implemented on Linux",
-        ))
-    }
 }
 
 /// Puts the file's path into a shape error raised before the path was known.

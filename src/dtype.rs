@@ -549,10 +549,10 @@ fn parse_type_str(text: &str) -> Result<DType, DescrError> {
         }
         _ => return Err(invalid("data type not understood", text)),
     };
-    if let DType::Unicode { chars, .. } = &dtype {
-        if chars.checked_mul(4).is_none() {
-            return Err(invalid("item size too large", text));
-        }
+    if let DType::Unicode { chars, .. } = &dtype
+        && chars.checked_mul(4).is_none()
+    {
+        return Err(invalid("item size too large", text));
     }
     Ok(dtype)
 }

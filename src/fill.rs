@@ -291,7 +291,7 @@ where
     D: Dimension,
 {
     let fill_chunk = |base: u64, chunk: &mut [A]| {
-        debug_assert!(base % 2 == 0, "chunks start at even indices");
+        debug_assert!(base.is_multiple_of(2), "chunks start at even indices");
         for (pair, xs) in (base / 2..).zip(chunk.chunks_mut(2)) {
             let (z0, z1) = normal_pair(seed, pair);
             xs[0] = A::from_f64(z0);
@@ -360,7 +360,7 @@ pub fn uniform_at(seed: u64, index: u64) -> f64 {
 /// ```
 pub fn normal_at(seed: u64, index: u64) -> f64 {
     let (z0, z1) = normal_pair(seed, index / 2);
-    if index % 2 == 0 { z0 } else { z1 }
+    if index.is_multiple_of(2) { z0 } else { z1 }
 }
 
 /// Two independent standard normals from uniform draws `2 pair` and `2 pair + 1`.

@@ -48,6 +48,7 @@ mod create;
 mod dtype;
 mod error;
 mod fill;
+mod fs;
 mod header;
 mod literal;
 mod npy;

@@ -361,7 +361,7 @@ impl NpyFile {
         if bytes.is_empty() {
             return Ok((0, 0));
         }
-        resident_pages(bytes)
+        crate::fs::os::resident_pages(bytes)
     }
 
     fn overflow(&self) -> Error {
@@ -371,34 +371,6 @@ impl NpyFile {
             itemsize: self.header.dtype.itemsize(),
         }
     }
-}
-
-#[cfg(unix)]
-fn resident_pages(bytes: &[u8]) -> std::io::Result<(usize, usize)> {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-        .map_err(std::io::Error::other)?;
-    let start = bytes.as_ptr() as usize;
-    let aligned = start - start % page;
-    let len = start + bytes.len() - aligned;
-    let pages = len.div_ceil(page);
-    let mut vec = vec![0u8; pages];
-    // SAFETY: [aligned, aligned + len) lies within the pages of one live mapping
-    // (the mapping starts on a page boundary at or before `bytes`), and `vec` has
-    // one byte per page of that range, as mincore requires.
-    let code = unsafe { libc::mincore(aligned as *mut libc::c_void, len, vec.as_mut_ptr().cast()) };
-    if code != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((vec.iter().filter(|&&v| v & 1 == 1).count(), pages))
-}
-
-#[cfg(not(unix))]
-fn resident_pages(_bytes: &[u8]) -> std::io::Result<(usize, usize)> {
-    Err(std::io::Error::new(
-        std::io::ErrorKind::Unsupported,
-        "mincore is not available",
-    ))
 }
 
 impl NpyFile {

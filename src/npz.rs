@@ -42,9 +42,11 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use crate::cast::{self, Origin};
 use crate::dtype::{Element, ElementMatch, match_element};
 use crate::error::{Error, Result};
+use crate::fs::durable::{Durability, atomic_write, create_temp_beside, sync_parent_dir};
+use crate::fs::os::read_at;
 use crate::header::{ARRAY_ALIGN, Header, HeaderOptions};
 use crate::npy::{MmapMode, NpyArray, NpyFile, dimension, dtype_mismatch, read_array};
-use crate::save::{Durability, atomic_write, create_temp_beside, sync_parent_dir, write_to};
+use crate::save::write_to;
 
 /// The suffix `np.savez` gives every array member.
 const NPY_SUFFIX: &str = ".npy";
@@ -509,7 +511,7 @@ impl NpzReader {
         dimension::<D>(path, &header.shape)?;
         let offset = member.data_start + header.data_offset;
         let align = std::mem::align_of::<A>();
-        if header.data_len() > 0 && offset % align as u64 != 0 {
+        if header.data_len() > 0 && !offset.is_multiple_of(align as u64) {
             return Err(Error::MemberMisaligned {
                 path: path.to_path_buf(),
                 offset,
@@ -703,24 +705,6 @@ impl Read for Span<'_> {
         self.pos += got as u64;
         Ok(got)
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, pos)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, pos)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    use std::io::Seek;
-    let mut file = file;
-    file.seek(io::SeekFrom::Start(pos))?;
-    file.read(buf)
 }
 
 /// A member's bytes as stored, or inflated.

@@ -11,9 +11,10 @@ use ndarray::{Array, ArrayRef, ArrayView, ArrayViewMut, Dimension, ShapeBuilder,
 use crate::cast::{self, Origin};
 use crate::dtype::{DType, Element, Field};
 use crate::error::{Error, Result, STREAM_PATH};
+use crate::fs::durable::{Durability, atomic_write, reserve_space};
 use crate::header::{Header, HeaderOptions, read_up_to, truncated};
 use crate::npy::{NpyFile, dimension};
-use crate::save::{Durability, atomic_write, reserve_space, written_in_fortran_order};
+use crate::save::written_in_fortran_order;
 
 /// Where one field's elements lie in every record of an array.
 #[derive(Clone, Debug)]
@@ -179,7 +180,7 @@ fn view_span<A: Element>(
     let address = (bytes.as_ptr() as usize).wrapping_add(loc.offset);
     // With one record at most the record stride is never used.
     let strided = header.len() > 1;
-    if (strided && loc.record_size % size != 0) || address % align != 0 {
+    if (strided && !loc.record_size.is_multiple_of(size)) || !address.is_multiple_of(align) {
         return Err(Error::FieldMisaligned {
             path: path.to_path_buf(),
             field: loc.name.clone(),

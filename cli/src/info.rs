@@ -153,7 +153,7 @@ fn zero_copy(file: &NpyFile) -> String {
         return "no: non-native byte order (read_npy / cow() copy)".into();
     }
     let align = alignment_of(&h.dtype);
-    if h.data_offset % align as u64 != 0 {
+    if !h.data_offset.is_multiple_of(align as u64) {
         return format!(
             "no: data offset {} is not aligned to {align} bytes",
             h.data_offset

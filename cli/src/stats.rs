@@ -164,14 +164,14 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
 fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
     let data = data_of::<T>(args, source)?;
     let view = data.view();
-    if let Some(axis) = args.axis {
-        if axis >= view.ndim() {
-            return fail(format!(
-                "{}: --axis {axis} is out of range for {} dimensions",
-                args.file,
-                view.ndim()
-            ));
-        }
+    if let Some(axis) = args.axis
+        && axis >= view.ndim()
+    {
+        return fail(format!(
+            "{}: --axis {axis} is out of range for {} dimensions",
+            args.file,
+            view.ndim()
+        ));
     }
     let started = Instant::now();
     let result = scan(&view, args.axis);

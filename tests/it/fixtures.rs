@@ -476,7 +476,9 @@ fn check_values<A: Expect>(fx: &Fixture, f: &NpyFile, problems: &mut Vec<String>
     }
 
     // Cow: borrowed exactly when a view is possible.
-    let aligned = fx.data_offset % std::mem::align_of::<A>() as u64 == 0;
+    let aligned = fx
+        .data_offset
+        .is_multiple_of(std::mem::align_of::<A>() as u64);
     let viewable = fx.is_native_order() && aligned;
     match f.cow::<A, IxDyn>() {
         Ok(c) => {

@@ -247,7 +247,7 @@ fn mutated_files_never_panic_or_hang() {
         mutations(seed, &all, &mut rng, &mut cases);
         for (i, case) in cases.iter().enumerate() {
             n += 1;
-            let mapped = (n % MAPPED_EVERY == 0).then_some(scratch.as_path());
+            let mapped = n.is_multiple_of(MAPPED_EVERY).then_some(scratch.as_path());
             let run = || catch_unwind(AssertUnwindSafe(|| exercise(case, mapped)));
             let result = run();
             if let Ok(mut took) = result {

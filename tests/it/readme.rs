@@ -12,14 +12,21 @@ fn read(rel: &str) -> String {
 #[test]
 fn readme_quick_start_is_the_quickstart_example() {
     let readme = read("README.md");
-    let section = &readme[readme.find("## Quick start").expect("a Quick start section")..];
+    let section = &readme[readme
+        .find("## Quick start")
+        .expect("a Quick start section")..];
     let block_start = section.find("```rust\n").expect("a rust block") + "```rust\n".len();
     let block = &section[block_start..];
     let shown = &block[..block.find("```\n").expect("the block ends")];
 
     let example = read("examples/quickstart.rs");
-    let code = &example[example.find("use npmap::").expect("the example's first import")..];
-    assert_eq!(shown, code, "README quick start and examples/quickstart.rs differ");
+    let code = &example[example
+        .find("use npmap::")
+        .expect("the example's first import")..];
+    assert_eq!(
+        shown, code,
+        "README quick start and examples/quickstart.rs differ"
+    );
     assert!(
         !shown.lines().any(|l| l.trim_start().starts_with("# ")),
         "the quick start must work when pasted: no hidden doc-test lines"
