@@ -6,6 +6,7 @@ mod faults;
 mod fill;
 pub(crate) mod fixtures;
 mod hostile;
+mod layering;
 mod mutation;
 mod npz;
 mod numpy;
