@@ -1,5 +1,7 @@
 //! The one place raw bytes become typed elements: length, alignment and bool validity
 //! are checked here, through `bytemuck`, and byte order is fixed here for copies.
+//!
+//! May import: crate::error, crate::format.
 
 use std::io::Read;
 use std::path::Path;
@@ -7,9 +9,9 @@ use std::path::Path;
 use bytemuck::checked::CheckedCastError;
 use bytemuck::{PodCastError, Zeroable};
 
-use crate::dtype::Element;
 use crate::error::{Error, Result};
-use crate::header::{read_up_to, truncated};
+use crate::format::dtype::Element;
+use crate::format::header::{read_up_to, truncated};
 
 /// Where the bytes come from, for error messages.
 #[derive(Clone, Copy)]

@@ -1,5 +1,7 @@
 //! The crate's one error type.
 //!
+//! May import: nothing else of the crate.
+//!
 //! Every variant names the file it is about (`path`; `<stream>` for readers that
 //! are not files) and, where it is about bytes in the file, the byte `offset` at
 //! which the problem was found. Messages say what was expected and what was found.

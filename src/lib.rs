@@ -42,42 +42,33 @@ pub use half;
 pub use ndarray;
 pub use num_complex;
 
-mod append;
 mod cast;
-mod create;
-mod dtype;
+mod compute;
 mod error;
-mod fill;
+mod format;
 mod fs;
-mod header;
-mod literal;
 mod npy;
 pub mod npz;
-mod raw;
-mod save;
-mod stats;
-mod structured;
-mod text;
 
-pub use append::{NpyAppender, recover};
-pub use create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
-pub use dtype::{ByteOrder, DType, Element, Field, TimeUnit};
-pub use error::{Error, Result};
-pub use fill::{
+pub use compute::fill::{
     FillFloat, normal_at, par_fill, par_fill_columns, par_fill_normal, par_fill_uniform,
     par_fill_with, uniform_at,
 };
-pub use header::{Header, HeaderOptions};
+pub use compute::stats::{Moments, ParStats, StatElement, kernel_instruction_set};
+pub use error::{Error, Result};
+pub use format::dtype::{ByteOrder, DType, Element, Field, TimeUnit};
+pub use format::header::{Header, HeaderOptions};
+pub use npy::append::{NpyAppender, recover};
+pub use npy::create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
+pub use npy::fields::{Record, read_records, save_records, write_records};
+pub use npy::raw::{load_raw, load_raw_1d};
+pub use npy::save::{SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw};
+pub use npy::strings::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
     read_npy_with,
 };
 pub use npz::{MemberInfo, NpzReader, NpzWriter, realign as realign_npz};
-pub use raw::{load_raw, load_raw_1d};
-pub use save::{SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw};
-pub use stats::{Moments, ParStats, StatElement, kernel_instruction_set};
-pub use structured::{Record, read_records, save_records, write_records};
-pub use text::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -183,7 +183,6 @@ fn allowed_imports(root: &Path) -> Option<BTreeSet<String>> {
 }
 
 #[test]
-#[ignore = "enabled by the commit that lays src/ out in layers"]
 fn no_module_imports_a_higher_layer_and_imports_form_no_cycle() {
     let src = src_dir();
     let mut files = Vec::new();

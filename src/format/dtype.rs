@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 use half::f16;
 use num_complex::Complex;
 
-use crate::literal::{Literal, python_repr_str};
+use crate::format::literal::{Literal, python_repr_str};
 
 /// Byte order of a multi-byte scalar type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -199,7 +199,7 @@ impl DType {
         } else {
             python_repr_str(descr)
         };
-        let literal = crate::literal::parse(&text, &crate::HeaderOptions::default())
+        let literal = crate::format::literal::parse(&text, &crate::HeaderOptions::default())
             .map_err(|e| e.into_error(path, 0))?;
         DType::from_literal(&literal).map_err(|e| e.into_error(path))
     }

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use ndarray::{Dimension, Ix1, ShapeBuilder};
 
-use crate::create::shape_and_order;
-use crate::dtype::Element;
 use crate::error::{Error, Result};
-use crate::header::{Header, truncated};
+use crate::format::dtype::Element;
+use crate::format::header::{Header, truncated};
+use crate::npy::create::shape_and_order;
 use crate::npy::{MmapMode, NpyArray, NpyFile, open_file};
 
 /// Maps a file without a header: `shape` elements of `A` starting at byte `offset`.

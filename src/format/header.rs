@@ -5,9 +5,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::dtype::{DType, python_repr_shape};
 use crate::error::{Error, Result};
-use crate::literal::{self, Literal};
+use crate::format::dtype::{DType, python_repr_shape};
+use crate::format::literal::{self, Literal};
 
 /// The six bytes every `.npy` file starts with.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";

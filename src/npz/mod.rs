@@ -7,6 +7,8 @@
 //! errors count from the start of the member's `.npy` bytes, offsets in the
 //! `Member*` errors from the start of the archive.
 //!
+//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
+//!
 //! ```
 //! # fn main() -> npmap::Result<()> {
 //! # let dir = tempfile::tempdir().unwrap();
@@ -40,13 +42,13 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::cast::{self, Origin};
-use crate::dtype::{Element, ElementMatch, match_element};
 use crate::error::{Error, Result};
+use crate::format::dtype::{Element, ElementMatch, match_element};
+use crate::format::header::{ARRAY_ALIGN, Header, HeaderOptions};
 use crate::fs::durable::{Durability, atomic_write, create_temp_beside, sync_parent_dir};
 use crate::fs::os::read_at;
-use crate::header::{ARRAY_ALIGN, Header, HeaderOptions};
+use crate::npy::save::write_to;
 use crate::npy::{MmapMode, NpyArray, NpyFile, dimension, dtype_mismatch, read_array};
-use crate::save::write_to;
 
 /// The suffix `np.savez` gives every array member.
 const NPY_SUFFIX: &str = ".npy";

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use ndarray::{ArrayRef, Dimension};
 
-use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, STREAM_PATH};
+use crate::format::dtype::{DType, Element};
+use crate::format::header::Header;
 use crate::fs::durable::{Durability, atomic_write, reserve_space};
-use crate::header::Header;
 
 /// Elements per write when an array must be streamed in logical order.
 const STREAM_CHUNK: usize = 1 << 16;

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use ndarray::{Array, Dimension, ShapeBuilder};
 
-use crate::dtype::Element;
 use crate::error::{Error, Result};
+use crate::format::dtype::Element;
+use crate::format::header::Header;
 use crate::fs::durable::{Durability, atomic_write};
 use crate::fs::os::preallocate;
-use crate::header::Header;
 use crate::npy::{MmapMode, NpyArray, NpyFile};
 
 /// Options for [`create_npy_with`] and [`create_raw_with`].

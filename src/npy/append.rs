@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayRef, Dimension};
 
-use crate::dtype::{Element, ElementMatch, match_element};
 use crate::error::{Error, Result};
+use crate::format::dtype::{Element, ElementMatch, match_element};
+use crate::format::header::{Header, HeaderOptions};
 use crate::fs::os::write_at;
-use crate::header::{Header, HeaderOptions};
 use crate::npy::open_npy;
-use crate::save::write_c_order;
+use crate::npy::save::write_c_order;
 
 /// Appends rows to a C-order `.npy` file of `A`.
 ///

@@ -9,12 +9,12 @@ use std::path::Path;
 use ndarray::{Array, ArrayRef, ArrayView, ArrayViewMut, Dimension, ShapeBuilder, StrideShape};
 
 use crate::cast::{self, Origin};
-use crate::dtype::{DType, Element, Field};
 use crate::error::{Error, Result, STREAM_PATH};
+use crate::format::dtype::{DType, Element, Field};
+use crate::format::header::{Header, HeaderOptions, read_up_to, truncated};
 use crate::fs::durable::{Durability, atomic_write, reserve_space};
-use crate::header::{Header, HeaderOptions, read_up_to, truncated};
+use crate::npy::save::written_in_fortran_order;
 use crate::npy::{NpyFile, dimension};
-use crate::save::written_in_fortran_order;
 
 /// Where one field's elements lie in every record of an array.
 #[derive(Clone, Debug)]

@@ -1,5 +1,16 @@
 //! Memory-mapped `.npy` files: [`NpyFile`] (untyped) and [`NpyArray`] (typed) own the
-//! mapping and lend `ndarray` views of it; [`read_npy`] is the copying read.
+//! mapping and lend `ndarray` views of it; [`read_npy`] is the copying read. The
+//! submodules write (`save`, `create`, `append`), map headerless files (`raw`) and
+//! read structured (`fields`) and string (`strings`) arrays.
+//!
+//! May import: crate::error, crate::format, crate::fs, crate::cast.
+
+pub(crate) mod append;
+pub(crate) mod create;
+pub(crate) mod fields;
+pub(crate) mod raw;
+pub(crate) mod save;
+pub(crate) mod strings;
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -11,9 +22,9 @@ use memmap2::{Mmap, MmapMut, MmapOptions};
 use ndarray::{Array, ArrayView, ArrayViewMut, CowArray, Dimension, IxDyn, ShapeBuilder};
 
 use crate::cast::{self, Origin};
-use crate::dtype::{DType, Element, ElementMatch, match_element};
 use crate::error::{Error, Result, STREAM_PATH};
-use crate::header::{Header, HeaderOptions};
+use crate::format::dtype::{DType, Element, ElementMatch, match_element};
+use crate::format::header::{Header, HeaderOptions};
 
 /// How a file is mapped, as NumPy's `mmap_mode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayRef, ArrayView, Dimension};
 
-use crate::dtype::{ByteOrder, DType, TimeUnit};
 use crate::error::{Error, Result, STREAM_PATH};
-use crate::header::Header;
+use crate::format::dtype::{ByteOrder, DType, TimeUnit};
+use crate::format::header::Header;
 use crate::npy::NpyFile;
-use crate::save::{save_npy_raw, write_npy_raw};
-use crate::structured::{Loc, field_shape, locate, read_loc, view_loc};
+use crate::npy::fields::{Loc, field_shape, locate, read_loc, view_loc};
+use crate::npy::save::{save_npy_raw, write_npy_raw};
 
 /// NumPy's "not a time" (`NaT`): the smallest `i64`, in every unit. Datetime and
 /// timedelta views hold it as is; compare with it before doing arithmetic.

@@ -1,0 +1,10 @@
+//! Computation over arrays in memory or mapped: one-pass moments (whole array and
+//! per axis) and parallel fills. Works on `ndarray` values only and knows nothing of
+//! files or formats.
+//!
+//! May import: nothing else of the crate.
+
+#![forbid(unsafe_code)]
+
+pub(crate) mod fill;
+pub(crate) mod stats;
