@@ -443,6 +443,15 @@ unsafe fn map_region(
     }
 }
 
+/// A read-only mapping of all of `file` (an archive whose members are read in place).
+///
+/// # Safety
+/// `file` must not be truncated while the mapping lives (the contract of [`NpyFile`]).
+pub(crate) unsafe fn map_whole_read_only(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: the caller keeps the file from being truncated while it is mapped.
+    unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, "map", e))
+}
+
 pub(crate) fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
     Error::DTypeMismatch {
         path: path.to_path_buf(),

@@ -533,7 +533,7 @@ impl NpzReader {
             return Ok(map);
         }
         // SAFETY: the caller keeps the archive from being truncated while mapped.
-        let map = unsafe { Mmap::map(&self.file) }.map_err(|e| Error::io(&self.path, "map", e))?;
+        let map = unsafe { crate::npy::map_whole_read_only(&self.file, &self.path) }?;
         Ok(self.whole.get_or_init(|| map))
     }
 
