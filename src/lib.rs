@@ -54,7 +54,7 @@ pub use compute::fill::{
     FillFloat, normal_at, par_fill, par_fill_columns, par_fill_normal, par_fill_uniform,
     par_fill_with, uniform_at,
 };
-pub use compute::stats::{Moments, ParStats, StatElement, kernel_instruction_set};
+pub use compute::stats::{Moments, ParStats, Progress, StatElement, kernel_instruction_set};
 pub use error::{Error, Result};
 pub use format::dtype::{ByteOrder, DType, Element, Field, TimeUnit};
 pub use format::header::{Header, HeaderOptions};

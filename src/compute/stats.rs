@@ -56,6 +56,8 @@
 
 use std::ops::Range;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use multiversion::multiversion;
 use ndarray::{
     Array, ArrayRef, ArrayView1, ArrayView2, ArrayViewD, Axis, Dimension, Ix2, ShapeBuilder, Zip,
@@ -427,6 +429,57 @@ fn nan_propagating_max(a: f64, b: f64) -> f64 {
     }
 }
 
+/// How many elements a running reduction has finished: the `*_with_progress`
+/// methods of [`ParStats`] advance it as they go, and another thread reads it (for a
+/// progress bar) with [`Progress::done`]. Counting costs one atomic add per leaf of
+/// the reduction (about a megabyte of data), so it does not slow the scan.
+///
+/// ```
+/// use npmap::ndarray::Array2;
+/// use npmap::{ParStats, Progress};
+/// let x = Array2::<f32>::ones((4096, 256));
+/// let progress = Progress::new();
+/// std::thread::scope(|s| {
+///     let scan = s.spawn(|| x.par_moments_with_progress(&progress));
+///     let seen = progress.done(); // anywhere from 0 to x.len() while it runs
+///     assert!(seen <= x.len() as u64);
+///     assert_eq!(scan.join().unwrap().count(), x.len() as u64);
+/// });
+/// assert_eq!(progress.done(), x.len() as u64);
+/// ```
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicU64,
+}
+
+impl Progress {
+    /// A counter at zero.
+    ///
+    /// ```
+    /// assert_eq!(npmap::Progress::new().done(), 0);
+    /// ```
+    pub fn new() -> Progress {
+        Progress::default()
+    }
+
+    /// The number of elements reduced so far (the array's length once done; NaNs a
+    /// `nan_` reduction skips count as reduced).
+    ///
+    /// ```
+    /// use npmap::{ParStats, Progress};
+    /// let progress = Progress::new();
+    /// npmap::ndarray::arr1(&[1u8, 2, 3]).par_moments_with_progress(&progress);
+    /// assert_eq!(progress.done(), 3);
+    /// ```
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, elements: usize) {
+        self.done.fetch_add(elements as u64, Ordering::Relaxed);
+    }
+}
+
 /// Parallel one-pass statistics on any `ndarray` array or view of [`StatElement`]s,
 /// of any dimension and memory layout (C, F, strided, negative strides).
 ///
@@ -452,7 +505,9 @@ pub trait ParStats<D: Dimension> {
     /// let m = array![[1u16, 2], [3, 4]].par_moments();
     /// assert_eq!((m.count(), m.mean(), m.var(0)), (4, 2.5, 1.25));
     /// ```
-    fn par_moments(&self) -> Moments;
+    fn par_moments(&self) -> Moments {
+        self.par_moments_with_progress(&Progress::new())
+    }
 
     /// Moments along `axis`: one [`Moments`] per lane (NaN propagates).
     ///
@@ -462,7 +517,9 @@ pub trait ParStats<D: Dimension> {
     /// let m = array![[1.0f64, 10.0], [3.0, 30.0]].par_moments_axis(Axis(0));
     /// assert_eq!((m[0].mean(), m[1].mean(), m[1].var(0)), (2.0, 20.0, 100.0));
     /// ```
-    fn par_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller>;
+    fn par_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
+        self.par_moments_axis_with_progress(axis, &Progress::new())
+    }
 
     /// All moments of the non-NaN elements in one pass.
     ///
@@ -472,7 +529,9 @@ pub trait ParStats<D: Dimension> {
     /// let m = array![1.0f32, f32::NAN, 3.0].par_nan_moments();
     /// assert_eq!((m.count(), m.mean(), m.max()), (2, 2.0, 3.0));
     /// ```
-    fn par_nan_moments(&self) -> Moments;
+    fn par_nan_moments(&self) -> Moments {
+        self.par_nan_moments_with_progress(&Progress::new())
+    }
 
     /// Moments of the non-NaN elements along `axis`.
     ///
@@ -482,7 +541,68 @@ pub trait ParStats<D: Dimension> {
     /// let m = array![[1.0f64, f64::NAN], [3.0, 5.0]].par_nan_moments_axis(Axis(0));
     /// assert_eq!((m[0].mean(), m[1].mean(), m[1].count()), (2.0, 5.0, 1));
     /// ```
-    fn par_nan_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller>;
+    fn par_nan_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
+        self.par_nan_moments_axis_with_progress(axis, &Progress::new())
+    }
+
+    /// [`ParStats::par_moments`], advancing `progress` by the number of elements
+    /// reduced as it goes, so another thread can show how far a long scan is. The
+    /// reduction is the same, so the result is bit-identical to `par_moments`.
+    ///
+    /// ```
+    /// use npmap::ndarray::Array1;
+    /// use npmap::{ParStats, Progress};
+    /// let x = Array1::from_iter((0..1_000_000).map(|i| i as f64));
+    /// let progress = Progress::new();
+    /// let m = x.par_moments_with_progress(&progress);
+    /// assert_eq!(progress.done(), 1_000_000);
+    /// assert_eq!(m, x.par_moments());
+    /// ```
+    fn par_moments_with_progress(&self, progress: &Progress) -> Moments;
+
+    /// [`ParStats::par_moments_axis`], advancing `progress` as it goes (same bits).
+    ///
+    /// ```
+    /// use npmap::ndarray::{Array2, Axis};
+    /// use npmap::{ParStats, Progress};
+    /// let x = Array2::from_shape_fn((1000, 30), |(i, j)| (i * j) as f32);
+    /// let progress = Progress::new();
+    /// let cols = x.par_moments_axis_with_progress(Axis(0), &progress);
+    /// assert_eq!(progress.done(), 30_000);
+    /// assert_eq!(cols, x.par_moments_axis(Axis(0)));
+    /// ```
+    fn par_moments_axis_with_progress(
+        &self,
+        axis: Axis,
+        progress: &Progress,
+    ) -> Array<Moments, D::Smaller>;
+
+    /// [`ParStats::par_nan_moments`], advancing `progress` as it goes (same bits).
+    ///
+    /// ```
+    /// use npmap::ndarray::array;
+    /// use npmap::{ParStats, Progress};
+    /// let progress = Progress::new();
+    /// let m = array![1.0f32, f32::NAN, 3.0].par_nan_moments_with_progress(&progress);
+    /// assert_eq!((m.count(), progress.done()), (2, 3));
+    /// ```
+    fn par_nan_moments_with_progress(&self, progress: &Progress) -> Moments;
+
+    /// [`ParStats::par_nan_moments_axis`], advancing `progress` as it goes (same bits).
+    ///
+    /// ```
+    /// use npmap::ndarray::{array, Axis};
+    /// use npmap::{ParStats, Progress};
+    /// let progress = Progress::new();
+    /// let m = array![[1.0f64, f64::NAN], [3.0, 5.0]]
+    ///     .par_nan_moments_axis_with_progress(Axis(0), &progress);
+    /// assert_eq!((m[1].count(), progress.done()), (1, 4));
+    /// ```
+    fn par_nan_moments_axis_with_progress(
+        &self,
+        axis: Axis,
+        progress: &Progress,
+    ) -> Array<Moments, D::Smaller>;
 
     /// Sum of all elements (0 when empty), as `np.sum` in `f64`.
     ///
@@ -760,20 +880,28 @@ where
     A: StatElement,
     D: Dimension,
 {
-    fn par_moments(&self) -> Moments {
-        whole_array_moments::<A, D, false>(self)
+    fn par_moments_with_progress(&self, progress: &Progress) -> Moments {
+        whole_array_moments::<A, D, false>(self, progress)
     }
 
-    fn par_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
-        axis_moments::<A, D, false>(self, axis)
+    fn par_moments_axis_with_progress(
+        &self,
+        axis: Axis,
+        progress: &Progress,
+    ) -> Array<Moments, D::Smaller> {
+        axis_moments::<A, D, false>(self, axis, progress)
     }
 
-    fn par_nan_moments(&self) -> Moments {
-        whole_array_moments::<A, D, true>(self)
+    fn par_nan_moments_with_progress(&self, progress: &Progress) -> Moments {
+        whole_array_moments::<A, D, true>(self, progress)
     }
 
-    fn par_nan_moments_axis(&self, axis: Axis) -> Array<Moments, D::Smaller> {
-        axis_moments::<A, D, true>(self, axis)
+    fn par_nan_moments_axis_with_progress(
+        &self,
+        axis: Axis,
+        progress: &Progress,
+    ) -> Array<Moments, D::Smaller> {
+        axis_moments::<A, D, true>(self, axis, progress)
     }
 }
 
@@ -1218,32 +1346,44 @@ fn contains_nan<A: StatElement>(mut values: impl Iterator<Item = A>) -> bool {
 // Whole-array reductions.
 // ---------------------------------------------------------------------------------
 
-fn whole_array_moments<A, D, const SKIP_NAN: bool>(a: &ArrayRef<A, D>) -> Moments
+fn whole_array_moments<A, D, const SKIP_NAN: bool>(
+    a: &ArrayRef<A, D>,
+    progress: &Progress,
+) -> Moments
 where
     A: StatElement,
     D: Dimension,
 {
     match a.as_slice_memory_order() {
-        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values),
-        None => view_moments::<A, SKIP_NAN>(a.view().into_dyn()),
+        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values, progress),
+        None => view_moments::<A, SKIP_NAN>(a.view().into_dyn(), progress),
     }
 }
 
 /// Moments of a contiguous slice: fixed blocks merged in a fixed binary tree.
-fn parallel_slice_moments<A: StatElement, const SKIP_NAN: bool>(values: &[A]) -> Moments {
-    block_tree::<A, SKIP_NAN>(values, 0..values.len().div_ceil(BLOCK))
+fn parallel_slice_moments<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    progress: &Progress,
+) -> Moments {
+    block_tree::<A, SKIP_NAN>(values, 0..values.len().div_ceil(BLOCK), progress)
 }
 
-fn block_tree<A: StatElement, const SKIP_NAN: bool>(values: &[A], blocks: Range<usize>) -> Moments {
+fn block_tree<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    blocks: Range<usize>,
+    progress: &Progress,
+) -> Moments {
     if blocks.len() <= LEAF_BLOCKS {
         let start = blocks.start * BLOCK;
         let end = (blocks.end * BLOCK).min(values.len());
-        return sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
+        let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
+        progress.add(end - start);
+        return moments;
     }
     let mid = blocks.start + blocks.len() / 2;
     let (left, right) = rayon::join(
-        || block_tree::<A, SKIP_NAN>(values, blocks.start..mid),
-        || block_tree::<A, SKIP_NAN>(values, mid..blocks.end),
+        || block_tree::<A, SKIP_NAN>(values, blocks.start..mid, progress),
+        || block_tree::<A, SKIP_NAN>(values, mid..blocks.end, progress),
     );
     left.merge(&right)
 }
@@ -1290,19 +1430,24 @@ where
 
 /// Moments of a non-contiguous view: split in halves along the outermost axis (largest
 /// stride) in a tree fixed by shape and strides, down to leaves of `LEAF_ELEMS`.
-fn view_moments<A: StatElement, const SKIP_NAN: bool>(view: ArrayViewD<'_, A>) -> Moments {
+fn view_moments<A: StatElement, const SKIP_NAN: bool>(
+    view: ArrayViewD<'_, A>,
+    progress: &Progress,
+) -> Moments {
     if view.len() <= LEAF_ELEMS {
-        return match view.as_slice_memory_order() {
+        let moments = match view.as_slice_memory_order() {
             Some(values) => sequential_slice_moments::<A, SKIP_NAN>(values),
             None => gathered_moments::<A, SKIP_NAN>(view.iter()),
         };
+        progress.add(view.len());
+        return moments;
     }
     let axis = outermost_splittable_axis(&view);
     let mid = view.len_of(axis) / 2;
     let (left, right) = view.split_at(axis, mid);
     let (left, right) = rayon::join(
-        || view_moments::<A, SKIP_NAN>(left),
-        || view_moments::<A, SKIP_NAN>(right),
+        || view_moments::<A, SKIP_NAN>(left, progress),
+        || view_moments::<A, SKIP_NAN>(right, progress),
     );
     left.merge(&right)
 }
@@ -1323,6 +1468,7 @@ fn outermost_splittable_axis<A>(view: &ArrayViewD<'_, A>) -> Axis {
 fn axis_moments<A, D, const SKIP_NAN: bool>(
     a: &ArrayRef<A, D>,
     axis: Axis,
+    progress: &Progress,
 ) -> Array<Moments, D::Smaller>
 where
     A: StatElement,
@@ -1337,17 +1483,19 @@ where
     let out_dim = a.raw_dim().try_remove_axis(axis);
     if let Some((values, fortran)) = contiguous_values(a) {
         let split = MemorySplit::around(a.shape(), axis.index(), fortran);
-        let moments = contiguous_axis_moments::<A, SKIP_NAN>(values, split);
+        let moments = contiguous_axis_moments::<A, SKIP_NAN>(values, split, progress);
         return Array::from_shape_vec(out_dim.set_f(fortran), moments)
             .expect("one result per lane of the reduced axis");
     }
-    if let Some(moments) = rows_with_contiguous_columns::<A, SKIP_NAN>(a.view().into_dyn(), axis) {
+    if let Some(moments) =
+        rows_with_contiguous_columns::<A, SKIP_NAN>(a.view().into_dyn(), axis, progress)
+    {
         return Array::from_shape_vec(out_dim, moments).expect("one result per column");
     }
     let mut out = Array::from_elem(out_dim, Moments::new());
     Zip::from(&mut out)
         .and(a.lanes(axis))
-        .par_for_each(|m, lane| *m = lane_moments::<A, SKIP_NAN>(lane));
+        .par_for_each(|m, lane| *m = lane_moments::<A, SKIP_NAN>(lane, progress));
     out
 }
 
@@ -1395,6 +1543,7 @@ impl MemorySplit {
 fn contiguous_axis_moments<A: StatElement, const SKIP_NAN: bool>(
     values: &[A],
     split: MemorySplit,
+    progress: &Progress,
 ) -> Vec<Moments> {
     use rayon::prelude::*;
     let MemorySplit { outer, len, inner } = split;
@@ -1405,13 +1554,15 @@ fn contiguous_axis_moments<A: StatElement, const SKIP_NAN: bool>(
     if inner == 1 {
         out.par_iter_mut()
             .zip(values.par_chunks(len))
-            .for_each(|(m, lane)| *m = parallel_slice_moments::<A, SKIP_NAN>(lane));
+            .for_each(|(m, lane)| *m = parallel_slice_moments::<A, SKIP_NAN>(lane, progress));
     } else {
         out.par_chunks_mut(inner)
             .zip(values.par_chunks(len * inner))
             .for_each(|(m, slab)| {
                 let row = |r: usize| &slab[r * inner..(r + 1) * inner];
-                m.copy_from_slice(&column_moments::<A, _, SKIP_NAN>(&row, len, inner));
+                m.copy_from_slice(&column_moments::<A, _, SKIP_NAN>(
+                    &row, len, inner, progress,
+                ));
             });
     }
     out
@@ -1422,6 +1573,7 @@ fn contiguous_axis_moments<A: StatElement, const SKIP_NAN: bool>(
 fn rows_with_contiguous_columns<A: StatElement, const SKIP_NAN: bool>(
     view: ArrayViewD<'_, A>,
     axis: Axis,
+    progress: &Progress,
 ) -> Option<Vec<Moments>> {
     let view: ArrayView2<'_, A> = view.into_dimensionality::<Ix2>().ok()?;
     let across = Axis(1 - axis.index());
@@ -1437,14 +1589,23 @@ fn rows_with_contiguous_columns<A: StatElement, const SKIP_NAN: bool>(
             .to_slice()
             .expect("the across axis has unit stride")
     };
-    Some(column_moments::<A, _, SKIP_NAN>(&row, nrows, ncols))
+    Some(column_moments::<A, _, SKIP_NAN>(
+        &row, nrows, ncols, progress,
+    ))
 }
 
 /// Moments of one lane of any stride.
-fn lane_moments<A: StatElement, const SKIP_NAN: bool>(lane: ArrayView1<'_, A>) -> Moments {
+fn lane_moments<A: StatElement, const SKIP_NAN: bool>(
+    lane: ArrayView1<'_, A>,
+    progress: &Progress,
+) -> Moments {
     match lane.as_slice_memory_order() {
-        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values),
-        None => gathered_moments::<A, SKIP_NAN>(lane.iter()),
+        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values, progress),
+        None => {
+            let moments = gathered_moments::<A, SKIP_NAN>(lane.iter());
+            progress.add(lane.len());
+            moments
+        }
     }
 }
 
@@ -1493,6 +1654,7 @@ fn column_moments<'a, A, F, const SKIP_NAN: bool>(
     row: &F,
     nrows: usize,
     ncols: usize,
+    progress: &Progress,
 ) -> Vec<Moments>
 where
     A: StatElement + 'a,
@@ -1508,7 +1670,8 @@ where
             let band_row = |r: usize| &row(r)[first..end];
             let one_pass = !SKIP_NAN && A::as_f32(&[]).is_some();
             let plan = ColumnPlan::new(nrows, out.len(), one_pass);
-            let moments = column_tree::<A, _, SKIP_NAN>(&band_row, &plan, 0..plan.row_blocks());
+            let blocks = 0..plan.row_blocks();
+            let moments = column_tree::<A, _, SKIP_NAN>(&band_row, &plan, blocks, progress);
             out.copy_from_slice(&moments);
         });
     out
@@ -1518,18 +1681,22 @@ fn column_tree<'a, A, F, const SKIP_NAN: bool>(
     row: &F,
     plan: &ColumnPlan,
     blocks: Range<usize>,
+    progress: &Progress,
 ) -> Vec<Moments>
 where
     A: StatElement + 'a,
     F: Fn(usize) -> &'a [A] + Sync,
 {
     if blocks.len() <= plan.leaf_blocks {
-        return column_leaf::<A, F, SKIP_NAN>(row, plan, blocks);
+        let rows = (blocks.end * plan.block_rows).min(plan.nrows) - blocks.start * plan.block_rows;
+        let moments = column_leaf::<A, F, SKIP_NAN>(row, plan, blocks);
+        progress.add(rows * plan.ncols);
+        return moments;
     }
     let mid = blocks.start + blocks.len() / 2;
     let (mut left, right) = rayon::join(
-        || column_tree::<A, F, SKIP_NAN>(row, plan, blocks.start..mid),
-        || column_tree::<A, F, SKIP_NAN>(row, plan, mid..blocks.end),
+        || column_tree::<A, F, SKIP_NAN>(row, plan, blocks.start..mid, progress),
+        || column_tree::<A, F, SKIP_NAN>(row, plan, mid..blocks.end, progress),
     );
     for (l, r) in left.iter_mut().zip(&right) {
         *l = l.merge(r);

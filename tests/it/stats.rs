@@ -739,3 +739,58 @@ fn kernels_use_the_widest_instruction_set_the_cpu_has() {
     let expected = "baseline";
     assert_eq!(npmap::kernel_instruction_set(), expected);
 }
+
+/// The `_with_progress` reductions count every element exactly once, whatever path the
+/// layout takes (contiguous slice, strided view, per-column kernel, lanes), and give
+/// the same bits as the plain reductions.
+#[test]
+fn progress_counts_every_element_once_and_changes_no_bit() {
+    use npmap::Progress;
+    fn assert_same_bits(a: &Moments, b: &Moments, what: &str) {
+        let bits = |m: &Moments| {
+            let v = [m.sum(), m.mean(), m.var(0), m.min(), m.max()];
+            (m.count(), v.map(f64::to_bits))
+        };
+        assert_eq!(bits(a), bits(b), "{what}: {a:?} vs {b:?}");
+    }
+    let c = Array2::from_shape_fn((3001, 37), |(i, j)| ((i * 31 + j * 7) % 101) as f32 * 0.37);
+    let f = c.t().to_owned().reversed_axes(); // same values, Fortran order
+    let strided = c.slice(ndarray::s![..;2, 3..30;3]);
+    let mut with_nan = c.clone();
+    with_nan[[5, 5]] = f32::NAN;
+    let views = [c.view(), f.view(), strided, with_nan.view()];
+    for (k, v) in views.iter().enumerate() {
+        let p = Progress::new();
+        assert_same_bits(&v.par_moments_with_progress(&p), &v.par_moments(), "whole");
+        assert_eq!(p.done(), v.len() as u64, "view {k}: whole");
+        let p = Progress::new();
+        assert_same_bits(
+            &v.par_nan_moments_with_progress(&p),
+            &v.par_nan_moments(),
+            "nan",
+        );
+        assert_eq!(p.done(), v.len() as u64, "view {k}: nan whole");
+        for axis in [Axis(0), Axis(1)] {
+            let p = Progress::new();
+            let with = v.par_moments_axis_with_progress(axis, &p);
+            let plain = v.par_moments_axis(axis);
+            assert_eq!(with.len(), plain.len());
+            for (a, b) in with.iter().zip(plain.iter()) {
+                assert_same_bits(a, b, "axis");
+            }
+            assert_eq!(p.done(), v.len() as u64, "view {k}, axis {}", axis.index());
+            let p = Progress::new();
+            let _ = v.par_nan_moments_axis_with_progress(axis, &p);
+            assert_eq!(
+                p.done(),
+                v.len() as u64,
+                "view {k}, nan axis {}",
+                axis.index()
+            );
+        }
+    }
+    let p = Progress::new();
+    let wide = ndarray::Array3::<f64>::ones((7, 5, 3));
+    let _ = wide.par_moments_axis_with_progress(Axis(1), &p);
+    assert_eq!(p.done(), 105);
+}
