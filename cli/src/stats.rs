@@ -1,10 +1,13 @@
-//! `npmap stats FILE [--axis N] [--ddof N] [--json]`: one pass, all cores.
+//! `npmap stats FILE [--axis N] [--ddof N] [--skipna] [--json]`: one pass, all cores,
+//! the library's own reductions (`par_moments*_with_progress`), so the numbers are the
+//! library's, bit for bit.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use npmap::ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
-use npmap::{Element, Moments, ParStats, StatElement};
+use npmap::{Element, Moments, ParStats, Progress, StatElement};
+use serde_json::{Value, json};
 
 use crate::dispatch::with_element_type;
 use crate::source::Source;
@@ -14,13 +17,19 @@ use crate::{CliResult, fail};
 pub(crate) struct Args {
     /// A .npy file, or ARCHIVE.npz:MEMBER.
     file: String,
-    /// Reduce along this axis (0: per column of a matrix, as NumPy's `m.mean(0)`).
-    #[arg(long)]
-    axis: Option<usize>,
+    /// Reduce along this axis (0: per column of a matrix, as NumPy's `m.mean(0)`;
+    /// negative counts from the last, as NumPy's `axis=-1`).
+    #[arg(long, allow_negative_numbers = true)]
+    axis: Option<i64>,
     /// Delta degrees of freedom for the variance and standard deviation.
     #[arg(long, default_value_t = 0)]
     ddof: usize,
-    /// Print JSON instead of a table.
+    /// Skip NaNs, as NumPy's `nanmean`/`nanstd`/`nanmin`/`nanmax` (count is then the
+    /// number of non-NaN values).
+    #[arg(long)]
+    skipna: bool,
+    /// Print JSON instead of a table. Values that are not finite (NaN, ±inf) are
+    /// written as `null`, since JSON has no NaN.
     #[arg(long)]
     json: bool,
     /// For a structured array: summarise this field only (a dotted path for nested
@@ -29,8 +38,8 @@ pub(crate) struct Args {
     field: Option<String>,
 }
 
-/// Bytes scanned between two progress-bar updates.
-const SLAB_BYTES: usize = 64 << 20;
+/// Scans smaller than this run without a progress bar (and without its thread).
+const PROGRESS_BYTES: usize = 256 << 20;
 
 pub(crate) fn run(args: &Args) -> CliResult {
     let source = Source::open(&args.file)?;
@@ -101,7 +110,7 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
                 Ok(view) => CowArray::from(view),
                 Err(_) => CowArray::from(file.read_field::<T, IxDyn>(&path)?),
             };
-            Some(data.view().par_moments())
+            Some(whole_moments(&data.view(), args.skipna))
         }, else None);
         if let Some(m) = moments {
             rows.push((path, leaf.name(), m));
@@ -109,20 +118,24 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
     }
     let ddof = args.ddof;
     if args.json {
-        let items: Vec<String> = rows
+        let fields: Vec<Value> = rows
             .iter()
             .map(|(path, name, m)| {
-                let body = moments_json(m, ddof);
-                format!("{{\"field\": {path:?}, \"dtype\": {name:?}, {}", &body[1..])
+                let mut item = moments_json(m, ddof);
+                item["field"] = json!(path);
+                item["dtype"] = json!(name);
+                item
             })
             .collect();
-        say!(
-            "{{\"file\": {:?}, \"dtype\": {:?}, \"shape\": {:?}, \"ddof\": {ddof}, \"fields\": [{}]}}",
-            args.file,
-            file.header().dtype.descr(),
-            file.header().shape,
-            items.join(", ")
-        );
+        let report = json!({
+            "file": args.file,
+            "dtype": file.header().dtype.descr(),
+            "shape": file.header().shape,
+            "ddof": ddof,
+            "skipna": args.skipna,
+            "fields": fields,
+        });
+        say!("{report}");
         return Ok(());
     }
     say!(
@@ -164,102 +177,119 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
 fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
     let data = data_of::<T>(args, source)?;
     let view = data.view();
-    if let Some(axis) = args.axis
-        && axis >= view.ndim()
-    {
-        return fail(format!(
-            "{}: --axis {axis} is out of range for {} dimensions",
-            args.file,
-            view.ndim()
-        ));
-    }
+    let axis = match args.axis {
+        Some(axis) => Some(normalize_axis(axis, view.ndim()).ok_or_else(|| {
+            crate::CliError::Message(format!(
+                "{}: axis {axis} is out of bounds for an array of dimension {}",
+                args.file,
+                view.ndim()
+            ))
+        })?),
+        None => None,
+    };
     let started = Instant::now();
-    let result = scan(&view, args.axis);
+    let result = scan(&view, axis, args.skipna);
     let seconds = started.elapsed().as_secs_f64();
     let bytes = view.len() * std::mem::size_of::<T>();
     if args.json {
-        say!("{}", json(args, source, &result, seconds));
+        say!("{}", json_report(args, source, axis, &result, seconds));
     } else {
-        print_table(args, source, &result, bytes, seconds);
+        print_table(args, source, axis, &result, bytes, seconds);
     }
     Ok(())
 }
 
-/// Whole-array moments, or moments along an axis (flattened to a list).
+/// NumPy's axis convention: `-1` is the last axis; `None` when out of bounds.
+fn normalize_axis(axis: i64, ndim: usize) -> Option<usize> {
+    let ndim = i64::try_from(ndim).ok()?;
+    let axis = if axis < 0 { axis + ndim } else { axis };
+    (0..ndim).contains(&axis).then_some(axis as usize)
+}
+
+/// Whole-array moments, or moments along an axis (flattened to a list in logical order).
 enum Scan {
     Whole(Moments),
     Along(Vec<Moments>),
 }
 
-/// Scans in slabs of whole rows (along axis 0), merging as it goes, with a progress
-/// bar on a terminal.
-fn scan<T: Summarised>(view: &ArrayViewD<'_, T>, axis: Option<usize>) -> Scan {
-    if view.ndim() == 0 || view.is_empty() {
-        return match axis {
-            None => Scan::Whole(view.par_moments()),
-            Some(k) => Scan::Along(view.par_moments_axis(Axis(k)).iter().copied().collect()),
-        };
-    }
-    let rows = view.len_of(Axis(0));
-    let row_bytes = (view.len() / rows).max(1) * std::mem::size_of::<T>();
-    let slab_rows = (SLAB_BYTES / row_bytes).max(1);
-    let bar = progress(rows as u64, view.len() * std::mem::size_of::<T>());
-    let mut whole = Moments::default();
-    let mut along: Vec<Moments> = Vec::new();
-    for slab in view.axis_chunks_iter(Axis(0), slab_rows) {
-        match axis {
-            None => whole = whole.merge(&slab.par_moments()),
-            Some(0) => {
-                let part = slab.par_moments_axis(Axis(0));
-                if along.is_empty() {
-                    along = part.iter().copied().collect();
-                } else {
-                    along
-                        .iter_mut()
-                        .zip(part.iter())
-                        .for_each(|(a, b)| *a = a.merge(b));
-                }
-            }
-            Some(k) => along.extend(slab.par_moments_axis(Axis(k)).iter().copied()),
-        }
-        bar.inc(slab.len_of(Axis(0)) as u64);
-    }
-    bar.finish_and_clear();
-    match axis {
-        None => Scan::Whole(whole),
-        Some(_) => Scan::Along(along),
+fn whole_moments<T: Summarised>(view: &ArrayViewD<'_, T>, skipna: bool) -> Moments {
+    match skipna {
+        true => view.par_nan_moments(),
+        false => view.par_moments(),
     }
 }
 
-/// A progress bar for scans of more than 256 MiB; hidden when stderr is not a terminal.
-fn progress(rows: u64, bytes: usize) -> ProgressBar {
-    if bytes < 256 << 20 {
-        return ProgressBar::hidden();
+/// One call of the library's reduction; large scans run it on a worker thread while
+/// this one draws the progress bar from its [`Progress`] counter.
+fn scan<T: Summarised>(view: &ArrayViewD<'_, T>, axis: Option<usize>, skipna: bool) -> Scan {
+    let reduce = |progress: &Progress| match (axis, skipna) {
+        (None, false) => Scan::Whole(view.par_moments_with_progress(progress)),
+        (None, true) => Scan::Whole(view.par_nan_moments_with_progress(progress)),
+        (Some(k), false) => Scan::Along(
+            view.par_moments_axis_with_progress(Axis(k), progress)
+                .into_iter()
+                .collect(),
+        ),
+        (Some(k), true) => Scan::Along(
+            view.par_nan_moments_axis_with_progress(Axis(k), progress)
+                .into_iter()
+                .collect(),
+        ),
+    };
+    let progress = Progress::new();
+    let bytes = view.len().saturating_mul(std::mem::size_of::<T>());
+    if bytes < PROGRESS_BYTES {
+        return reduce(&progress);
     }
-    let bar = ProgressBar::new(rows);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {elapsed} (eta {eta})")
+    let bar = progress_bar(view.len() as u64);
+    let result = std::thread::scope(|s| {
+        let worker = s.spawn(|| reduce(&progress));
+        while !worker.is_finished() {
+            bar.set_position(progress.done());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        worker.join()
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(scan) => scan,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A progress bar over `elements`; indicatif hides it when stderr is not a terminal.
+fn progress_bar(elements: u64) -> ProgressBar {
+    let bar = ProgressBar::new(elements);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {percent:>3}%  {elapsed} (eta {eta})")
     {
         bar.set_style(style);
     }
     bar
 }
 
-fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, seconds: f64) {
+fn print_table(
+    args: &Args,
+    source: &Source,
+    axis: Option<usize>,
+    result: &Scan,
+    bytes: usize,
+    seconds: f64,
+) {
     let h = source.header();
     let rate = bytes as f64 / seconds.max(1e-9) / 1e9;
     say!(
-        "{}: {} {} — {} in {:.3} s ({rate:.2} GB/s)",
+        "{}: {} {} — {}{} in {:.3} s ({rate:.2} GB/s)",
         args.file,
         match &args.field {
             Some(f) => format!("field '{f}' of {}", h.dtype.name()),
             None => h.dtype.name(),
         },
         crate::info::shape_text(&h.shape),
-        match args.axis {
+        match axis {
             None => "whole array".to_string(),
             Some(k) => format!("along axis {k}"),
         },
+        if args.skipna { ", NaNs skipped" } else { "" },
         seconds
     );
     let ddof = args.ddof;
@@ -274,9 +304,10 @@ fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, second
         }
         Scan::Along(list) => {
             say!(
-                "{:>8} {:>12} {:>24} {:>24} {:>16} {:>16}",
+                "{:>8} {:>12} {:>24} {:>24} {:>24} {:>16} {:>16}",
                 "index",
                 "count",
+                "sum",
                 "mean",
                 format!("std (ddof={ddof})"),
                 "min",
@@ -284,8 +315,9 @@ fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, second
             );
             for (i, m) in list.iter().enumerate() {
                 say!(
-                    "{i:>8} {:>12} {:>24} {:>24} {:>16} {:>16}",
+                    "{i:>8} {:>12} {:>24} {:>24} {:>24} {:>16} {:>16}",
                     m.count(),
+                    m.sum(),
                     m.mean(),
                     m.std(ddof),
                     m.min(),
@@ -296,48 +328,50 @@ fn print_table(args: &Args, source: &Source, result: &Scan, bytes: usize, second
     }
 }
 
-fn json_number(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:?}")
-    } else {
-        "null".into()
+/// A number for JSON: `null` when not finite (JSON has no NaN or infinity).
+fn json_number(x: f64) -> Value {
+    match x.is_finite() {
+        true => json!(x),
+        false => Value::Null,
     }
 }
 
-fn moments_json(m: &Moments, ddof: usize) -> String {
-    format!(
-        "{{\"count\": {}, \"sum\": {}, \"mean\": {}, \"std\": {}, \"var\": {}, \"min\": {}, \"max\": {}}}",
-        m.count(),
-        json_number(m.sum()),
-        json_number(m.mean()),
-        json_number(m.std(ddof)),
-        json_number(m.var(ddof)),
-        json_number(m.min()),
-        json_number(m.max())
-    )
+fn moments_json(m: &Moments, ddof: usize) -> Value {
+    json!({
+        "count": m.count(),
+        "sum": json_number(m.sum()),
+        "mean": json_number(m.mean()),
+        "std": json_number(m.std(ddof)),
+        "var": json_number(m.var(ddof)),
+        "min": json_number(m.min()),
+        "max": json_number(m.max()),
+    })
 }
 
-fn json(args: &Args, source: &Source, result: &Scan, seconds: f64) -> String {
+fn json_report(
+    args: &Args,
+    source: &Source,
+    axis: Option<usize>,
+    result: &Scan,
+    seconds: f64,
+) -> Value {
     let h = source.header();
-    let shape: Vec<String> = h.shape.iter().map(usize::to_string).collect();
-    let head = format!(
-        "{{\"file\": {:?}, \"dtype\": {:?}, \"shape\": [{}], \"axis\": {}, \"ddof\": {}, \"seconds\": {}",
-        args.file,
-        h.dtype.descr(),
-        shape.join(", "),
-        args.axis.map_or("null".to_string(), |k| k.to_string()),
-        args.ddof,
-        json_number(seconds)
-    );
-    let head = match &args.field {
-        Some(f) => format!("{head}, \"field\": {f:?}"),
-        None => head,
+    let stats = match result {
+        Scan::Whole(m) => moments_json(m, args.ddof),
+        Scan::Along(list) => list.iter().map(|m| moments_json(m, args.ddof)).collect(),
     };
-    match result {
-        Scan::Whole(m) => format!("{head}, \"stats\": {}}}", moments_json(m, args.ddof)),
-        Scan::Along(list) => {
-            let items: Vec<String> = list.iter().map(|m| moments_json(m, args.ddof)).collect();
-            format!("{head}, \"stats\": [{}]}}", items.join(", "))
-        }
+    let mut report = json!({
+        "file": args.file,
+        "dtype": h.dtype.descr(),
+        "shape": h.shape,
+        "axis": axis,
+        "ddof": args.ddof,
+        "skipna": args.skipna,
+        "seconds": json_number(seconds),
+        "stats": stats,
+    });
+    if let Some(f) = &args.field {
+        report["field"] = json!(f);
     }
+    report
 }

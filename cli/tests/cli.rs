@@ -375,3 +375,82 @@ fn create_random_fills_are_seeded_and_floats_only() {
     assert!(stderr(&o).contains("needs a float dtype"), "{}", stderr(&o));
     assert!(!bad.exists(), "a refused create leaves no file");
 }
+
+/// `stats` is the library's reduction: the JSON numbers are `par_moments`'s, bit for
+/// bit (shortest round-trip decimals parse back exactly), whole and per axis.
+#[test]
+fn stats_print_the_librarys_bits_with_numpys_axis_convention() {
+    use npmap::ParStats;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.npy");
+    let m = ndarray::Array2::from_shape_fn((257, 5), |(i, j)| {
+        ((i * 37 + j * 11) % 97) as f32 * 0.013 + 1e4
+    });
+    npmap::save_npy(&f, &m).unwrap();
+    let path = f.to_str().unwrap();
+
+    let o = npmap(&["stats", path, "--json", "--ddof", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let whole = m.par_moments();
+    assert_eq!(
+        v["stats"]["mean"].as_f64().unwrap().to_bits(),
+        whole.mean().to_bits()
+    );
+    assert_eq!(
+        v["stats"]["std"].as_f64().unwrap().to_bits(),
+        whole.std(1).to_bits()
+    );
+    assert_eq!(
+        v["stats"]["sum"].as_f64().unwrap().to_bits(),
+        whole.sum().to_bits()
+    );
+
+    // --axis -1 is the last axis, as NumPy's; the table has a sum column.
+    let o = npmap(&["stats", path, "--json", "--axis", "-1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["axis"], 1);
+    let rows = m.par_moments_axis(ndarray::Axis(1));
+    let stats = v["stats"].as_array().unwrap();
+    assert_eq!(stats.len(), 257);
+    for (s, r) in stats.iter().zip(rows.iter()) {
+        assert_eq!(s["mean"].as_f64().unwrap().to_bits(), r.mean().to_bits());
+        assert_eq!(s["max"].as_f64().unwrap(), r.max());
+    }
+    let o = npmap(&["stats", path, "--axis", "0"]);
+    let table = stdout(&o);
+    let header = table.lines().nth(1).unwrap();
+    assert!(
+        header.split_whitespace().collect::<Vec<_>>()[..4] == ["index", "count", "sum", "mean"],
+        "{header}"
+    );
+
+    let o = npmap(&["stats", path, "--axis", "-3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("axis -3 is out of bounds for an array of dimension 2"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `--skipna` gives the library's NaN-skipping moments; JSON writes NaN as null.
+#[test]
+fn stats_skipna_and_nan_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("nan.npy");
+    npmap::save_npy(&f, &ndarray::arr1(&[1.0f64, f64::NAN, 5.0, 6.0])).unwrap();
+    let path = f.to_str().unwrap();
+    let o = npmap(&["stats", path, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["stats"]["count"], 4);
+    assert!(v["stats"]["mean"].is_null() && v["stats"]["max"].is_null());
+    let o = npmap(&["stats", path, "--json", "--skipna"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["skipna"], true);
+    assert_eq!(v["stats"]["count"], 3);
+    assert_eq!(v["stats"]["mean"], 4.0);
+    assert_eq!(v["stats"]["min"], 1.0);
+    assert_eq!(v["stats"]["max"], 6.0);
+}
