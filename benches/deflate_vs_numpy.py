@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """flate2's miniz_oxide and zlib-rs backends side by side with CPython's zlib.
 
-    python3 benches/deflate_vs_numpy.py [--dir DIR] [--mb 100] [--repeat 3]
+    python3 benches/deflate_vs_numpy.py [--dir DIR] [--mb 100] [--repeat 3] [--inflate-repeat 9]
 
 Makes one 100 MB array per data kind with NumPy and writes each as a .npy file (the
 exact bytes `np.savez_compressed` puts in the archive member). Builds the bench crate
@@ -17,8 +17,8 @@ round trip checked) and times CPython's zlib on the same bytes
 (`zlib.compressobj(6, zlib.DEFLATED, -15)`, `zlib.decompress(data, -15)`), checks that
 CPython inflates every backend's output back to the input, and for context times
 `np.savez_compressed` + `np.load(path)[name]` of the same array. Prints one table of
-MB/s (1 MB = 1e6 bytes of uncompressed data) at the median of `--repeat` runs. The
-files it wrote are deleted at the end.
+MB/s (1 MB = 1e6 bytes of uncompressed data) at the median of `--repeat` deflate and
+`--inflate-repeat` inflate runs. The files it wrote are deleted at the end.
 """
 
 import argparse
@@ -95,8 +95,9 @@ def build(target_root):
     return binaries
 
 
-def run_binary(label, binary, path, repeat, out_dir):
-    cmd = [str(binary), "--tsv", "--repeat", str(repeat), "--level", str(LEVEL),
+def run_binary(label, binary, path, repeat, inflate_repeat, out_dir):
+    cmd = [str(binary), "--tsv", "--repeat", str(repeat), "--inflate-repeat", str(inflate_repeat),
+           "--level", str(LEVEL),
            "--out", str(out_dir), str(path)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     fields = out.strip().split("\t")
@@ -113,30 +114,31 @@ def run_binary(label, binary, path, repeat, out_dir):
     }
 
 
-def run_zlib(data, repeat):
-    deflate_times, inflate_times, size = [], [], None
+def run_zlib(data, repeat, inflate_repeat):
+    deflate_times, inflate_times = [], []
     for _ in range(repeat):
         t = time.perf_counter()
         c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
         compressed = c.compress(data) + c.flush()
         deflate_times.append(time.perf_counter() - t)
+    for _ in range(inflate_repeat):
         t = time.perf_counter()
         inflated = zlib.decompress(compressed, -15)
         inflate_times.append(time.perf_counter() - t)
         if inflated != data:
             raise SystemExit("CPython zlib: inflated bytes differ from the input")
         del inflated
-        size = len(compressed)
-    return {"bytes": len(data), "compressed": size,
+    return {"bytes": len(data), "compressed": len(compressed),
             "deflate": deflate_times, "inflate": inflate_times}
 
 
-def run_numpy(array, path, repeat):
+def run_numpy(array, path, repeat, inflate_repeat):
     save_times, load_times = [], []
     for _ in range(repeat):
         t = time.perf_counter()
         np.savez_compressed(path, a=array)
         save_times.append(time.perf_counter() - t)
+    for _ in range(inflate_repeat):
         t = time.perf_counter()
         with np.load(path) as z:
             loaded = z["a"]
@@ -177,10 +179,10 @@ def cpu_flags():
     return "?"
 
 
-def print_table(results, savez, n_bytes, repeat, versions, load_before):
+def print_table(results, savez, n_bytes, repeats, versions, load_before):
     print()
     print(f"raw deflate level {LEVEL} / inflate of a {n_bytes / 1e6:.0f} MB .npy member, "
-          f"MB/s of uncompressed bytes, median of {repeat}")
+          f"MB/s of uncompressed bytes, median of {repeats[0]} deflate / {repeats[1]} inflate runs")
     print(f"{datetime.datetime.now().isoformat(timespec='minutes')}, {cpu_model()}, "
           f"{os.cpu_count()} CPUs, flags: {cpu_flags()}")
     print("locked: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
@@ -234,7 +236,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", help="where to write the inputs (default: a new temp dir)")
     p.add_argument("--mb", type=float, default=100, help="data bytes per input, in MB (1e6)")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=3, help="deflate runs per cell")
+    p.add_argument("--inflate-repeat", type=int, default=9, help="inflate runs per cell")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, of {KINDS}")
     p.add_argument("--target-root", help="parent of the per-backend target dirs "
                    "(default: $CARGO_TARGET_DIR/deflate-bench, else benches/deflate/target)")
@@ -270,7 +273,7 @@ def main():
             per = {}
             for label, binary in binaries.items():
                 print(f"{kind}: {label}", file=sys.stderr, flush=True)
-                r = run_binary(label, binary, path, args.repeat, work)
+                r = run_binary(label, binary, path, args.repeat, args.inflate_repeat, work)
                 created.append(r["output"])
                 # CPython's zlib must inflate what the backend wrote.
                 if zlib.decompress(r["output"].read_bytes(), -15) != data:
@@ -278,12 +281,12 @@ def main():
                 r["output"].unlink()
                 per[label] = r
             print(f"{kind}: {ZLIB}", file=sys.stderr, flush=True)
-            per[ZLIB] = run_zlib(data, args.repeat)
+            per[ZLIB] = run_zlib(data, args.repeat, args.inflate_repeat)
             del data
             print(f"{kind}: np.savez_compressed / np.load", file=sys.stderr, flush=True)
             npz = work / f"{kind}.npz"
             created.append(npz)
-            savez[kind] = run_numpy(array, npz, args.repeat)
+            savez[kind] = run_numpy(array, npz, args.repeat, args.inflate_repeat)
             path.unlink()
             results[kind] = per
     finally:
@@ -292,7 +295,8 @@ def main():
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
 
-    print_table(results, savez, n_bytes, args.repeat, locked_versions(), load_before)
+    print_table(results, savez, n_bytes, (args.repeat, args.inflate_repeat), locked_versions(),
+                load_before)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,15 @@
 //! was compiled for (feature `miniz` or `zlib-rs`, optionally `runtime-detection`).
 //!
 //! ```text
-//! npmap-deflate-bench [--repeat N] [--level L] [--tsv] [--out DIR] FILE...
+//! npmap-deflate-bench [--repeat N] [--inflate-repeat M] [--level L] [--tsv] [--out DIR] FILE...
 //! ```
 //!
-//! Each file is read into memory, then deflated (`flate2::write::DeflateEncoder`, as the
-//! `zip` crate writes a member) and inflated (`flate2::bufread::DeflateDecoder`, as npmap
-//! reads one) `N` times. Every inflated copy is compared with the input. Speeds are MB/s
-//! of uncompressed data (1 MB = 1e6 bytes) at the median time. `--out DIR` also writes
-//! the deflated bytes to `DIR/<file name>.<backend>.deflate`, so another zlib can check
-//! that it inflates them.
+//! Each file is read into memory, deflated `N` times (`flate2::write::DeflateEncoder`, as
+//! the `zip` crate writes a member), then inflated `M` times (default `N`;
+//! `flate2::bufread::DeflateDecoder`, as npmap reads one). Every inflated copy is
+//! compared with the input. Speeds are MB/s of uncompressed data (1 MB = 1e6 bytes) at
+//! the median time. `--out DIR` also writes the deflated bytes to
+//! `DIR/<file name>.<backend>.deflate`, so another zlib can check that it inflates them.
 
 use std::error::Error;
 use std::io::{self, Read, Write};
@@ -49,11 +49,11 @@ const FEATURES: &str = if cfg!(feature = "zlib-rs") {
     "flate2 feature rust_backend (miniz_oxide)"
 };
 
-const USAGE: &str =
-    "usage: npmap-deflate-bench [--repeat N] [--level L] [--tsv] [--out DIR] FILE...";
+const USAGE: &str = "usage: npmap-deflate-bench [--repeat N] [--inflate-repeat M] [--level L] [--tsv] [--out DIR] FILE...";
 
 struct Options {
     repeat: usize,
+    inflate_repeat: Option<usize>,
     level: u32,
     tsv: bool,
     out: Option<PathBuf>,
@@ -63,6 +63,7 @@ struct Options {
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         repeat: 5,
+        inflate_repeat: None,
         level: 6,
         tsv: false,
         out: None,
@@ -76,6 +77,13 @@ fn parse_args() -> Result<Options, String> {
                 options.repeat = value("--repeat")?
                     .parse()
                     .map_err(|e| format!("--repeat: {e}"))?;
+            }
+            "--inflate-repeat" => {
+                options.inflate_repeat = Some(
+                    value("--inflate-repeat")?
+                        .parse()
+                        .map_err(|e| format!("--inflate-repeat: {e}"))?,
+                );
             }
             "--level" => {
                 options.level = value("--level")?
@@ -92,8 +100,8 @@ fn parse_args() -> Result<Options, String> {
     if options.files.is_empty() {
         return Err(USAGE.into());
     }
-    if options.repeat == 0 {
-        return Err("--repeat must be at least 1".into());
+    if options.repeat == 0 || options.inflate_repeat == Some(0) {
+        return Err("--repeat and --inflate-repeat must be at least 1".into());
     }
     if options.level > 9 {
         return Err("--level must be 0 to 9".into());
@@ -156,7 +164,6 @@ fn measure(input: &[u8], options: &Options, path: &Path) -> Result<Measured, Box
     let mut compressed = vec![0u8; bound];
     let mut inflated = vec![0xA5u8; input.len()];
     let mut deflate_times = Vec::with_capacity(options.repeat);
-    let mut inflate_times = Vec::with_capacity(options.repeat);
     let mut size = None;
     for _ in 0..options.repeat {
         let start = Instant::now();
@@ -165,7 +172,10 @@ fn measure(input: &[u8], options: &Options, path: &Path) -> Result<Measured, Box
         if *size.get_or_insert(compressed.len()) != compressed.len() {
             return Err(format!("{}: deflated size changed between runs", path.display()).into());
         }
-
+    }
+    let inflate_repeat = options.inflate_repeat.unwrap_or(options.repeat);
+    let mut inflate_times = Vec::with_capacity(inflate_repeat);
+    for _ in 0..inflate_repeat {
         let start = Instant::now();
         inflate(&compressed, &mut inflated)?;
         inflate_times.push(start.elapsed().as_secs_f64());
@@ -211,10 +221,11 @@ fn cpu_line() -> String {
 fn run(options: &Options) -> Result<(), Box<dyn Error>> {
     if !options.tsv {
         println!(
-            "backend {BACKEND}: {FEATURES}\n{}\nlevel {}, {} repeats, MB/s of uncompressed bytes at the median time",
+            "backend {BACKEND}: {FEATURES}\n{}\nlevel {}, {} deflate and {} inflate runs, MB/s of uncompressed bytes at the median time",
             cpu_line(),
             options.level,
-            options.repeat
+            options.repeat,
+            options.inflate_repeat.unwrap_or(options.repeat)
         );
     }
     for path in &options.files {
