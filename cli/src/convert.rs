@@ -1,6 +1,5 @@
 //! `npmap convert IN OUT [--native] [--c-order] [--align]`; `IN.npz:NAME OUT.npy` extracts.
 
-use crate::dispatch::with_element_type;
 use crate::source::{Source, split_member};
 use crate::{CliResult, FileArg, fail};
 
@@ -45,7 +44,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
             h.dtype.descr()
         ));
     }
-    with_element_type!(h.dtype, T => convert::<T>(args, &source)?, else return fail(format!(
+    npmap::with_element_type!(h.dtype, T => convert::<T>(args, &source)?, else return fail(format!(
         "{}: convert handles numeric arrays; dtype '{}' ({}) is not one",
         args.input, h.dtype.descr(), h.dtype.name()
     )));

@@ -5,7 +5,6 @@ use std::time::Instant;
 use npmap::ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
 use npmap::{DType, Element, par_fill_normal, par_fill_uniform};
 
-use crate::dispatch::with_element_type;
 use crate::{CliResult, FileArg, fail};
 
 #[derive(clap::Args)]
@@ -33,7 +32,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> CliResult {
     let dtype = DType::parse(&args.dtype)?;
     let started = Instant::now();
-    with_element_type!(dtype, T => create::<T>(args)?, else return fail(format!(
+    npmap::with_element_type!(dtype, T => create::<T>(args)?, else return fail(format!(
         "create makes numeric arrays; dtype '{}' is not one", dtype.descr()
     )));
     let h = npmap::read_npy_header(&args.file)?;

@@ -3,7 +3,6 @@
 use npmap::ndarray::{Axis, Ix2, IxDyn, s};
 use npmap::{MmapMode, NpyFile};
 
-use crate::dispatch::with_element_type;
 use crate::format::{NumpyText, SUMMARY_THRESHOLD, matrix_text};
 use crate::{CliResult, FileArg, fail};
 
@@ -24,7 +23,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         say!("{}", crate::records::head_text(&file, args.rows));
         return Ok(());
     }
-    with_element_type!(dtype, T => print_rows::<T>(&file, args.rows), else fail(format!(
+    npmap::with_element_type!(dtype, T => print_rows::<T>(&file, args.rows), else fail(format!(
         "{}: head prints numeric arrays; dtype '{}' ({}) is not one",
         args.file.display(), dtype.descr(), dtype.name()
     )))

@@ -18,7 +18,7 @@ macro_rules! say {
 mod convert;
 mod create;
 mod demo;
-mod dispatch;
+
 mod format;
 mod head;
 mod info;

@@ -9,7 +9,6 @@ use npmap::ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
 use npmap::{Element, Moments, ParStats, Progress, StatElement};
 use serde_json::{Value, json};
 
-use crate::dispatch::with_element_type;
 use crate::source::Source;
 use crate::{CliResult, fail};
 
@@ -71,7 +70,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
             dtype.descr()
         ));
     }
-    with_element_type!(real dtype, T => report::<T>(args, &source), else fail(format!(
+    npmap::with_element_type!(real dtype, T => report::<T>(args, &source), else fail(format!(
         "{}: stats needs a numeric dtype; '{}' ({}) is not one",
         args.file, dtype.descr(), dtype.name()
     )))
@@ -105,7 +104,7 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
     }
     let mut rows: Vec<(String, String, Moments)> = Vec::new();
     for (path, leaf, _) in crate::records::leaf_fields(&file.header().dtype) {
-        let moments: Option<Moments> = with_element_type!(real leaf, T => {
+        let moments: Option<Moments> = npmap::with_element_type!(real leaf, T => {
             let data: CowArray<'_, T, IxDyn> = match file.field::<T, IxDyn>(&path) {
                 Ok(view) => CowArray::from(view),
                 Err(_) => CowArray::from(file.read_field::<T, IxDyn>(&path)?),

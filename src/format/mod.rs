@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod dtype;
+pub(crate) mod element;
 pub(crate) mod header;
 pub(crate) mod literal;

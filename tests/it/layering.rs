@@ -104,14 +104,21 @@ fn crate_paths(code: &str) -> Vec<Vec<String>> {
 
 /// The layers a file names: the first segment of each crate path; an item named
 /// through a crate-root re-export (`crate::Error`) counts as its module's layer.
+/// Names that are not layers (re-exported external crates such as `crate::ndarray`,
+/// macros exported at the root) are left out.
 fn referenced_layers(code: &str) -> BTreeSet<String> {
     let reexports = root_reexports();
+    let is_layer = |name: &str| {
+        let src = src_dir();
+        src.join(format!("{name}.rs")).is_file() || src.join(name).join("mod.rs").is_file()
+    };
     crate_paths(code)
         .into_iter()
         .filter_map(|path| {
             let head = path.first()?.clone();
             Some(reexports.get(&head).cloned().unwrap_or(head))
         })
+        .filter(|layer| is_layer(layer))
         .collect()
 }
 
