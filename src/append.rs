@@ -28,16 +28,16 @@ use crate::save::write_c_order;
 /// # let path = dir.path().join("log.npy");
 /// use npmap::NpyAppender;
 /// let mut log = NpyAppender::<f32>::create(&path, &[3])?;
-/// log.append(&ndarray::arr2(&[[1.0, 2.0, 3.0]]))?;
-/// log.append(&ndarray::arr2(&[[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))?;
+/// log.append(&npmap::ndarray::arr2(&[[1.0, 2.0, 3.0]]))?;
+/// log.append(&npmap::ndarray::arr2(&[[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))?;
 /// assert_eq!(log.finish()?, 3);
-/// let back: ndarray::Array2<f32> = npmap::read_npy(&path)?;
+/// let back: npmap::ndarray::Array2<f32> = npmap::read_npy(&path)?;
 /// assert_eq!(back.row(2).to_vec(), [7.0, 8.0, 9.0]);
 ///
 /// let mut more = NpyAppender::<f32>::open(&path)?;
-/// more.append(&ndarray::arr1(&[0.0, 0.0, 1.0]).insert_axis(ndarray::Axis(0)))?;
+/// more.append(&npmap::ndarray::arr1(&[0.0, 0.0, 1.0]).insert_axis(npmap::ndarray::Axis(0)))?;
 /// more.finish()?;
-/// assert_eq!(npmap::read_npy::<f32, ndarray::Ix2>(&path)?.nrows(), 4);
+/// assert_eq!(npmap::read_npy::<f32, npmap::ndarray::Ix2>(&path)?.nrows(), 4);
 /// # Ok(()) }
 /// ```
 pub struct NpyAppender<A: Element> {
@@ -278,7 +278,7 @@ fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("log.npy");
-/// npmap::save_npy(&path, &ndarray::arr2(&[[1u8, 2], [3, 4]]))?;
+/// npmap::save_npy(&path, &npmap::ndarray::arr2(&[[1u8, 2], [3, 4]]))?;
 /// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
 /// std::io::Write::write_all(&mut f, &[5]).unwrap(); // half a row, as after a crash
 /// assert_eq!(npmap::recover(&path)?, 2);

@@ -63,12 +63,12 @@ pub(crate) fn shape_and_order<D: Dimension>(
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("big.npy");
-/// use ndarray::ShapeBuilder;
+/// use npmap::ndarray::ShapeBuilder;
 /// // SAFETY: nothing else truncates the new file while it is mapped.
 /// let mut m = unsafe { npmap::create_npy::<f32, _>(&path, (1000, 100))? };
 /// m.view_mut()?.column_mut(3).fill(1.5);
 /// m.flush()?;
-/// let back: ndarray::Array2<f32> = npmap::read_npy(&path)?;
+/// let back: npmap::ndarray::Array2<f32> = npmap::read_npy(&path)?;
 /// assert_eq!(back[[999, 3]], 1.5);
 /// let f = unsafe { npmap::create_npy::<f64, _>(dir.path().join("f.npy"), (3, 4).f())? };
 /// assert!(f.header().fortran_order);

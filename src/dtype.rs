@@ -747,7 +747,7 @@ mod sealed {
 /// `Complex<f32>` and `Complex<f64>`. The trait is sealed.
 ///
 /// ```
-/// use npmap::{DType, Element};
+/// use npmap::Element;
 /// assert_eq!(f32::dtype().descr(), if cfg!(target_endian = "little") { "<f4" } else { ">f4" });
 /// assert_eq!(<bool as Element>::NAME, "bool");
 /// ```

@@ -60,8 +60,8 @@ impl Mapping {
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
-/// # npmap::save_npy(&path, &ndarray::arr1(&[1i64, 2, 3]))?;
-/// use ndarray::IxDyn;
+/// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[1i64, 2, 3]))?;
+/// use npmap::ndarray::IxDyn;
 /// use npmap::{MmapMode, NpyFile};
 /// // SAFETY: nothing else touches the file while it is mapped.
 /// let mut f = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
@@ -256,8 +256,8 @@ impl NpyFile {
     /// bytes.extend((-2.0f64).to_be_bytes());
     /// std::fs::write(&path, bytes).unwrap();
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// assert!(f.view::<f64, ndarray::Ix1>().is_err());
-    /// let c = f.cow::<f64, ndarray::Ix1>()?;
+    /// assert!(f.view::<f64, npmap::ndarray::Ix1>().is_err());
+    /// let c = f.cow::<f64, npmap::ndarray::Ix1>()?;
     /// assert!(c.is_owned());
     /// assert_eq!(c.to_vec(), [1.5, -2.0]);
     /// # Ok(()) }
@@ -323,7 +323,7 @@ impl NpyFile {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("x.npy");
-    /// # npmap::save_npy(&path, &ndarray::Array1::<f32>::ones(100_000)).unwrap();
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(100_000)).unwrap();
     /// // SAFETY: nothing modifies the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
     /// f.prefault();
@@ -486,8 +486,8 @@ pub(crate) fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D>
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("X.npy");
-/// # npmap::save_npy(&path, &ndarray::Array2::<f32>::ones((4, 3)))?;
-/// use ndarray::Ix2;
+/// # npmap::save_npy(&path, &npmap::ndarray::Array2::<f32>::ones((4, 3)))?;
+/// use npmap::ndarray::Ix2;
 /// use npmap::MmapMode;
 /// // SAFETY: nothing truncates X.npy while it is mapped.
 /// let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly)? };
@@ -597,7 +597,7 @@ pub unsafe fn load_npy_with<A: Element, D: Dimension>(
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("X.npy");
-/// npmap::save_npy(&path, &ndarray::Array2::<f32>::zeros((3, 4))).unwrap();
+/// npmap::save_npy(&path, &npmap::ndarray::Array2::<f32>::zeros((3, 4))).unwrap();
 /// let h = npmap::read_npy_header(&path).unwrap();
 /// assert_eq!((h.dtype.name(), h.shape.clone(), h.data_offset), ("float32".to_string(), vec![3, 4], 128));
 /// ```
@@ -638,9 +638,9 @@ pub(crate) fn open_npy(
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("X.npy");
-/// let a = ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]);
+/// let a = npmap::ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]);
 /// npmap::save_npy(&path, &a)?;
-/// let b: ndarray::Array2<f64> = npmap::read_npy(&path)?;
+/// let b: npmap::ndarray::Array2<f64> = npmap::read_npy(&path)?;
 /// assert_eq!(a, b);
 /// # Ok(()) }
 /// ```

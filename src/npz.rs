@@ -11,7 +11,7 @@
 //! # fn main() -> npmap::Result<()> {
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("train.npz");
-//! use ndarray::{Array1, Array2, Ix2};
+//! use npmap::ndarray::{Array1, Array2, Ix2};
 //! use npmap::{NpzReader, NpzWriter};
 //! let mut w = NpzWriter::create(&path)?;
 //! w.add("X_train", &Array2::<f32>::ones((100, 8)))?;
@@ -114,10 +114,10 @@ pub struct MemberInfo {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npz");
 /// # let mut w = npmap::NpzWriter::compressed(&path)?;
-/// # w.add("a", &ndarray::arr1(&[1.5f64, 2.5]))?;
+/// # w.add("a", &npmap::ndarray::arr1(&[1.5f64, 2.5]))?;
 /// # w.finish()?;
 /// let z = npmap::NpzReader::open(&path)?;
-/// let a: ndarray::Array1<f64> = z.read("a")?;
+/// let a: npmap::ndarray::Array1<f64> = z.read("a")?;
 /// assert_eq!(a.to_vec(), [1.5, 2.5]);
 /// # Ok(()) }
 /// ```
@@ -159,7 +159,7 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// # let mut w = npmap::NpzWriter::create(&path)?;
-    /// # w.add("a", &ndarray::arr1(&[1u8]))?;
+    /// # w.add("a", &npmap::ndarray::arr1(&[1u8]))?;
     /// # w.finish()?;
     /// let options = npmap::HeaderOptions { max_header_size: 100_000, ..Default::default() };
     /// let z = npmap::NpzReader::open_with(&path, &options)?;
@@ -239,8 +239,8 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("b", &ndarray::arr1(&[1u8]))?;
-    /// w.add("a", &ndarray::arr1(&[2u8]))?;
+    /// w.add("b", &npmap::ndarray::arr1(&[1u8]))?;
+    /// w.add("a", &npmap::ndarray::arr1(&[2u8]))?;
     /// w.finish()?;
     /// assert_eq!(npmap::NpzReader::open(&path)?.names(), ["b", "a"]);
     /// # Ok(()) }
@@ -257,7 +257,7 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// # let mut w = npmap::NpzWriter::compressed(&path)?;
-    /// # w.add("X", &ndarray::Array2::<f32>::zeros((3, 4)))?;
+    /// # w.add("X", &npmap::ndarray::Array2::<f32>::zeros((3, 4)))?;
     /// # w.finish()?;
     /// let h = npmap::NpzReader::open(&path)?.header("X")?;
     /// assert_eq!((h.dtype.descr(), h.shape), ("<f4".to_string(), vec![3, 4]));
@@ -277,13 +277,13 @@ impl NpzReader {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
-    /// let a = ndarray::arr2(&[[1i32, 2], [3, 4]]);
+    /// let a = npmap::ndarray::arr2(&[[1i32, 2], [3, 4]]);
     /// let mut w = npmap::NpzWriter::compressed(&path)?;
     /// w.add("a", &a)?;
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
-    /// assert_eq!(z.read::<i32, ndarray::Ix2>("a")?, a);
-    /// assert!(matches!(z.read::<f32, ndarray::Ix2>("a"), Err(npmap::Error::DTypeMismatch { .. })));
+    /// assert_eq!(z.read::<i32, npmap::ndarray::Ix2>("a")?, a);
+    /// assert!(matches!(z.read::<f32, npmap::ndarray::Ix2>("a"), Err(npmap::Error::DTypeMismatch { .. })));
     /// # Ok(()) }
     /// ```
     pub fn read<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
@@ -302,11 +302,11 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("X", &ndarray::Array2::<f64>::from_elem((1000, 10), 0.25))?;
+    /// w.add("X", &npmap::ndarray::Array2::<f64>::from_elem((1000, 10), 0.25))?;
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
     /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-    /// let x = unsafe { z.map::<f64, ndarray::Ix2>("X")? };
+    /// let x = unsafe { z.map::<f64, npmap::ndarray::Ix2>("X")? };
     /// assert_eq!(x.view().sum(), 2500.0);
     /// # Ok(()) }
     /// ```
@@ -343,15 +343,14 @@ impl NpzReader {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let (stored, packed) = (dir.path().join("s.npz"), dir.path().join("c.npz"));
-    /// let a = ndarray::arr1(&[1u16, 2, 3]);
-    /// for (path, mut w) in [(&stored, npmap::NpzWriter::create(&stored)?),
-    ///                       (&packed, npmap::NpzWriter::compressed(&packed)?)] {
+    /// let a = npmap::ndarray::arr1(&[1u16, 2, 3]);
+    /// for mut w in [npmap::NpzWriter::create(&stored)?, npmap::NpzWriter::compressed(&packed)?] {
     ///     w.add("a", &a)?;
     ///     w.finish()?;
     /// }
     /// let (s, c) = (npmap::NpzReader::open(&stored)?, npmap::NpzReader::open(&packed)?);
     /// // SAFETY: nothing truncates or rewrites the archives while they are mapped.
-    /// let (vs, vc) = unsafe { (s.cow::<u16, ndarray::Ix1>("a")?, c.cow::<u16, ndarray::Ix1>("a")?) };
+    /// let (vs, vc) = unsafe { (s.cow::<u16, npmap::ndarray::Ix1>("a")?, c.cow::<u16, npmap::ndarray::Ix1>("a")?) };
     /// assert!(vs.is_view() && vc.is_owned());
     /// assert_eq!((vs.to_vec(), vc.to_vec()), (vec![1, 2, 3], vec![1, 2, 3]));
     /// # Ok(()) }
@@ -411,7 +410,7 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("x", &ndarray::arr1(&[1.0f64, 2.0]))?;
+    /// w.add("x", &npmap::ndarray::arr1(&[1.0f64, 2.0]))?;
     /// w.finish()?;
     /// let info = npmap::NpzReader::open(&path)?.member_info("x")?;
     /// assert!(!info.compressed);
@@ -829,7 +828,7 @@ impl<R: Read> Read for Recorder<'_, R> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("train.npz");
 /// let mut w = npmap::NpzWriter::create(&path)?;
-/// w.add("X_train", &ndarray::Array2::<f32>::zeros((10, 3)))?;
+/// w.add("X_train", &npmap::ndarray::Array2::<f32>::zeros((10, 3)))?;
 /// w.finish()?;
 /// assert_eq!(npmap::NpzReader::open(&path)?.names(), ["X_train"]);
 /// # Ok(()) }
@@ -860,11 +859,11 @@ impl NpzWriter {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("a", &ndarray::arr1(&[1.0f64]))?;
+    /// w.add("a", &npmap::ndarray::arr1(&[1.0f64]))?;
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
     /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-    /// assert_eq!(unsafe { z.map::<f64, ndarray::Ix1>("a")? }.view()[0], 1.0);
+    /// assert_eq!(unsafe { z.map::<f64, npmap::ndarray::Ix1>("a")? }.view()[0], 1.0);
     /// # Ok(()) }
     /// ```
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
@@ -878,7 +877,7 @@ impl NpzWriter {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::compressed(&path)?;
-    /// w.add("zeros", &ndarray::Array1::<f64>::zeros(100_000))?;
+    /// w.add("zeros", &npmap::ndarray::Array1::<f64>::zeros(100_000))?;
     /// w.finish()?;
     /// assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
     /// # Ok(()) }
@@ -905,7 +904,7 @@ impl NpzWriter {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
-    /// let a = ndarray::arr2(&[[1u8, 2], [3, 4]]);
+    /// let a = npmap::ndarray::arr2(&[[1u8, 2], [3, 4]]);
     /// let mut w = npmap::NpzWriter::create(&path)?;
     /// w.add("a", &a)?;
     /// w.add("a_t", &a.t())?;
@@ -944,7 +943,7 @@ impl NpzWriter {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("a", &ndarray::arr1(&[1i8]))?;
+    /// w.add("a", &npmap::ndarray::arr1(&[1i8]))?;
     /// assert!(!path.exists());
     /// w.finish()?;
     /// assert!(path.exists());
@@ -1002,16 +1001,16 @@ impl Drop for NpzWriter {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let (src, dst) = (dir.path().join("c.npz"), dir.path().join("a.npz"));
 /// let mut w = npmap::NpzWriter::compressed(&src)?;
-/// w.add("X", &ndarray::Array2::<f64>::eye(3))?;
+/// w.add("X", &npmap::ndarray::Array2::<f64>::eye(3))?;
 /// w.finish()?;
 /// assert!(matches!(
-///     unsafe { npmap::NpzReader::open(&src)?.map::<f64, ndarray::Ix2>("X") },
+///     unsafe { npmap::NpzReader::open(&src)?.map::<f64, npmap::ndarray::Ix2>("X") },
 ///     Err(npmap::Error::MemberCompressed { .. })
 /// ));
 /// npmap::npz::realign(&src, &dst)?;
 /// let z = npmap::NpzReader::open(&dst)?;
 /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-/// let x = unsafe { z.map::<f64, ndarray::Ix2>("X")? };
+/// let x = unsafe { z.map::<f64, npmap::ndarray::Ix2>("X")? };
 /// assert_eq!(x.view().diag().sum(), 3.0);
 /// # Ok(()) }
 /// ```

@@ -22,7 +22,7 @@ const STREAM_CHUNK: usize = 1 << 16;
 ///
 /// ```
 /// let mut out = Vec::new();
-/// npmap::write_npy(&mut out, &ndarray::arr1(&[1u8, 2, 3])).unwrap();
+/// npmap::write_npy(&mut out, &npmap::ndarray::arr1(&[1u8, 2, 3])).unwrap();
 /// assert_eq!(out.len(), 128 + 3);
 /// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }"));
 /// ```
@@ -180,8 +180,8 @@ fn write_raw_to(
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
-/// npmap::save_npy(&path, &ndarray::arr1(&[1i64, 2, 3])).unwrap();
-/// let y: ndarray::Array1<i64> = npmap::read_npy(&path).unwrap();
+/// npmap::save_npy(&path, &npmap::ndarray::arr1(&[1i64, 2, 3])).unwrap();
+/// let y: npmap::ndarray::Array1<i64> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1, 2, 3]);
 /// ```
 pub fn save_npy<A, D>(path: impl AsRef<Path>, array: &ArrayRef<A, D>) -> Result<()>
@@ -222,8 +222,8 @@ impl Default for SaveOptions {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
 /// let quick = npmap::SaveOptions { sync: false };
-/// npmap::save_npy_with(&path, &ndarray::arr1(&[1.5f32, 2.5]), &quick).unwrap();
-/// let y: ndarray::Array1<f32> = npmap::read_npy(&path).unwrap();
+/// npmap::save_npy_with(&path, &npmap::ndarray::arr1(&[1.5f32, 2.5]), &quick).unwrap();
+/// let y: npmap::ndarray::Array1<f32> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1.5, 2.5]);
 /// ```
 pub fn save_npy_with<A, D>(

@@ -435,7 +435,7 @@ fn nan_propagating_max(a: f64, b: f64) -> f64 {
 /// bounds. `ddof` is NumPy's "delta degrees of freedom".
 ///
 /// ```
-/// use ndarray::{array, Axis};
+/// use npmap::ndarray::{array, Axis};
 /// use npmap::ParStats;
 /// let x = array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 9.0]];
 /// assert_eq!(x.par_mean(), 4.0);
@@ -447,7 +447,7 @@ pub trait ParStats<D: Dimension> {
     /// All moments of all elements in one pass (NaN propagates).
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// let m = array![[1u16, 2], [3, 4]].par_moments();
     /// assert_eq!((m.count(), m.mean(), m.var(0)), (4, 2.5, 1.25));
@@ -457,7 +457,7 @@ pub trait ParStats<D: Dimension> {
     /// Moments along `axis`: one [`Moments`] per lane (NaN propagates).
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let m = array![[1.0f64, 10.0], [3.0, 30.0]].par_moments_axis(Axis(0));
     /// assert_eq!((m[0].mean(), m[1].mean(), m[1].var(0)), (2.0, 20.0, 100.0));
@@ -467,7 +467,7 @@ pub trait ParStats<D: Dimension> {
     /// All moments of the non-NaN elements in one pass.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// let m = array![1.0f32, f32::NAN, 3.0].par_nan_moments();
     /// assert_eq!((m.count(), m.mean(), m.max()), (2, 2.0, 3.0));
@@ -477,7 +477,7 @@ pub trait ParStats<D: Dimension> {
     /// Moments of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let m = array![[1.0f64, f64::NAN], [3.0, 5.0]].par_nan_moments_axis(Axis(0));
     /// assert_eq!((m[0].mean(), m[1].mean(), m[1].count()), (2.0, 5.0, 1));
@@ -487,7 +487,7 @@ pub trait ParStats<D: Dimension> {
     /// Sum of all elements (0 when empty), as `np.sum` in `f64`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1i8, -2, 4].par_sum(), 3.0);
     /// ```
@@ -498,7 +498,7 @@ pub trait ParStats<D: Dimension> {
     /// Mean of all elements, as `np.mean`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f32, 2.0, 6.0].par_mean(), 3.0);
     /// ```
@@ -509,7 +509,7 @@ pub trait ParStats<D: Dimension> {
     /// Variance of all elements, as `np.var(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, 3.0].par_var(0), 1.0);
     /// ```
@@ -520,7 +520,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviation of all elements, as `np.std(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, 3.0].par_std(1), 2f64.sqrt());
     /// ```
@@ -531,7 +531,7 @@ pub trait ParStats<D: Dimension> {
     /// Smallest element (NaN if empty or any element is NaN).
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![4u32, 2, 9].par_min(), 2.0);
     /// ```
@@ -542,7 +542,7 @@ pub trait ParStats<D: Dimension> {
     /// Largest element (NaN if empty or any element is NaN).
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![4u32, 2, 9].par_max(), 9.0);
     /// ```
@@ -553,7 +553,7 @@ pub trait ParStats<D: Dimension> {
     /// Sums along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 2], [3, 4]].par_sum_axis(Axis(0)), array![4.0, 6.0]);
     /// ```
@@ -564,7 +564,7 @@ pub trait ParStats<D: Dimension> {
     /// Means along `axis`, as NumPy's `x.mean(axis)`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 2], [3, 4]].par_mean_axis(Axis(1)), array![1.5, 3.5]);
     /// ```
@@ -575,7 +575,7 @@ pub trait ParStats<D: Dimension> {
     /// Variances along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1.0, 2.0], [3.0, 6.0]].par_var_axis(Axis(0), 0), array![1.0, 4.0]);
     /// ```
@@ -586,7 +586,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviations along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1.0, 2.0], [3.0, 6.0]].par_std_axis(Axis(0), 0), array![1.0, 2.0]);
     /// ```
@@ -597,7 +597,7 @@ pub trait ParStats<D: Dimension> {
     /// Minima along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 8], [3, 4]].par_min_axis(Axis(0)), array![1.0, 4.0]);
     /// ```
@@ -608,7 +608,7 @@ pub trait ParStats<D: Dimension> {
     /// Maxima along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 8], [3, 4]].par_max_axis(Axis(0)), array![3.0, 8.0]);
     /// ```
@@ -619,7 +619,7 @@ pub trait ParStats<D: Dimension> {
     /// Sum of the non-NaN elements (0 if none), as `np.nansum`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f32, f32::NAN, 2.0].par_nansum(), 3.0);
     /// ```
@@ -630,7 +630,7 @@ pub trait ParStats<D: Dimension> {
     /// Mean of the non-NaN elements, as `np.nanmean`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f32, f32::NAN, 2.0].par_nanmean(), 1.5);
     /// ```
@@ -641,7 +641,7 @@ pub trait ParStats<D: Dimension> {
     /// Variance of the non-NaN elements, as `np.nanvar(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, f64::NAN, 3.0].par_nanvar(0), 1.0);
     /// ```
@@ -652,7 +652,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviation of the non-NaN elements, as `np.nanstd(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, f64::NAN, 3.0].par_nanstd(0), 1.0);
     /// ```
@@ -663,7 +663,7 @@ pub trait ParStats<D: Dimension> {
     /// Smallest non-NaN element (NaN if there is none), as `np.nanmin`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![f64::NAN, 3.0, 1.0].par_nanmin(), 1.0);
     /// ```
@@ -674,7 +674,7 @@ pub trait ParStats<D: Dimension> {
     /// Largest non-NaN element (NaN if there is none), as `np.nanmax`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![f64::NAN, 3.0, 1.0].par_nanmax(), 3.0);
     /// ```
@@ -685,7 +685,7 @@ pub trait ParStats<D: Dimension> {
     /// Sums of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nansum_axis(Axis(0)), array![4.0, 4.0]);
@@ -697,7 +697,7 @@ pub trait ParStats<D: Dimension> {
     /// Means of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanmean_axis(Axis(0)), array![2.0, 4.0]);
@@ -709,7 +709,7 @@ pub trait ParStats<D: Dimension> {
     /// Variances of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanvar_axis(Axis(0), 0), array![1.0, 0.0]);
@@ -721,7 +721,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviations of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanstd_axis(Axis(0), 0), array![1.0, 0.0]);
@@ -733,7 +733,7 @@ pub trait ParStats<D: Dimension> {
     /// Minima of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanmin_axis(Axis(0)), array![1.0, 4.0]);
@@ -745,7 +745,7 @@ pub trait ParStats<D: Dimension> {
     /// Maxima of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanmax_axis(Axis(0)), array![3.0, 4.0]);

@@ -279,7 +279,7 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("people.npy");
-    /// use ndarray::Ix1;
+    /// use npmap::ndarray::Ix1;
     /// use npmap::{DType, MmapMode, NpyFile};
     /// // np.array([(25, 55.5), (30, 75.0)], dtype=[('age', '<i4'), ('weight', '<f4')])
     /// let dtype = DType::parse("[('age', '<i4'), ('weight', '<f4')]")?;
@@ -317,10 +317,10 @@ impl NpyFile {
     /// # if cfg!(target_endian = "little") {
     /// // SAFETY: nothing else touches the file while it is mapped.
     /// let mut f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadWrite)? };
-    /// f.field_mut::<i32, ndarray::Ix1>("b")?.fill(7);
+    /// f.field_mut::<i32, npmap::ndarray::Ix1>("b")?.fill(7);
     /// f.flush()?;
-    /// assert_eq!(f.field::<i32, ndarray::Ix1>("a")?.to_vec(), [0, 0, 0]);
-    /// assert_eq!(f.field::<i32, ndarray::Ix1>("b")?.to_vec(), [7, 7, 7]);
+    /// assert_eq!(f.field::<i32, npmap::ndarray::Ix1>("a")?.to_vec(), [0, 0, 0]);
+    /// assert_eq!(f.field::<i32, npmap::ndarray::Ix1>("b")?.to_vec(), [7, 7, 7]);
     /// # }
     /// # Ok(()) }
     /// ```
@@ -362,8 +362,8 @@ impl NpyFile {
     /// data.extend(2.5f64.to_be_bytes());
     /// npmap::save_npy_raw(&path, &dtype, &[1], false, &data)?;
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// assert!(f.field::<f64, ndarray::Ix1>("x").is_err());
-    /// assert_eq!(f.read_field::<f64, ndarray::Ix1>("x")?.to_vec(), [2.5]);
+    /// assert!(f.field::<f64, npmap::ndarray::Ix1>("x").is_err());
+    /// assert_eq!(f.read_field::<f64, npmap::ndarray::Ix1>("x")?.to_vec(), [2.5]);
     /// # Ok(()) }
     /// ```
     pub fn read_field<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
@@ -442,7 +442,7 @@ fn records_from_bytes<R: Record, D: Dimension>(
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("p.npy");
-/// use npmap::{DType, Field, Record};
+/// use npmap::{Field, Record};
 /// #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 /// #[repr(C)]
 /// struct Point { x: f32, y: f32 }
@@ -454,9 +454,9 @@ fn records_from_bytes<R: Record, D: Dimension>(
 ///         ]
 ///     }
 /// }
-/// let points = ndarray::arr1(&[Point { x: 1.0, y: 2.0 }, Point { x: -1.0, y: 0.5 }]);
+/// let points = npmap::ndarray::arr1(&[Point { x: 1.0, y: 2.0 }, Point { x: -1.0, y: 0.5 }]);
 /// npmap::save_records(&path, &points)?;
-/// let back: ndarray::Array1<Point> = npmap::read_records(&path)?;
+/// let back: npmap::ndarray::Array1<Point> = npmap::read_records(&path)?;
 /// assert_eq!(back, points);
 /// # Ok(()) }
 /// ```
@@ -538,7 +538,7 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("people.npy");
-/// use ndarray::Ix1;
+/// use npmap::ndarray::Ix1;
 /// use npmap::{ByteOrder, DType, Field, MmapMode, NpyFile, Record};
 /// use std::mem::offset_of;
 ///
@@ -566,7 +566,7 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
 /// # }
 /// let mut name = [0u32; 10];
 /// name[..3].copy_from_slice(&['B' as u32, 'o' as u32, 'b' as u32]);
-/// let people = ndarray::arr1(&[Person { name, age: 30, weight: 75.0 }]);
+/// let people = npmap::ndarray::arr1(&[Person { name, age: 30, weight: 75.0 }]);
 /// npmap::save_records(&path, &people)?; // as np.save writes it
 ///
 /// // SAFETY: nothing truncates the file while it is mapped.

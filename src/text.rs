@@ -158,7 +158,7 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("names.npy");
-    /// use ndarray::{Ix1, arr1};
+    /// use npmap::ndarray::{Ix1, arr1};
     /// npmap::save_strings(&path, &arr1(&["Alice", "", "Zoë"]), None)?; // '<U5'
     /// // SAFETY: nothing truncates the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
@@ -177,10 +177,10 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("ids.npy");
-    /// let ids = ndarray::arr1(&[b"ab".as_slice(), b"", b"xyz"]);
+    /// let ids = npmap::ndarray::arr1(&[b"ab".as_slice(), b"", b"xyz"]);
     /// npmap::save_bytes_strings(&path, &ids, None)?; // '|S3'
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// let back = f.read_bytes_strings::<ndarray::Ix1>()?;
+    /// let back = f.read_bytes_strings::<npmap::ndarray::Ix1>()?;
     /// assert_eq!(back.to_vec(), [b"ab".to_vec(), vec![], b"xyz".to_vec()]);
     /// # Ok(()) }
     /// ```
@@ -216,7 +216,7 @@ impl NpyFile {
     /// let data: Vec<u8> = [1i64, npmap::NAT].iter().flat_map(|v| v.to_le_bytes()).collect();
     /// npmap::save_npy_raw(&path, &dtype, &[2], false, &data)?;
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// let (days, unit) = f.datetimes::<ndarray::Ix1>()?;
+    /// let (days, unit) = f.datetimes::<npmap::ndarray::Ix1>()?;
     /// assert_eq!(days.to_vec(), [1, npmap::NAT]);
     /// assert_eq!(unit.unit, "D");
     /// # }
@@ -382,7 +382,7 @@ where
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("u.npy");
-/// let words = ndarray::arr1(&["Alice".to_string(), "Bob".to_string()]);
+/// let words = npmap::ndarray::arr1(&["Alice".to_string(), "Bob".to_string()]);
 /// npmap::save_strings(&path, &words, Some(10))?;
 /// assert_eq!(npmap::read_npy_header(&path)?.dtype.name(), "str320");
 /// assert!(npmap::save_strings(&path, &words, Some(4)).is_err());
@@ -423,7 +423,7 @@ where
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("s.npy");
-/// npmap::save_bytes_strings(&path, &ndarray::arr1(&[b"ab".to_vec(), b"c".to_vec()]), None)?;
+/// npmap::save_bytes_strings(&path, &npmap::ndarray::arr1(&[b"ab".to_vec(), b"c".to_vec()]), None)?;
 /// assert_eq!(npmap::read_npy_header(&path)?.dtype.descr(), "|S2");
 /// # Ok(()) }
 /// ```
