@@ -10,9 +10,56 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A `Result` whose error is [`Error`].
+///
+/// The error type is a defaulted parameter, so `npmap::Result<T>` is
+/// `std::result::Result<T, npmap::Error>` and `?` passes npmap's errors on from a
+/// function of your own.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("X.npy");
+/// use npmap::ndarray::Array2;
+///
+/// fn row_count(path: &std::path::Path) -> npmap::Result<usize> {
+///     let header = npmap::read_npy_header(path)?;
+///     Ok(header.shape[0])
+/// }
+///
+/// npmap::save_npy(&path, &Array2::<f32>::zeros((5, 2)))?;
+/// assert_eq!(row_count(&path)?, 5);
+/// # Ok(()) }
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong opening, mapping, reading or writing a NumPy file.
+///
+/// Each variant carries the file it is about ([`Error::path`]) and the facts needed
+/// to act on it; the `Display` message states what was expected and what was found.
+/// The enum is `#[non_exhaustive]`: a `match` needs a catch-all arm.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("x.npy");
+/// use npmap::ndarray::{Array1, Ix1};
+/// use npmap::Error;
+///
+/// npmap::save_npy(&path, &Array1::<f64>::zeros(3))?;
+/// match npmap::read_npy::<f32, Ix1>(&path) {
+///     Err(Error::DTypeMismatch { found_name, expected, .. }) => {
+///         assert_eq!((found_name.as_str(), expected), ("float64", "f32"));
+///     }
+///     other => panic!("expected a dtype mismatch, got {other:?}"),
+/// }
+///
+/// // I/O errors keep the OS error as their `source`.
+/// let e = npmap::read_npy_header(dir.path().join("missing.npy")).unwrap_err();
+/// let Error::Io { action, source, .. } = &e else { panic!("{e}") };
+/// assert_eq!((*action, source.kind()), ("open", std::io::ErrorKind::NotFound));
+/// assert!(e.to_string().contains("missing.npy: open: "));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -445,7 +492,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// The file this error is about.
+    /// The file this error is about: the path given to the call, `archive.npz:name`
+    /// for a member of an archive, `<stream>` for data read from or written to a
+    /// reader or writer, `<descr>` for [`DType::parse`](crate::DType::parse), and
+    /// `<shape>` when [`load_raw`](crate::load_raw) is given a shape whose size
+    /// overflows.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("missing.npy");
+    /// let e = npmap::read_npy_header(&path).unwrap_err();
+    /// assert_eq!(e.path(), path);
+    /// let e = npmap::read_npy_from::<f32, npmap::ndarray::Ix1>(&b"not npy"[..]).unwrap_err();
+    /// assert_eq!(e.path(), std::path::Path::new("<stream>"));
+    /// ```
     pub fn path(&self) -> &Path {
         match self {
             Error::Io { path, .. }

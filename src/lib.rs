@@ -27,7 +27,7 @@
 //! # fn main() -> npmap::Result<()> {
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("X_train.npy");
-//! use ndarray::{Array2, Ix2};
+//! use npmap::ndarray::{Array2, Ix2};
 //! use npmap::MmapMode;
 //! npmap::save_npy(&path, &Array2::<f32>::from_elem((1000, 100), 0.5))?;
 //! // SAFETY: nothing truncates the file while it is mapped.
@@ -36,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub use half;

@@ -89,7 +89,7 @@ impl FillFloat for half::f16 {
 /// Sets every element to `value`, in parallel, for any layout.
 ///
 /// ```
-/// use ndarray::Array2;
+/// use npmap::ndarray::Array2;
 /// use npmap::par_fill;
 /// let mut a = Array2::<f32>::zeros((3, 4));
 /// par_fill(&mut a, 1.5);
@@ -113,7 +113,7 @@ where
 /// dynamic dimensions.
 ///
 /// ```
-/// use ndarray::{array, Array2};
+/// use npmap::ndarray::{array, Array2};
 /// use npmap::par_fill_with;
 /// let mut a = Array2::<u32>::zeros((2, 3));
 /// par_fill_with(&mut a, |(i, j)| (10 * i + j) as u32);
@@ -185,7 +185,7 @@ fn outermost_axis<A, D: Dimension>(array: &ArrayRef<A, D>) -> Axis {
 /// [`normal_at`] — the result is the same for every layout and thread count.
 ///
 /// ```
-/// use ndarray::Array2;
+/// use npmap::ndarray::Array2;
 /// use npmap::{par_fill_columns, uniform_at};
 /// let mut a = Array2::<f64>::zeros((1000, 3));
 /// par_fill_columns(&mut a, |col, row_start, out| {
@@ -257,7 +257,7 @@ where
 /// count.
 ///
 /// ```
-/// use ndarray::Array2;
+/// use npmap::ndarray::Array2;
 /// use npmap::{par_fill_uniform, uniform_at};
 /// let mut a = Array2::<f64>::zeros((4, 5));
 /// par_fill_uniform(&mut a, 7);
@@ -279,7 +279,7 @@ where
 /// thread count.
 ///
 /// ```
-/// use ndarray::Array1;
+/// use npmap::ndarray::Array1;
 /// use npmap::{normal_at, par_fill_normal};
 /// let mut a = Array1::<f32>::zeros(10);
 /// par_fill_normal(&mut a, 3);

@@ -488,7 +488,7 @@ impl Progress {
 /// bounds. `ddof` is NumPy's "delta degrees of freedom".
 ///
 /// ```
-/// use ndarray::{array, Axis};
+/// use npmap::ndarray::{array, Axis};
 /// use npmap::ParStats;
 /// let x = array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 9.0]];
 /// assert_eq!(x.par_mean(), 4.0);
@@ -500,7 +500,7 @@ pub trait ParStats<D: Dimension> {
     /// All moments of all elements in one pass (NaN propagates).
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// let m = array![[1u16, 2], [3, 4]].par_moments();
     /// assert_eq!((m.count(), m.mean(), m.var(0)), (4, 2.5, 1.25));
@@ -512,7 +512,7 @@ pub trait ParStats<D: Dimension> {
     /// Moments along `axis`: one [`Moments`] per lane (NaN propagates).
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let m = array![[1.0f64, 10.0], [3.0, 30.0]].par_moments_axis(Axis(0));
     /// assert_eq!((m[0].mean(), m[1].mean(), m[1].var(0)), (2.0, 20.0, 100.0));
@@ -524,7 +524,7 @@ pub trait ParStats<D: Dimension> {
     /// All moments of the non-NaN elements in one pass.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// let m = array![1.0f32, f32::NAN, 3.0].par_nan_moments();
     /// assert_eq!((m.count(), m.mean(), m.max()), (2, 2.0, 3.0));
@@ -536,7 +536,7 @@ pub trait ParStats<D: Dimension> {
     /// Moments of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let m = array![[1.0f64, f64::NAN], [3.0, 5.0]].par_nan_moments_axis(Axis(0));
     /// assert_eq!((m[0].mean(), m[1].mean(), m[1].count()), (2.0, 5.0, 1));
@@ -607,7 +607,7 @@ pub trait ParStats<D: Dimension> {
     /// Sum of all elements (0 when empty), as `np.sum` in `f64`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1i8, -2, 4].par_sum(), 3.0);
     /// ```
@@ -618,7 +618,7 @@ pub trait ParStats<D: Dimension> {
     /// Mean of all elements, as `np.mean`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f32, 2.0, 6.0].par_mean(), 3.0);
     /// ```
@@ -629,7 +629,7 @@ pub trait ParStats<D: Dimension> {
     /// Variance of all elements, as `np.var(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, 3.0].par_var(0), 1.0);
     /// ```
@@ -640,7 +640,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviation of all elements, as `np.std(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, 3.0].par_std(1), 2f64.sqrt());
     /// ```
@@ -651,7 +651,7 @@ pub trait ParStats<D: Dimension> {
     /// Smallest element (NaN if empty or any element is NaN).
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![4u32, 2, 9].par_min(), 2.0);
     /// ```
@@ -662,7 +662,7 @@ pub trait ParStats<D: Dimension> {
     /// Largest element (NaN if empty or any element is NaN).
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![4u32, 2, 9].par_max(), 9.0);
     /// ```
@@ -673,7 +673,7 @@ pub trait ParStats<D: Dimension> {
     /// Sums along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 2], [3, 4]].par_sum_axis(Axis(0)), array![4.0, 6.0]);
     /// ```
@@ -684,7 +684,7 @@ pub trait ParStats<D: Dimension> {
     /// Means along `axis`, as NumPy's `x.mean(axis)`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 2], [3, 4]].par_mean_axis(Axis(1)), array![1.5, 3.5]);
     /// ```
@@ -695,7 +695,7 @@ pub trait ParStats<D: Dimension> {
     /// Variances along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1.0, 2.0], [3.0, 6.0]].par_var_axis(Axis(0), 0), array![1.0, 4.0]);
     /// ```
@@ -706,7 +706,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviations along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1.0, 2.0], [3.0, 6.0]].par_std_axis(Axis(0), 0), array![1.0, 2.0]);
     /// ```
@@ -717,7 +717,7 @@ pub trait ParStats<D: Dimension> {
     /// Minima along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 8], [3, 4]].par_min_axis(Axis(0)), array![1.0, 4.0]);
     /// ```
@@ -728,7 +728,7 @@ pub trait ParStats<D: Dimension> {
     /// Maxima along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// assert_eq!(array![[1, 8], [3, 4]].par_max_axis(Axis(0)), array![3.0, 8.0]);
     /// ```
@@ -739,7 +739,7 @@ pub trait ParStats<D: Dimension> {
     /// Sum of the non-NaN elements (0 if none), as `np.nansum`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f32, f32::NAN, 2.0].par_nansum(), 3.0);
     /// ```
@@ -750,7 +750,7 @@ pub trait ParStats<D: Dimension> {
     /// Mean of the non-NaN elements, as `np.nanmean`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f32, f32::NAN, 2.0].par_nanmean(), 1.5);
     /// ```
@@ -761,7 +761,7 @@ pub trait ParStats<D: Dimension> {
     /// Variance of the non-NaN elements, as `np.nanvar(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, f64::NAN, 3.0].par_nanvar(0), 1.0);
     /// ```
@@ -772,7 +772,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviation of the non-NaN elements, as `np.nanstd(ddof=ddof)`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![1.0f64, f64::NAN, 3.0].par_nanstd(0), 1.0);
     /// ```
@@ -783,7 +783,7 @@ pub trait ParStats<D: Dimension> {
     /// Smallest non-NaN element (NaN if there is none), as `np.nanmin`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![f64::NAN, 3.0, 1.0].par_nanmin(), 1.0);
     /// ```
@@ -794,7 +794,7 @@ pub trait ParStats<D: Dimension> {
     /// Largest non-NaN element (NaN if there is none), as `np.nanmax`.
     ///
     /// ```
-    /// use ndarray::array;
+    /// use npmap::ndarray::array;
     /// use npmap::ParStats;
     /// assert_eq!(array![f64::NAN, 3.0, 1.0].par_nanmax(), 3.0);
     /// ```
@@ -805,7 +805,7 @@ pub trait ParStats<D: Dimension> {
     /// Sums of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nansum_axis(Axis(0)), array![4.0, 4.0]);
@@ -817,7 +817,7 @@ pub trait ParStats<D: Dimension> {
     /// Means of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanmean_axis(Axis(0)), array![2.0, 4.0]);
@@ -829,7 +829,7 @@ pub trait ParStats<D: Dimension> {
     /// Variances of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanvar_axis(Axis(0), 0), array![1.0, 0.0]);
@@ -841,7 +841,7 @@ pub trait ParStats<D: Dimension> {
     /// Standard deviations of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanstd_axis(Axis(0), 0), array![1.0, 0.0]);
@@ -853,7 +853,7 @@ pub trait ParStats<D: Dimension> {
     /// Minima of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanmin_axis(Axis(0)), array![1.0, 4.0]);
@@ -865,7 +865,7 @@ pub trait ParStats<D: Dimension> {
     /// Maxima of the non-NaN elements along `axis`.
     ///
     /// ```
-    /// use ndarray::{array, Axis};
+    /// use npmap::ndarray::{array, Axis};
     /// use npmap::ParStats;
     /// let x = array![[1.0, f64::NAN], [3.0, 4.0]];
     /// assert_eq!(x.par_nanmax_axis(Axis(0)), array![3.0, 4.0]);

@@ -9,6 +9,14 @@ use num_complex::Complex;
 use crate::format::literal::{Literal, python_repr_str};
 
 /// Byte order of a multi-byte scalar type.
+///
+/// ```
+/// use npmap::{ByteOrder, DType};
+/// assert_eq!(DType::parse(">f8")?.byte_order(), ByteOrder::Big);
+/// assert_eq!(DType::parse("<U3")?.byte_order(), ByteOrder::Little);
+/// assert_eq!(DType::parse("|S5")?.byte_order(), ByteOrder::NotApplicable);
+/// # Ok::<(), npmap::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
     /// `<`
@@ -21,6 +29,14 @@ pub enum ByteOrder {
 
 impl ByteOrder {
     /// The byte order of the machine this code runs on.
+    ///
+    /// ```
+    /// use npmap::ByteOrder;
+    /// let expected = if cfg!(target_endian = "little") { ByteOrder::Little } else { ByteOrder::Big };
+    /// assert_eq!(ByteOrder::NATIVE, expected);
+    /// assert_eq!(npmap::DType::parse("=i4")?.byte_order(), ByteOrder::NATIVE);
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub const NATIVE: ByteOrder = if cfg!(target_endian = "little") {
         ByteOrder::Little
     } else {
@@ -28,6 +44,13 @@ impl ByteOrder {
     };
 
     /// The character NumPy uses for this order: `<`, `>` or `|`.
+    ///
+    /// ```
+    /// use npmap::ByteOrder;
+    /// assert_eq!(ByteOrder::Little.as_char(), '<');
+    /// assert_eq!(ByteOrder::Big.as_char(), '>');
+    /// assert_eq!(ByteOrder::NotApplicable.as_char(), '|');
+    /// ```
     pub fn as_char(self) -> char {
         match self {
             ByteOrder::Little => '<',
@@ -36,7 +59,15 @@ impl ByteOrder {
         }
     }
 
-    /// True when data in this order can be read without swapping bytes.
+    /// True when data in this order can be read without swapping bytes: the native
+    /// order, or [`ByteOrder::NotApplicable`].
+    ///
+    /// ```
+    /// use npmap::ByteOrder;
+    /// assert!(ByteOrder::NATIVE.is_native());
+    /// assert!(ByteOrder::NotApplicable.is_native());
+    /// assert_eq!(ByteOrder::Big.is_native(), cfg!(target_endian = "big"));
+    /// ```
     pub fn is_native(self) -> bool {
         self != ByteOrder::opposite(ByteOrder::NATIVE)
     }
@@ -52,7 +83,18 @@ impl ByteOrder {
 
 /// The unit of a `datetime64`/`timedelta64`, e.g. `ns`, `D`, or `10s`.
 ///
-/// `unit` is empty for NumPy's generic unit (`'<M8'`).
+/// `unit` is empty for NumPy's generic unit (`'<M8'`). `Display` renders the
+/// bracketed suffix of the descr (`[10s]`; nothing for the generic unit).
+///
+/// ```
+/// use npmap::{DType, TimeUnit};
+/// let DType::DateTime { unit, .. } = DType::parse("<M8[10s]")? else { unreachable!() };
+/// assert_eq!(unit, TimeUnit { multiplier: 10, unit: "s".to_string() });
+/// assert_eq!(unit.to_string(), "[10s]");
+/// let DType::TimeDelta { unit, .. } = DType::parse("<m8")? else { unreachable!() };
+/// assert_eq!((unit.multiplier, unit.unit.as_str(), unit.to_string()), (1, "", String::new()));
+/// # Ok::<(), npmap::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TimeUnit {
     /// How many units make one tick (1 unless written, as in `M8[10s]`).
@@ -75,6 +117,22 @@ impl fmt::Display for TimeUnit {
 }
 
 /// One named field of a structured dtype.
+///
+/// Parsing a structured descr gives one `Field` per named entry (padding entries
+/// are not fields); [`Field::new`], [`Field::of`] and [`Field::with_shape`] build the
+/// list a [`Record`](crate::Record) type returns.
+///
+/// ```
+/// use npmap::{DType, Field};
+/// let d = DType::parse("[('id', '<u4'), ('', '|V4'), ('xy', '<f8', (2,))]")?;
+/// let DType::Record { fields, itemsize } = &d else { unreachable!() };
+/// assert_eq!(*itemsize, 24);
+/// assert_eq!(fields.len(), 2);
+/// let xy: &Field = &fields[1];
+/// assert_eq!((xy.name.as_str(), xy.offset, xy.shape.clone()), ("xy", 8, vec![2]));
+/// assert_eq!((xy.dtype.descr(), xy.title.clone()), ("<f8".to_string(), None));
+/// # Ok::<(), npmap::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Field {
     /// The field name.
@@ -187,11 +245,29 @@ impl DType {
     /// Parses NumPy `descr` text: a type string such as `<f4`, or the Python text of a
     /// structured descr such as `[('a', '<i4'), ('b', '<f8', (2,))]`.
     ///
+    /// Type strings may also be NumPy's type names (`float64`, `int8`, ...); `=` and a
+    /// missing order character mean the native order.
+    ///
     /// ```
-    /// use npmap::{ByteOrder, DType};
+    /// use npmap::{ByteOrder, DType, Error};
     /// assert_eq!(DType::parse(">i8").unwrap(), DType::Int { size: 8, order: ByteOrder::Big });
-    /// assert!(DType::parse("|O").is_err());
+    /// assert_eq!(DType::parse("float32").unwrap(), DType::parse("=f4").unwrap());
+    /// assert!(matches!(DType::parse("|O"), Err(Error::UnsupportedDType { .. })));
+    /// assert!(matches!(DType::parse("<f3"), Err(Error::BadDescr { .. })));
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// Errors name the path `<descr>`, offsets count from the start of `descr`.
+    ///
+    /// - [`Error::BadDescr`](crate::Error::BadDescr) when the text is not a dtype NumPy
+    ///   accepts (an unknown type, a bad size or unit, duplicate or empty field names).
+    /// - [`Error::UnsupportedDType`](crate::Error::UnsupportedDType) for dtypes npmap does
+    ///   not represent: object arrays (`O`) and the platform-dependent long doubles
+    ///   (`f10`, `f12`, `f16`, `c20`, `c24`, `c32`).
+    /// - [`Error::HeaderSyntax`](crate::Error::HeaderSyntax) when a structured descr is not
+    ///   a Python literal, and [`Error::HeaderNesting`](crate::Error::HeaderNesting) when it
+    ///   nests deeper than the default [`HeaderOptions::max_depth`](crate::HeaderOptions::max_depth).
     pub fn parse(descr: &str) -> crate::Result<DType> {
         let path = std::path::Path::new("<descr>");
         let text = if descr.trim_start().starts_with(['[', '(', '\'', '"']) {
@@ -217,6 +293,15 @@ impl DType {
     }
 
     /// Bytes per item.
+    ///
+    /// ```
+    /// use npmap::DType;
+    /// assert_eq!(DType::parse("<c16")?.itemsize(), 16);
+    /// assert_eq!(DType::parse("<U3")?.itemsize(), 12); // 4 bytes per code point
+    /// assert_eq!(DType::parse("<M8[ns]")?.itemsize(), 8);
+    /// assert_eq!(DType::parse("[('a', '|u1'), ('', '|V3'), ('b', '<i4')]")?.itemsize(), 8);
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn itemsize(&self) -> usize {
         match self {
             DType::Bool => 1,
@@ -234,6 +319,14 @@ impl DType {
 
     /// The byte order of a scalar dtype; `NotApplicable` for single bytes, `S`, `V`
     /// and records (whose fields carry their own order).
+    ///
+    /// ```
+    /// use npmap::{ByteOrder, DType};
+    /// assert_eq!(DType::parse(">u4")?.byte_order(), ByteOrder::Big);
+    /// assert_eq!(DType::parse("<i1")?.byte_order(), ByteOrder::NotApplicable);
+    /// assert_eq!(DType::parse("[('a', '>f8')]")?.byte_order(), ByteOrder::NotApplicable);
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn byte_order(&self) -> ByteOrder {
         match self {
             DType::Int { order, .. }
@@ -248,6 +341,15 @@ impl DType {
     }
 
     /// True when every scalar in the dtype (fields included) is in native byte order.
+    ///
+    /// ```
+    /// use npmap::DType;
+    /// assert!(DType::parse("=f8")?.is_native_order());
+    /// assert!(DType::parse("|S4")?.is_native_order());
+    /// let little = DType::parse("[('a', '<i4'), ('b', '<f8')]")?;
+    /// assert_eq!(little.is_native_order(), cfg!(target_endian = "little"));
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn is_native_order(&self) -> bool {
         match self {
             DType::Record { fields, .. } => fields.iter().all(|f| f.dtype.is_native_order()),
@@ -256,11 +358,27 @@ impl DType {
     }
 
     /// The same dtype with every scalar in native byte order.
+    ///
+    /// ```
+    /// use npmap::{DType, Element};
+    /// assert_eq!(DType::parse(">f4")?.to_native(), f32::dtype());
+    /// assert_eq!(DType::parse("<f4")?.to_native(), f32::dtype());
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn to_native(&self) -> DType {
         self.with_order(ByteOrder::NATIVE)
     }
 
-    /// The same dtype with every multi-byte scalar in `order`.
+    /// The same dtype with every multi-byte scalar in `order`; single-byte types, `S`
+    /// and `V` are unchanged.
+    ///
+    /// ```
+    /// use npmap::{ByteOrder, DType};
+    /// let d = DType::parse("[('id', '<u2'), ('flag', '|u1'), ('x', '<f8')]")?;
+    /// assert_eq!(d.with_order(ByteOrder::Big).descr(), "[('id', '>u2'), ('flag', '|u1'), ('x', '>f8')]");
+    /// assert_eq!(DType::parse("<U2")?.with_order(ByteOrder::Big).descr(), ">U2");
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn with_order(&self, order: ByteOrder) -> DType {
         let mut d = self.clone();
         d.set_order(order);
@@ -287,7 +405,16 @@ impl DType {
 
     /// NumPy's canonical `descr` text, as `np.save` writes it inside the header:
     /// `<f4`, `|b1`, `<U3`, `<M8[ns]`, or for records the Python text of the list,
-    /// `[('a', '<i4'), ('', '|V4'), ('b', '<f8', (2,))]`.
+    /// `[('a', '<i4'), ('', '|V4'), ('b', '<f8', (2,))]`. `Display` prints the same.
+    ///
+    /// ```
+    /// use npmap::{ByteOrder, DType};
+    /// assert_eq!(DType::Float { size: 4, order: ByteOrder::Little }.descr(), "<f4");
+    /// assert_eq!(DType::Bool.descr(), "|b1");
+    /// assert_eq!(DType::parse("int8")?.descr(), "|i1");
+    /// assert_eq!(DType::parse(">M8[ns]")?.to_string(), ">M8[ns]");
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn descr(&self) -> String {
         match self {
             DType::Record { .. } => {
@@ -374,6 +501,16 @@ impl DType {
 
     /// NumPy's name for the type: `float32`, `bool`, `bytes40`, `str96`,
     /// `datetime64[ns]`, `void64` for records.
+    ///
+    /// ```
+    /// use npmap::DType;
+    /// assert_eq!(DType::parse(">f4")?.name(), "float32");
+    /// assert_eq!(DType::parse("|S5")?.name(), "bytes40");
+    /// assert_eq!(DType::parse("<U3")?.name(), "str96");
+    /// assert_eq!(DType::parse("<m8[D]")?.name(), "timedelta64[D]");
+    /// assert_eq!(DType::parse("[('a', '<i4'), ('b', '<i4')]")?.name(), "void64");
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
     pub fn name(&self) -> String {
         match self {
             DType::Bool => "bool".into(),
@@ -747,16 +884,35 @@ mod sealed {
 /// `Complex<f32>` and `Complex<f64>`. The trait is sealed.
 ///
 /// ```
-/// use npmap::{DType, Element};
+/// use npmap::Element;
 /// assert_eq!(f32::dtype().descr(), if cfg!(target_endian = "little") { "<f4" } else { ">f4" });
 /// assert_eq!(<bool as Element>::NAME, "bool");
 /// ```
 pub trait Element:
     bytemuck::CheckedBitPattern + bytemuck::NoUninit + Copy + Send + Sync + 'static + sealed::Sealed
 {
-    /// The Rust name of the type, for messages.
+    /// The Rust name of the type, for messages: what [`Error::DTypeMismatch`](crate::Error::DTypeMismatch)
+    /// reports as `expected`.
+    ///
+    /// ```
+    /// use npmap::Element;
+    /// use npmap::num_complex::Complex;
+    /// assert_eq!(<f32 as Element>::NAME, "f32");
+    /// assert_eq!(<npmap::half::f16 as Element>::NAME, "f16");
+    /// assert_eq!(<Complex<f64> as Element>::NAME, "Complex<f64>");
+    /// ```
     const NAME: &'static str;
     /// The dtype of this type in native byte order.
+    ///
+    /// ```
+    /// use npmap::{ByteOrder, DType, Element};
+    /// use npmap::num_complex::Complex;
+    /// assert_eq!(u16::dtype(), DType::UInt { size: 2, order: ByteOrder::NATIVE });
+    /// assert_eq!(i8::dtype().descr(), "|i1");
+    /// assert_eq!(bool::dtype(), DType::Bool);
+    /// assert_eq!(Complex::<f32>::dtype().name(), "complex64");
+    /// assert_eq!(npmap::half::f16::dtype().itemsize(), 2);
+    /// ```
     fn dtype() -> DType;
     /// Bytes of one scalar component (the byte-swapping unit): 4 for `Complex<f32>`.
     #[doc(hidden)]

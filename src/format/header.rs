@@ -52,6 +52,23 @@ impl Default for HeaderOptions {
 
 /// A parsed `.npy` header. Built only by the parser or by a writer, so its fields
 /// are consistent: the shape's byte size fits in memory addresses.
+///
+/// Get one from [`read_npy_header`](crate::read_npy_header), [`NpyFile::header`](crate::NpyFile::header),
+/// [`NpzReader::header`](crate::NpzReader::header) or [`Header::read_from`].
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("X.npy");
+/// use npmap::{ByteOrder, DType};
+/// npmap::save_npy(&path, &npmap::ndarray::Array2::<i32>::zeros((100, 3)))?;
+/// let h = npmap::read_npy_header(&path)?;
+/// assert_eq!(h.version, (1, 0));
+/// assert_eq!(h.dtype, DType::Int { size: 4, order: ByteOrder::NATIVE });
+/// assert_eq!((h.fortran_order, h.shape.clone()), (false, vec![100, 3]));
+/// assert_eq!((h.data_offset, h.len(), h.data_len()), (128, 300, 1200));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Header {
@@ -71,17 +88,43 @@ impl Header {
     /// Reads a header from the start of `reader`, leaving it positioned at the data.
     ///
     /// `path` names the source in errors; `file_len`, when known, lets truncation be
-    /// reported before anything is read or allocated.
+    /// reported before anything is read or allocated (and checks that the data is all
+    /// there). Without it, only the header's bytes are read.
     ///
     /// ```
-    /// use npmap::{Header, HeaderOptions};
+    /// use npmap::{Error, Header, HeaderOptions};
     /// let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
     /// let dict = "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }";
     /// bytes.extend(format!("{dict:<117}\n").as_bytes());
     /// bytes.extend([1, 0, 2, 0]);
     /// let h = Header::read_from(&mut bytes.as_slice(), "a.npy".as_ref(), None, &HeaderOptions::default()).unwrap();
     /// assert_eq!((h.shape.clone(), h.data_offset, h.dtype.descr()), (vec![2], 128, "<i2".to_string()));
+    ///
+    /// // With the length known, a file shorter than its data is refused at once.
+    /// let len = Some(bytes.len() as u64 - 1);
+    /// let e = Header::read_from(&mut bytes.as_slice(), "a.npy".as_ref(), len, &HeaderOptions::default());
+    /// assert!(matches!(e, Err(Error::Truncated { what: "array data", expected: 4, found: 3, .. })));
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Io`] (`action` `"read header"`) when `reader` fails.
+    /// - [`Error::BadMagic`] when the input does not start with `\x93NUMPY`.
+    /// - [`Error::Truncated`] when the input ends inside the magic string, the header
+    ///   length or the header, or (with `file_len`) before the data it declares.
+    /// - [`Error::UnsupportedVersion`] for a format version other than 1.0, 2.0 or 3.0.
+    /// - [`Error::HeaderTooLarge`] for a header longer than
+    ///   [`HeaderOptions::max_header_size`].
+    /// - [`Error::HeaderEncoding`] for a version 3.0 header that is not UTF-8.
+    /// - [`Error::HeaderSyntax`] when the header is not a Python literal, and
+    ///   [`Error::HeaderNesting`] when it nests deeper than [`HeaderOptions::max_depth`].
+    /// - [`Error::HeaderKeys`] when it is not a dict of exactly `descr`, `fortran_order`
+    ///   and `shape`; [`Error::BadShape`], [`Error::BadFortranOrder`] or
+    ///   [`Error::BadDescr`] when one of those values is invalid.
+    /// - [`Error::UnsupportedDType`] for dtypes npmap does not represent (object arrays,
+    ///   long doubles).
+    /// - [`Error::ShapeOverflow`] when the data's byte size does not fit in memory
+    ///   addresses.
     pub fn read_from(
         reader: &mut impl Read,
         path: &Path,
@@ -299,18 +342,47 @@ impl Header {
         })
     }
 
-    /// Number of elements (the product of the shape).
+    /// Number of elements (the product of the shape; 1 for a 0-d array).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// let mut bytes = Vec::new();
+    /// npmap::write_npy(&mut bytes, &npmap::ndarray::Array3::<u8>::zeros((2, 3, 4)))?;
+    /// let h = npmap::Header::read_from(&mut bytes.as_slice(), "x".as_ref(), None, &Default::default())?;
+    /// assert_eq!(h.len(), 24);
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         // Checked when the header was built.
         self.shape.iter().product()
     }
 
-    /// True when the array has no elements.
+    /// True when the array has no elements (some dimension is 0).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// let mut bytes = Vec::new();
+    /// npmap::write_npy(&mut bytes, &npmap::ndarray::Array2::<f32>::zeros((0, 5)))?;
+    /// let h = npmap::Header::read_from(&mut bytes.as_slice(), "x".as_ref(), None, &Default::default())?;
+    /// assert!(h.is_empty());
+    /// assert_eq!(h.shape, [0, 5]);
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Bytes of array data following the header.
+    /// Bytes of array data following the header: [`Header::len`] times the item size.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// let mut bytes = Vec::new();
+    /// npmap::write_npy(&mut bytes, &npmap::ndarray::Array2::<f64>::zeros((3, 4)))?;
+    /// let h = npmap::Header::read_from(&mut bytes.as_slice(), "x".as_ref(), None, &Default::default())?;
+    /// assert_eq!(h.data_len(), 3 * 4 * 8);
+    /// assert_eq!(h.data_offset + h.data_len(), bytes.len() as u64);
+    /// # Ok(()) }
+    /// ```
     pub fn data_len(&self) -> u64 {
         (self.len() * self.dtype.itemsize()) as u64
     }

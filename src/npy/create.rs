@@ -14,9 +14,13 @@ use crate::npy::{MmapMode, NpyArray, NpyFile};
 
 /// Options for [`create_npy_with`] and [`create_raw_with`].
 ///
+/// The default creates a sparse file (`preallocate: false`), as NumPy does.
+///
 /// ```
-/// let options = npmap::CreateOptions { preallocate: true };
-/// # let _ = options;
+/// use npmap::CreateOptions;
+/// assert_eq!(CreateOptions::default(), CreateOptions { preallocate: false });
+/// let reserve = CreateOptions { preallocate: true };
+/// assert!(reserve.preallocate);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CreateOptions {
@@ -57,24 +61,33 @@ pub(crate) fn shape_and_order<D: Dimension>(
 ///
 /// The header is the one `np.save` writes; a shape built with `.f()` makes a
 /// Fortran-order file. The file is sparse, so creation costs the same for any size;
-/// it is made under a temporary name and renamed into place, so `path` never holds
-/// a half-made file.
+/// it is made under a temporary name and renamed into place (replacing any file at
+/// `path`), so `path` never holds a half-made file.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("big.npy");
-/// use ndarray::ShapeBuilder;
+/// use npmap::ndarray::{Array2, ShapeBuilder};
 /// // SAFETY: nothing else truncates the new file while it is mapped.
 /// let mut m = unsafe { npmap::create_npy::<f32, _>(&path, (1000, 100))? };
 /// m.view_mut()?.column_mut(3).fill(1.5);
 /// m.flush()?;
-/// let back: ndarray::Array2<f32> = npmap::read_npy(&path)?;
+/// let back: Array2<f32> = npmap::read_npy(&path)?;
 /// assert_eq!(back[[999, 3]], 1.5);
+/// // SAFETY: as above.
 /// let f = unsafe { npmap::create_npy::<f64, _>(dir.path().join("f.npy"), (3, 4).f())? };
 /// assert!(f.header().fortran_order);
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+///   addresses.
+/// - [`Error::Io`] when the temporary file cannot be created, written, sized or renamed
+///   over `path` (`action` `"create temporary file"`, `"write header"`, `"size file"`,
+///   `"rename temporary file"`), or mapped (`"map"`).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
@@ -86,7 +99,34 @@ pub unsafe fn create_npy<A: Element, D: Dimension>(
     unsafe { create_npy_with(path, shape, &CreateOptions::default()) }
 }
 
-/// [`create_npy`] with options (preallocation).
+/// [`create_npy`] with options: [`CreateOptions::preallocate`] reserves the file's
+/// blocks now, so that a full disk is an error here rather than a `SIGBUS` when a
+/// page is first written. Preallocation is implemented on Linux only.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("reserved.npy");
+/// use npmap::CreateOptions;
+/// # if cfg!(target_os = "linux") {
+/// let options = CreateOptions { preallocate: true };
+/// // SAFETY: nothing else truncates the new file while it is mapped.
+/// let m = unsafe { npmap::create_npy_with::<f64, _>(&path, (1000, 10), &options)? };
+/// assert_eq!(m.header().data_len(), 80_000);
+/// assert_eq!(std::fs::metadata(&path).unwrap().len(), 128 + 80_000);
+/// # }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+///   addresses.
+/// - [`Error::Io`] when the temporary file cannot be created, written, sized or renamed
+///   over `path` (`action` `"create temporary file"`, `"write header"`, `"size file"`,
+///   `"rename temporary file"`), or mapped (`"map"`).
+/// - With `preallocate`, [`Error::Io`] (`"preallocate"`) when the blocks cannot be
+///   reserved: a full disk, or a platform other than Linux.
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
@@ -115,16 +155,31 @@ pub unsafe fn create_npy_with<A: Element, D: Dimension>(
 /// Creates a headerless file of `shape` elements of `A` (zeros) and maps it
 /// read-write — `numpy.memmap(path, dtype, mode='w+', shape=shape)`.
 ///
+/// As with [`create_npy`], the file is sparse and renamed into place. The bytes are
+/// in native byte order; the returned array's header has version `(0, 0)` and data
+/// offset 0.
+///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("data.raw");
+/// // SAFETY: nothing else truncates the new file while it is mapped.
 /// let mut r = unsafe { npmap::create_raw::<u16, _>(&path, (2, 3))? };
 /// r.view_mut()?.fill(7);
 /// r.flush()?;
-/// assert_eq!(std::fs::read(&path).unwrap().len(), 12);
+/// let bytes = std::fs::read(&path).unwrap();
+/// assert_eq!(bytes.len(), 12);
+/// assert_eq!(u16::from_ne_bytes([bytes[10], bytes[11]]), 7);
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+///   addresses.
+/// - [`Error::Io`] when the temporary file cannot be created, sized or renamed
+///   over `path` (`action` `"create temporary file"`, `"size file"`,
+///   `"rename temporary file"`), or mapped (`"map"`).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
@@ -136,7 +191,31 @@ pub unsafe fn create_raw<A: Element, D: Dimension>(
     unsafe { create_raw_with(path, shape, &CreateOptions::default()) }
 }
 
-/// [`create_raw`] with options (preallocation).
+/// [`create_raw`] with options (preallocation, Linux only).
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("data.raw");
+/// # if cfg!(target_os = "linux") {
+/// let options = npmap::CreateOptions { preallocate: true };
+/// // SAFETY: nothing else truncates the new file while it is mapped.
+/// let r = unsafe { npmap::create_raw_with::<f32, _>(&path, 256, &options)? };
+/// assert_eq!(r.view().len(), 256);
+/// assert_eq!(std::fs::metadata(&path).unwrap().len(), 1024);
+/// # }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+///   addresses.
+/// - [`Error::Io`] when the temporary file cannot be created, sized or renamed
+///   over `path` (`action` `"create temporary file"`, `"size file"`,
+///   `"rename temporary file"`), or mapped (`"map"`).
+/// - With `preallocate`, [`Error::Io`] (`"preallocate"`) when the blocks cannot be
+///   reserved: a full disk, or a platform other than Linux.
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).

@@ -280,7 +280,7 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("people.npy");
-    /// use ndarray::Ix1;
+    /// use npmap::ndarray::Ix1;
     /// use npmap::{DType, MmapMode, NpyFile};
     /// // np.array([(25, 55.5), (30, 75.0)], dtype=[('age', '<i4'), ('weight', '<f4')])
     /// let dtype = DType::parse("[('age', '<i4'), ('weight', '<f4')]")?;
@@ -301,6 +301,20 @@ impl NpyFile {
     /// # }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::NotStructured`] when the array's dtype is not a record.
+    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`Error::DTypeMismatch`] when the field's type is not `A` (datetime and
+    ///   timedelta fields match `i64`).
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    ///   array's plus the field's sub-array dimensions.
+    /// - [`Error::NonNativeByteOrder`] when the field is in the other byte order.
+    /// - [`Error::FieldMisaligned`] when its first element is not aligned for `A` or the
+    ///   record size is not a multiple of `size_of::<A>()`.
+    /// - [`Error::InvalidBool`] for a `bool` field when a byte the view spans is neither
+    ///   0 nor 1.
     pub fn field<A: Element, D: Dimension>(&self, name: &str) -> Result<ArrayView<'_, A, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
         view_loc(self.path(), self.header(), self.data(), &loc)
@@ -318,13 +332,18 @@ impl NpyFile {
     /// # if cfg!(target_endian = "little") {
     /// // SAFETY: nothing else touches the file while it is mapped.
     /// let mut f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadWrite)? };
-    /// f.field_mut::<i32, ndarray::Ix1>("b")?.fill(7);
+    /// f.field_mut::<i32, npmap::ndarray::Ix1>("b")?.fill(7);
     /// f.flush()?;
-    /// assert_eq!(f.field::<i32, ndarray::Ix1>("a")?.to_vec(), [0, 0, 0]);
-    /// assert_eq!(f.field::<i32, ndarray::Ix1>("b")?.to_vec(), [7, 7, 7]);
+    /// assert_eq!(f.field::<i32, npmap::ndarray::Ix1>("a")?.to_vec(), [0, 0, 0]);
+    /// assert_eq!(f.field::<i32, npmap::ndarray::Ix1>("b")?.to_vec(), [7, 7, 7]);
     /// # }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`] for a [`crate::MmapMode::ReadOnly`] mapping, and the errors of
+    /// [`NpyFile::field`].
     pub fn field_mut<A: Element, D: Dimension>(
         &mut self,
         name: &str,
@@ -357,16 +376,30 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("packed.npy");
+    /// use npmap::ndarray::Ix1;
+    /// use npmap::Error;
     /// // A packed record: the big-endian f8 sits at byte 1 of each 9-byte record.
     /// let dtype = npmap::DType::parse("[('flag', '|u1'), ('x', '>f8')]")?;
     /// let mut data = vec![1u8];
     /// data.extend(2.5f64.to_be_bytes());
     /// npmap::save_npy_raw(&path, &dtype, &[1], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// assert!(f.field::<f64, ndarray::Ix1>("x").is_err());
-    /// assert_eq!(f.read_field::<f64, ndarray::Ix1>("x")?.to_vec(), [2.5]);
+    /// let e = f.field::<f64, Ix1>("x").unwrap_err();
+    /// assert!(matches!(e, Error::NonNativeByteOrder { .. } | Error::FieldMisaligned { .. }));
+    /// assert_eq!(f.read_field::<f64, Ix1>("x")?.to_vec(), [2.5]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::NotStructured`] when the array's dtype is not a record.
+    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`Error::DTypeMismatch`] when the field's type is not `A` (datetime and
+    ///   timedelta fields match `i64`).
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    ///   array's plus the field's sub-array dimensions.
+    /// - [`Error::InvalidBool`] for a `bool` field holding a byte other than 0 or 1.
     pub fn read_field<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
         read_loc(self.path(), self.header(), self.data(), &loc)
@@ -377,7 +410,43 @@ impl NpyFile {
     /// The file's dtype must be exactly `R::dtype()` (names, types, offsets, sub-array
     /// shapes, item size, native byte order), checked here; the data must be aligned
     /// for `R`. [`NpyFile::read_records`] copies and accepts the other byte order.
-    /// See [`Record`] for an example.
+    /// See [`Record`] for a fuller example.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("points.npy");
+    /// use npmap::ndarray::{arr1, Ix1, Ix2};
+    /// use npmap::{Error, Field, MmapMode, NpyFile, Record};
+    /// use std::mem::offset_of;
+    ///
+    /// #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Point { x: f32, y: f32 }
+    /// impl Record for Point {
+    ///     fn fields() -> Vec<Field> {
+    ///         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
+    ///     }
+    /// }
+    ///
+    /// npmap::save_records(&path, &arr1(&[Point { x: 1.0, y: 2.0 }, Point { x: 3.0, y: 4.0 }]))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// let points = f.records::<Point, Ix1>()?;
+    /// assert_eq!(points[1], Point { x: 3.0, y: 4.0 });
+    /// assert_eq!(points.iter().map(|p| p.x + p.y).sum::<f32>(), 10.0);
+    /// assert!(matches!(f.records::<Point, Ix2>(), Err(Error::NdimMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`.
+    /// - [`Error::RecordMismatch`] when the file's dtype is not `R::dtype()`.
+    /// - [`Error::NonNativeByteOrder`] when it is, but in the other byte order.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
+    /// - [`Error::Misaligned`] when the data is not aligned for `R`.
     pub fn records<R: Record, D: Dimension>(&self) -> Result<ArrayView<'_, R, D>> {
         check_records::<R>(self.path(), &self.header().dtype, false)?;
         let dim = dimension::<D>(self.path(), &self.header().shape)?;
@@ -391,6 +460,36 @@ impl NpyFile {
     }
 
     /// A mutable view of the whole array as `R`; refused for read-only mappings.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("points.npy");
+    /// use npmap::ndarray::{arr1, Array1, Ix1};
+    /// use npmap::{Field, MmapMode, NpyFile, Record};
+    /// use std::mem::offset_of;
+    /// # #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+    /// # #[repr(C)]
+    /// # struct Point { x: f32, y: f32 }
+    /// # impl Record for Point {
+    /// #     fn fields() -> Vec<Field> {
+    /// #         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
+    /// #     }
+    /// # }
+    /// npmap::save_records(&path, &arr1(&[Point { x: 1.0, y: 2.0 }]))?;
+    /// // SAFETY: nothing else truncates or writes the file while it is mapped.
+    /// let mut f = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
+    /// f.records_mut::<Point, Ix1>()?[0].y = -2.0;
+    /// f.flush()?;
+    /// let back: Array1<Point> = npmap::read_records(&path)?;
+    /// assert_eq!(back[0], Point { x: 1.0, y: -2.0 });
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`] for a [`crate::MmapMode::ReadOnly`] mapping, and the errors of
+    /// [`NpyFile::records`].
     pub fn records_mut<R: Record, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, R, D>> {
         let path = self.path().to_path_buf();
         let header = self.header().clone();
@@ -407,6 +506,40 @@ impl NpyFile {
 
     /// Copies the whole array as `R`, in either byte order (fields are swapped to
     /// native) and at any alignment.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("be.npy");
+    /// use npmap::ndarray::Ix1;
+    /// use npmap::{DType, Error, Field, MmapMode, NpyFile, Record};
+    /// use std::mem::offset_of;
+    /// # #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+    /// # #[repr(C)]
+    /// # struct Point { x: f32, y: f32 }
+    /// # impl Record for Point {
+    /// #     fn fields() -> Vec<Field> {
+    /// #         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
+    /// #     }
+    /// # }
+    /// // Written by `np.save(path, points.astype([('x', '>f4'), ('y', '>f4')]))`.
+    /// let dtype = DType::parse("[('x', '>f4'), ('y', '>f4')]")?;
+    /// let data = [1.0f32.to_be_bytes(), 2.0f32.to_be_bytes()].concat();
+    /// npmap::save_npy_raw(&path, &dtype, &[1], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// # if cfg!(target_endian = "little") {
+    /// assert!(matches!(f.records::<Point, Ix1>(), Err(Error::NonNativeByteOrder { .. })));
+    /// # }
+    /// assert_eq!(f.read_records::<Point, Ix1>()?[0], Point { x: 1.0, y: 2.0 });
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadRecordType`], [`Error::RecordMismatch`] (the file's dtype is neither
+    /// `R::dtype()` nor its byte-swapped form) and [`Error::NdimMismatch`], as for
+    /// [`NpyFile::records`].
     pub fn read_records<R: Record, D: Dimension>(&self) -> Result<Array<R, D>> {
         records_from_bytes(self.path(), self.header(), self.data().to_vec())
     }
@@ -443,24 +576,31 @@ fn records_from_bytes<R: Record, D: Dimension>(
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("p.npy");
-/// use npmap::{DType, Field, Record};
+/// use npmap::ndarray::{arr1, Array1};
+/// use npmap::{Field, Record};
+/// use std::mem::offset_of;
+///
 /// #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 /// #[repr(C)]
 /// struct Point { x: f32, y: f32 }
 /// impl Record for Point {
 ///     fn fields() -> Vec<Field> {
-///         vec![
-///             Field::of::<f32>("x", std::mem::offset_of!(Point, x)),
-///             Field::of::<f32>("y", std::mem::offset_of!(Point, y)),
-///         ]
+///         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
 ///     }
 /// }
-/// let points = ndarray::arr1(&[Point { x: 1.0, y: 2.0 }, Point { x: -1.0, y: 0.5 }]);
+///
+/// let points = arr1(&[Point { x: 1.0, y: 2.0 }, Point { x: -1.0, y: 0.5 }]);
 /// npmap::save_records(&path, &points)?;
-/// let back: ndarray::Array1<Point> = npmap::read_records(&path)?;
+/// let back: Array1<Point> = npmap::read_records(&path)?;
 /// assert_eq!(back, points);
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be opened or read, the errors of
+/// [`Header::read_from`](crate::Header::read_from) for a malformed or truncated file,
+/// and those of [`NpyFile::read_records`].
 pub fn read_records<R: Record, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<R, D>> {
     let path = path.as_ref();
     let (header, bytes) = read_whole(path)?;
@@ -539,7 +679,7 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("people.npy");
-/// use ndarray::Ix1;
+/// use npmap::ndarray::Ix1;
 /// use npmap::{ByteOrder, DType, Field, MmapMode, NpyFile, Record};
 /// use std::mem::offset_of;
 ///
@@ -567,7 +707,7 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
 /// # }
 /// let mut name = [0u32; 10];
 /// name[..3].copy_from_slice(&['B' as u32, 'o' as u32, 'b' as u32]);
-/// let people = ndarray::arr1(&[Person { name, age: 30, weight: 75.0 }]);
+/// let people = npmap::ndarray::arr1(&[Person { name, age: 30, weight: 75.0 }]);
 /// npmap::save_records(&path, &people)?; // as np.save writes it
 ///
 /// // SAFETY: nothing truncates the file while it is mapped.
@@ -578,10 +718,59 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
 /// # Ok(()) }
 /// ```
 pub trait Record: bytemuck::Pod + Send + Sync {
-    /// The named fields, in offset order and native byte order.
+    /// The named fields, in offset order and native byte order. Padding (members
+    /// left out of the list) becomes NumPy's `('', '|V<N>')` entries.
+    ///
+    /// ```
+    /// use npmap::{Field, Record};
+    /// use std::mem::offset_of;
+    ///
+    /// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Sample {
+    ///     flag: u8,
+    ///     _pad: [u8; 3],
+    ///     value: f32,
+    /// }
+    ///
+    /// impl Record for Sample {
+    ///     fn fields() -> Vec<Field> {
+    ///         vec![
+    ///             Field::of::<u8>("flag", offset_of!(Sample, flag)),
+    ///             Field::of::<f32>("value", offset_of!(Sample, value)),
+    ///         ]
+    ///     }
+    /// }
+    ///
+    /// let names: Vec<String> = Sample::fields().into_iter().map(|f| f.name).collect();
+    /// assert_eq!(names, ["flag", "value"]);
+    /// # if cfg!(target_endian = "little") {
+    /// assert_eq!(Sample::dtype().descr(), "[('flag', '|u1'), ('', '|V3'), ('value', '<f4')]");
+    /// # }
+    /// let s = Sample { flag: 1, _pad: [0; 3], value: 0.5 };
+    /// assert_eq!((s.flag, s.value), (1, 0.5));
+    /// ```
     fn fields() -> Vec<Field>;
 
     /// The structured dtype: [`Record::fields`] with `size_of::<Self>()` as the item size.
+    ///
+    /// ```
+    /// use npmap::{DType, Field, Record};
+    /// use std::mem::offset_of;
+    /// # #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+    /// # #[repr(C)]
+    /// # struct Point { x: f32, y: f32 }
+    /// # impl Record for Point {
+    /// #     fn fields() -> Vec<Field> {
+    /// #         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
+    /// #     }
+    /// # }
+    /// let DType::Record { fields, itemsize } = Point::dtype() else { unreachable!() };
+    /// assert_eq!((fields.len(), itemsize), (2, 8));
+    /// assert_eq!(fields[1].offset, 4);
+    /// # let p = Point { x: 1.0, y: 2.0 };
+    /// # assert_eq!(p.x + p.y, 3.0);
+    /// ```
     fn dtype() -> DType {
         DType::Record {
             fields: Self::fields(),
@@ -729,6 +918,33 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
 
 /// Writes an array of records as a `.npy` stream, as `np.save` writes the same
 /// structured array (descr from [`Record::fields`], padding entries for gaps).
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// use npmap::ndarray::arr1;
+/// use npmap::{Field, Header, Record};
+/// use std::mem::offset_of;
+/// # #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+/// # #[repr(C)]
+/// # struct Point { x: f32, y: f32 }
+/// # impl Record for Point {
+/// #     fn fields() -> Vec<Field> {
+/// #         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
+/// #     }
+/// # }
+/// let mut out = Vec::new();
+/// npmap::write_records(&mut out, &arr1(&[Point { x: 0.5, y: 1.5 }]))?;
+/// let h = Header::read_from(&mut out.as_slice(), "out".as_ref(), None, &Default::default())?;
+/// assert_eq!((h.dtype, h.shape), (Point::dtype(), vec![1]));
+/// assert_eq!(out.len(), 128 + 8);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`
+///   (nothing is written then).
+/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
 pub fn write_records<R, D>(writer: impl Write, array: &ArrayRef<R, D>) -> Result<()>
 where
     R: Record,
@@ -738,7 +954,36 @@ where
 }
 
 /// Saves an array of records to `path` as `np.save` would, atomically (see
-/// [`crate::save_npy`]). See [`Record`] for an example.
+/// [`crate::save_npy`]). See [`Record`] for a fuller example.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("points.npy");
+/// use npmap::ndarray::Array2;
+/// use npmap::{Field, Record};
+/// use std::mem::offset_of;
+/// # #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+/// # #[repr(C)]
+/// # struct Point { x: f32, y: f32 }
+/// # impl Record for Point {
+/// #     fn fields() -> Vec<Field> {
+/// #         vec![Field::of::<f32>("x", offset_of!(Point, x)), Field::of::<f32>("y", offset_of!(Point, y))]
+/// #     }
+/// # }
+/// let grid = Array2::from_elem((2, 3), Point { x: 0.0, y: 1.0 });
+/// npmap::save_records(&path, &grid)?;
+/// let h = npmap::read_npy_header(&path)?;
+/// assert_eq!((h.dtype, h.shape), (Point::dtype(), vec![2, 3]));
+/// assert_eq!(npmap::read_records::<Point, _>(&path)?, grid);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`.
+/// - [`Error::Io`] when the temporary file beside `path` cannot be created, its space
+///   reserved, written, synced or renamed over `path`; `path` is then left as it was.
 pub fn save_records<R, D>(path: impl AsRef<Path>, array: &ArrayRef<R, D>) -> Result<()>
 where
     R: Record,

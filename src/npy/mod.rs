@@ -27,6 +27,39 @@ use crate::format::dtype::{DType, Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 
 /// How a file is mapped, as NumPy's `mmap_mode`.
+///
+/// | mode | NumPy | file opened | writes through a view |
+/// |---|---|---|---|
+/// | [`ReadOnly`](MmapMode::ReadOnly) | `'r'` | for reading | refused ([`Error::ReadOnly`]) |
+/// | [`ReadWrite`](MmapMode::ReadWrite) | `'r+'` | for reading and writing | reach the file, seen by every mapping of it |
+/// | [`CopyOnWrite`](MmapMode::CopyOnWrite) | `'c'` | for reading | stay in this mapping's private pages |
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("x.npy");
+/// use npmap::ndarray::{Array1, Ix1};
+/// use npmap::{Error, MmapMode, NpyFile};
+/// npmap::save_npy(&path, &Array1::<i32>::zeros(3))?;
+///
+/// // SAFETY: nothing truncates the file or writes invalid values to it while it is mapped.
+/// let mut r = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+/// assert!(matches!(r.view_mut::<i32, Ix1>(), Err(Error::ReadOnly { .. })));
+///
+/// // SAFETY: as above.
+/// let mut c = unsafe { NpyFile::open(&path, MmapMode::CopyOnWrite)? };
+/// c.view_mut::<i32, Ix1>()?[0] = 5; // private to `c`
+/// assert_eq!(c.view::<i32, Ix1>()?.to_vec(), [5, 0, 0]);
+/// assert_eq!(npmap::read_npy::<i32, Ix1>(&path)?.to_vec(), [0, 0, 0]);
+///
+/// // SAFETY: as above.
+/// let mut w = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
+/// w.view_mut::<i32, Ix1>()?[1] = 7; // reaches the file
+/// w.flush()?;
+/// assert_eq!(npmap::read_npy::<i32, Ix1>(&path)?.to_vec(), [0, 7, 0]);
+/// assert_eq!(r.view::<i32, Ix1>()?.to_vec(), [0, 7, 0]); // other shared mappings see it
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MmapMode {
     /// `'r'`: read-only; writing is refused.
@@ -71,8 +104,8 @@ impl Mapping {
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
-/// # npmap::save_npy(&path, &ndarray::arr1(&[1i64, 2, 3]))?;
-/// use ndarray::IxDyn;
+/// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[1i64, 2, 3]))?;
+/// use npmap::ndarray::IxDyn;
 /// use npmap::{MmapMode, NpyFile};
 /// // SAFETY: nothing else touches the file while it is mapped.
 /// let mut f = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
@@ -103,6 +136,46 @@ impl std::fmt::Debug for NpyFile {
 impl NpyFile {
     /// Opens and maps `path`, checking the header and that the file holds all its data.
     ///
+    /// The element type is not checked here: read it from [`NpyFile::header`], then ask
+    /// for a view with [`NpyFile::view`] (or a copy with [`NpyFile::cow`]), which check it.
+    /// [`MmapMode::ReadWrite`] opens the file for writing, so it needs write permission; the
+    /// other modes only read it. Opening costs a few system calls whatever the file size.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("X.npy");
+    /// use npmap::ndarray::{Array2, Ix2};
+    /// use npmap::{DType, Error, MmapMode, NpyFile};
+    /// npmap::save_npy(&path, &Array2::<f32>::from_elem((2, 3), 0.5))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// assert_eq!(f.header().shape, [2, 3]);
+    /// let total = match f.header().dtype {
+    ///     DType::Float { size: 4, .. } => f.view::<f32, Ix2>()?.sum() as f64,
+    ///     DType::Float { size: 8, .. } => f.view::<f64, Ix2>()?.sum(),
+    ///     ref other => panic!("unexpected dtype {other}"),
+    /// };
+    /// assert_eq!(total, 3.0);
+    ///
+    /// # let text = dir.path().join("notes.txt");
+    /// std::fs::write(&text, "hello").unwrap();
+    /// // SAFETY: the file is never mapped: opening it fails.
+    /// let e = unsafe { NpyFile::open(&text, MmapMode::ReadOnly) }.unwrap_err();
+    /// assert!(matches!(e, Error::BadMagic { ref found, .. } if found == b"hello"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Io`] when the file cannot be opened (`action` `"open"`: missing, or not
+    ///   writable for [`MmapMode::ReadWrite`]), its size or header cannot be read
+    ///   (`"stat"`, `"read header"`), or it cannot be mapped (`"map"`).
+    /// - The errors of [`Header::read_from`] for a file that is not a well-formed `.npy`:
+    ///   [`Error::BadMagic`] for another kind of file, [`Error::Truncated`] when the file
+    ///   ends before its header or its data does, [`Error::HeaderTooLarge`] for a header
+    ///   longer than [`HeaderOptions::default`] accepts, and the others listed there.
+    ///
     /// # Safety
     /// See the [type-level contract](NpyFile#safety).
     pub unsafe fn open(path: impl AsRef<Path>, mode: MmapMode) -> Result<NpyFile> {
@@ -111,6 +184,29 @@ impl NpyFile {
     }
 
     /// [`NpyFile::open`] with explicit header limits.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// use npmap::{Error, HeaderOptions, MmapMode, NpyFile};
+    /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[1u8, 2]))?; // a 118-byte header
+    /// let strict = HeaderOptions { max_header_size: 100, ..Default::default() };
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let e = unsafe { NpyFile::open_with(&path, MmapMode::ReadOnly, &strict) }.unwrap_err();
+    /// assert!(matches!(e, Error::HeaderTooLarge { found: 118, limit: 100, .. }));
+    ///
+    /// let roomy = HeaderOptions { max_header_size: 1 << 20, ..Default::default() };
+    /// // SAFETY: as above.
+    /// let f = unsafe { NpyFile::open_with(&path, MmapMode::ReadOnly, &roomy)? };
+    /// assert_eq!(f.data(), [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`NpyFile::open`], with `options` deciding when a header is
+    /// [`Error::HeaderTooLarge`] or nests too deep ([`Error::HeaderNesting`]).
     ///
     /// # Safety
     /// See the [type-level contract](NpyFile#safety).
@@ -155,22 +251,74 @@ impl NpyFile {
         })
     }
 
-    /// The parsed header.
+    /// The parsed header: dtype, memory order, shape, data offset.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("t.npy");
+    /// let a = npmap::ndarray::arr2(&[[1u8, 2, 3], [4, 5, 6]]);
+    /// npmap::save_npy(&path, &a.t())?; // a transposed view is saved in Fortran order
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let h = f.header();
+    /// assert_eq!((h.dtype.descr(), h.fortran_order), ("|u1".to_string(), true));
+    /// assert_eq!((h.shape.clone(), h.data_offset, h.data_len()), (vec![3, 2], 128, 6));
+    /// # Ok(()) }
+    /// ```
     pub fn header(&self) -> &Header {
         &self.header
     }
 
-    /// The file's path.
+    /// The file's path, as given to [`NpyFile::open`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[1.0f32]))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// assert_eq!(f.path(), path);
+    /// # Ok(()) }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The mode the file was mapped with.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[1.0f32]))?;
+    /// use npmap::MmapMode;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, MmapMode::CopyOnWrite)? };
+    /// assert_eq!(f.mode(), MmapMode::CopyOnWrite);
+    /// # Ok(()) }
+    /// ```
     pub fn mode(&self) -> MmapMode {
         self.mode
     }
 
-    /// The raw bytes of the array data.
+    /// The raw bytes of the array data, [`Header::data_len`] of them, as they lie in the
+    /// file (its byte order, its memory order); empty for an array without elements.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("be.npy");
+    /// use npmap::DType;
+    /// // Two big-endian u16s, as `np.array([1, 2], dtype='>u2')` holds them.
+    /// npmap::save_npy_raw(&path, &DType::parse(">u2")?, &[2], false, &[0, 1, 0, 2])?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// assert_eq!(f.data(), [0, 1, 0, 2]);
+    /// assert_eq!(f.data().len() as u64, f.header().data_len());
+    /// # Ok(()) }
+    /// ```
     pub fn data(&self) -> &[u8] {
         self.map.bytes()
     }
@@ -212,8 +360,39 @@ impl NpyFile {
 
     /// A zero-copy view of the data as `A` with `D` dimensions (`IxDyn` for any).
     ///
-    /// Fails when the dtype, the number of dimensions, the byte order or the alignment
-    /// do not allow a view in place; [`NpyFile::cow`] copies in those cases.
+    /// The view follows the file's memory order: a Fortran-order file gives an F-layout
+    /// view. Each call checks the dtype, dimensions, byte order and alignment again (a few
+    /// comparisons; for `bool`, a pass over the bytes); [`NpyFile::into_array`] checks once.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// use npmap::ndarray::{arr2, Ix1, Ix2, IxDyn};
+    /// use npmap::{Error, MmapMode, NpyFile};
+    /// npmap::save_npy(&path, &arr2(&[[1i16, 2, 3], [4, 5, 6]]))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// assert_eq!(f.view::<i16, Ix2>()?[[1, 2]], 6);
+    /// assert_eq!(f.view::<i16, IxDyn>()?.shape(), [2, 3]);
+    /// let e = f.view::<i16, Ix1>().unwrap_err();
+    /// assert!(matches!(e, Error::NdimMismatch { found: 2, expected: 1, .. }));
+    /// assert!(matches!(f.view::<u16, Ix2>(), Err(Error::DTypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the file's dtype is not `A`'s.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the file
+    ///   has another.
+    /// - [`Error::NonNativeByteOrder`] when the data is in the other byte order.
+    /// - [`Error::Misaligned`] when the data does not start at an address aligned for `A`
+    ///   (never for files that NumPy or npmap wrote: their data starts on a 64-byte
+    ///   boundary).
+    /// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
+    ///
+    /// [`NpyFile::cow`] copies in the byte-order and alignment cases.
     pub fn view<A: Element, D: Dimension>(&self) -> Result<ArrayView<'_, A, D>> {
         let dim = self.check_view::<A, D>()?;
         let elements = cast::as_elements::<A>(self.map.bytes(), self.origin())?;
@@ -225,6 +404,26 @@ impl NpyFile {
     ///
     /// With [`MmapMode::ReadWrite`] writes reach the file (call [`NpyFile::flush`] to
     /// make them durable); with [`MmapMode::CopyOnWrite`] they stay in memory.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// use npmap::ndarray::{Array1, Ix1};
+    /// use npmap::{MmapMode, NpyFile};
+    /// npmap::save_npy(&path, &Array1::<f64>::zeros(4))?;
+    /// // SAFETY: nothing else truncates or writes the file while it is mapped.
+    /// let mut f = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
+    /// f.view_mut::<f64, Ix1>()?.fill(2.5);
+    /// f.flush()?;
+    /// assert_eq!(npmap::read_npy::<f64, Ix1>(&path)?.to_vec(), [2.5; 4]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`] for a [`MmapMode::ReadOnly`] mapping, and the errors of
+    /// [`NpyFile::view`].
     pub fn view_mut<A: Element, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
         let dim = self.check_view::<A, D>()?;
         let fortran = self.header.fortran_order;
@@ -259,6 +458,8 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("be.npy");
+    /// use npmap::ndarray::Ix1;
+    /// use npmap::{Error, MmapMode, NpyFile};
     /// // A big-endian file, as written by `np.save(path, a.astype('>f8'))`.
     /// let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
     /// let dict = "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }";
@@ -266,13 +467,23 @@ impl NpyFile {
     /// bytes.extend(1.5f64.to_be_bytes());
     /// bytes.extend((-2.0f64).to_be_bytes());
     /// std::fs::write(&path, bytes).unwrap();
-    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// assert!(f.view::<f64, ndarray::Ix1>().is_err());
-    /// let c = f.cow::<f64, ndarray::Ix1>()?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// # if cfg!(target_endian = "little") {
+    /// assert!(matches!(f.view::<f64, Ix1>(), Err(Error::NonNativeByteOrder { .. })));
+    /// let c = f.cow::<f64, Ix1>()?;
     /// assert!(c.is_owned());
     /// assert_eq!(c.to_vec(), [1.5, -2.0]);
+    /// # }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the file's dtype is not `A`'s (in either byte order).
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the file
+    ///   has another.
+    /// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
     pub fn cow<A: Element, D: Dimension>(&self) -> Result<CowArray<'_, A, D>> {
         let swap = match match_element::<A>(&self.header.dtype) {
             ElementMatch::Native => false,
@@ -293,6 +504,25 @@ impl NpyFile {
 
     /// Turns the file into a typed array after checking dtype, dimensions, byte order,
     /// alignment and (for `bool`) every byte, once.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("mask.npy");
+    /// use npmap::ndarray::{arr1, Ix1};
+    /// use npmap::{DType, MmapMode, NpyFile};
+    /// npmap::save_npy(&path, &arr1(&[true, false, true]))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// assert_eq!(f.header().dtype, DType::Bool);
+    /// let mask = f.into_array::<bool, Ix1>()?;
+    /// assert_eq!(mask.view().iter().filter(|&&b| b).count(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`NpyFile::view`]; the file is dropped (and unmapped) with the error.
     pub fn into_array<A: Element, D: Dimension>(self) -> Result<NpyArray<A, D>> {
         self.view::<A, D>()?;
         let dim = dimension::<D>(&self.path, &self.header.shape)?;
@@ -305,6 +535,26 @@ impl NpyFile {
 
     /// Writes changes of a [`MmapMode::ReadWrite`] mapping to the file and waits until
     /// they are on disk. A no-op for the other modes.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// use npmap::{MmapMode, NpyFile};
+    /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[1u8, 2, 3]))?;
+    /// // SAFETY: nothing else truncates or writes the file while it is mapped.
+    /// let mut f = unsafe { NpyFile::open(&path, MmapMode::ReadWrite)? };
+    /// f.view_mut::<u8, npmap::ndarray::Ix1>()?[0] = 9;
+    /// f.flush()?;
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// assert_eq!(bytes[128..], [9, 2, 3]); // the data starts at byte 128
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] (`action` `"flush"`) when the operating system fails to write the
+    /// pages back (`msync`), for instance on a full disk or a failing device.
     pub fn flush(&self) -> Result<()> {
         match (&self.map, self.mode) {
             (Mapping::Writable(m), MmapMode::ReadWrite) => {
@@ -315,6 +565,21 @@ impl NpyFile {
     }
 
     /// Tells the kernel the data will be read sequentially (read-ahead), or not.
+    ///
+    /// Best effort: the advice only tunes read-ahead, so a kernel that refuses it
+    /// changes nothing observable and no error is reported.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(1000))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// f.advise_sequential();
+    /// assert_eq!(f.view::<f32, npmap::ndarray::Ix1>()?.sum(), 1000.0);
+    /// # Ok(()) }
+    /// ```
     pub fn advise_sequential(&self) {
         let advice = memmap2::Advice::Sequential;
         // Advice only tunes read-ahead; a failure changes nothing observable.
@@ -334,7 +599,7 @@ impl NpyFile {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("x.npy");
-    /// # npmap::save_npy(&path, &ndarray::Array1::<f32>::ones(100_000)).unwrap();
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(100_000)).unwrap();
     /// // SAFETY: nothing modifies the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
     /// f.prefault();
@@ -366,7 +631,31 @@ impl NpyFile {
     }
 
     /// How much of the data is in the page cache: `(resident pages, total pages)`,
-    /// from `mincore(2)`. Reading it does not fault any page in.
+    /// from `mincore(2)`. Reading it does not fault any page in. An array without
+    /// elements has `(0, 0)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let (path, empty) = (dir.path().join("x.npy"), dir.path().join("e.npy"));
+    /// use npmap::ndarray::Array1;
+    /// npmap::save_npy(&path, &Array1::<f32>::ones(100_000)).unwrap();
+    /// npmap::save_npy(&empty, &Array1::<f32>::ones(0)).unwrap();
+    /// // SAFETY: nothing truncates or rewrites the files while they are mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
+    /// // SAFETY: as above.
+    /// let e = unsafe { npmap::NpyFile::open(&empty, npmap::MmapMode::ReadOnly) }.unwrap();
+    /// let (resident, total) = f.residency()?;
+    /// assert!(total >= 400_000 / 65_536 && resident <= total);
+    /// assert_eq!(e.residency()?, (0, 0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error when `mincore(2)` or the page-size query fails; on
+    /// platforms other than Unix always an error of kind
+    /// [`Unsupported`](std::io::ErrorKind::Unsupported).
     pub fn residency(&self) -> std::io::Result<(usize, usize)> {
         let bytes = self.map.bytes();
         if bytes.is_empty() {
@@ -478,8 +767,8 @@ pub(crate) fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D>
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("X.npy");
-/// # npmap::save_npy(&path, &ndarray::Array2::<f32>::ones((4, 3)))?;
-/// use ndarray::Ix2;
+/// # npmap::save_npy(&path, &npmap::ndarray::Array2::<f32>::ones((4, 3)))?;
+/// use npmap::ndarray::Ix2;
 /// use npmap::MmapMode;
 /// // SAFETY: nothing truncates X.npy while it is mapped.
 /// let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly)? };
@@ -504,7 +793,22 @@ impl<A: Element, D: Dimension> std::fmt::Debug for NpyArray<A, D> {
 }
 
 impl<A: Element, D: Dimension> NpyArray<A, D> {
-    /// The zero-copy view of the whole array.
+    /// The zero-copy view of the whole array. It cannot fail: everything was checked
+    /// when the array was made.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("X.npy");
+    /// use npmap::ndarray::{arr2, Ix2};
+    /// npmap::save_npy(&path, &arr2(&[[1.0f32, 2.0], [3.0, 4.0]]))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, npmap::MmapMode::ReadOnly)? };
+    /// let v = x.view();
+    /// assert_eq!(v.row(1).to_vec(), [3.0, 4.0]);
+    /// assert_eq!(v.t()[[0, 1]], 3.0);
+    /// # Ok(()) }
+    /// ```
     pub fn view(&self) -> ArrayView<'_, A, D> {
         let shape = self.dim.clone().set_f(self.file.header.fortran_order);
         let ptr = match &self.file.map {
@@ -518,6 +822,32 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
     }
 
     /// A mutable zero-copy view; refused for [`MmapMode::ReadOnly`].
+    ///
+    /// With [`MmapMode::ReadWrite`] writes reach the file (call [`NpyArray::flush`] to
+    /// make them durable); with [`MmapMode::CopyOnWrite`] they stay in memory.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("counts.npy");
+    /// use npmap::ndarray::{Array1, Ix1};
+    /// use npmap::{Error, MmapMode};
+    /// npmap::save_npy(&path, &Array1::<u32>::zeros(3))?;
+    /// // SAFETY: nothing else truncates or writes the file while it is mapped.
+    /// let mut c = unsafe { npmap::load_npy::<u32, Ix1>(&path, MmapMode::ReadWrite)? };
+    /// c.view_mut()?[2] += 5;
+    /// c.flush()?;
+    /// assert_eq!(npmap::read_npy::<u32, Ix1>(&path)?.to_vec(), [0, 0, 5]);
+    ///
+    /// // SAFETY: as above.
+    /// let mut r = unsafe { npmap::load_npy::<u32, Ix1>(&path, MmapMode::ReadOnly)? };
+    /// assert!(matches!(r.view_mut(), Err(Error::ReadOnly { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`] when the array was mapped with [`MmapMode::ReadOnly`].
     pub fn view_mut(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
         let shape = self.dim.clone().set_f(self.file.header.fortran_order);
         let ptr = match &mut self.file.map {
@@ -534,22 +864,79 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
         Ok(unsafe { ArrayViewMut::from_shape_ptr(shape, ptr) })
     }
 
-    /// Writes changes to the file (ReadWrite mode) and waits until they are on disk.
+    /// Writes changes to the file (ReadWrite mode) and waits until they are on disk; a
+    /// no-op for the other modes. As [`NpyFile::flush`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("y.npy");
+    /// use npmap::ndarray::Ix1;
+    /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[1i64, 2]))?;
+    /// // SAFETY: nothing else truncates or writes the file while it is mapped.
+    /// let mut y = unsafe { npmap::load_npy::<i64, Ix1>(&path, npmap::MmapMode::ReadWrite)? };
+    /// y.view_mut()?.mapv_inplace(|v| -v);
+    /// y.flush()?;
+    /// assert_eq!(npmap::read_npy::<i64, Ix1>(&path)?.to_vec(), [-1, -2]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] (`action` `"flush"`) when the operating system fails to write the
+    /// pages back.
     pub fn flush(&self) -> Result<()> {
         self.file.flush()
     }
 
     /// The parsed header.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("X.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array2::<f64>::zeros((5, 2)))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let x = unsafe { npmap::load_npy::<f64, npmap::ndarray::Ix2>(&path, npmap::MmapMode::ReadOnly)? };
+    /// assert_eq!((x.header().shape.clone(), x.header().len()), (vec![5, 2], 10));
+    /// # Ok(()) }
+    /// ```
     pub fn header(&self) -> &Header {
         self.file.header()
     }
 
-    /// The untyped file.
+    /// The untyped file, for its path, mode and raw bytes or for views of other types.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[1u16, 2, 3]))?;
+    /// use npmap::MmapMode;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let x = unsafe { npmap::load_npy::<u16, npmap::ndarray::Ix1>(&path, MmapMode::ReadOnly)? };
+    /// assert_eq!(x.file().mode(), MmapMode::ReadOnly);
+    /// assert_eq!(x.file().data().len(), 6);
+    /// # Ok(()) }
+    /// ```
     pub fn file(&self) -> &NpyFile {
         &self.file
     }
 
-    /// Gives back the untyped file.
+    /// Gives back the untyped file, keeping the mapping.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::arr2(&[[1u8, 2], [3, 4]]))?;
+    /// use npmap::ndarray::{Ix2, IxDyn};
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let x = unsafe { npmap::load_npy::<u8, Ix2>(&path, npmap::MmapMode::ReadOnly)? };
+    /// let f = x.into_file();
+    /// assert_eq!(f.view::<u8, IxDyn>()?[[1, 0]], 3);
+    /// # Ok(()) }
+    /// ```
     pub fn into_file(self) -> NpyFile {
         self.file
     }
@@ -561,6 +948,29 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
 /// bytes) happen here, once; opening costs a few system calls whatever the file
 /// size, plus one pass over the bytes for `bool` arrays.
 ///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("eye.npy");
+/// use npmap::ndarray::{Array2, Ix2};
+/// use npmap::{Error, MmapMode};
+/// npmap::save_npy(&path, &Array2::<f64>::eye(3))?;
+/// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+/// let x = unsafe { npmap::load_npy::<f64, Ix2>(&path, MmapMode::ReadOnly)? };
+/// assert_eq!(x.view().diag().sum(), 3.0);
+///
+/// // SAFETY: as above.
+/// let wrong = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly) };
+/// assert!(matches!(wrong, Err(Error::DTypeMismatch { expected: "f32", .. })));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// The errors of [`NpyFile::open`] (I/O, a malformed or truncated file) and of
+/// [`NpyFile::view`]: [`Error::DTypeMismatch`], [`Error::NdimMismatch`],
+/// [`Error::NonNativeByteOrder`], [`Error::Misaligned`], [`Error::InvalidBool`].
+///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
 pub unsafe fn load_npy<A: Element, D: Dimension>(
@@ -571,7 +981,28 @@ pub unsafe fn load_npy<A: Element, D: Dimension>(
     unsafe { NpyFile::open(path, mode) }?.into_array()
 }
 
-/// [`load_npy`] with explicit header limits.
+/// [`load_npy`] with explicit header limits, for trusted files whose header is
+/// longer than NumPy's default cap (large structured dtypes).
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("x.npy");
+/// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[0.5f32, 1.5]))?;
+/// use npmap::{HeaderOptions, MmapMode};
+/// let trusted = HeaderOptions { max_header_size: 1 << 20, ..Default::default() };
+/// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+/// let x = unsafe {
+///     npmap::load_npy_with::<f32, npmap::ndarray::Ix1>(&path, MmapMode::ReadOnly, &trusted)?
+/// };
+/// assert_eq!(x.view().sum(), 2.0);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`load_npy`], with `options` deciding when a header is
+/// [`Error::HeaderTooLarge`] or nests too deep ([`Error::HeaderNesting`]).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
@@ -589,10 +1020,17 @@ pub unsafe fn load_npy_with<A: Element, D: Dimension>(
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("X.npy");
-/// npmap::save_npy(&path, &ndarray::Array2::<f32>::zeros((3, 4))).unwrap();
+/// npmap::save_npy(&path, &npmap::ndarray::Array2::<f32>::zeros((3, 4))).unwrap();
 /// let h = npmap::read_npy_header(&path).unwrap();
 /// assert_eq!((h.dtype.name(), h.shape.clone(), h.data_offset), ("float32".to_string(), vec![3, 4], 128));
 /// ```
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be opened, its size read (`"stat"`) or its
+/// header read (`"read header"`), and the errors of [`Header::read_from`] for a file
+/// that is not a well-formed `.npy`, among them [`Error::Truncated`] when the file is
+/// shorter than its header says.
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<Header> {
     open_npy(path.as_ref(), false, &HeaderOptions::default()).map(|(_, _, header)| header)
 }
@@ -626,21 +1064,53 @@ pub(crate) fn open_npy(
 /// Reads a whole `.npy` file into memory: any byte order, any alignment, and the
 /// file's memory order kept (a Fortran-order file gives an F-layout array).
 ///
+/// No mapping is made, so there is no contract to keep: the function is safe.
+///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("X.npy");
-/// let a = ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]);
+/// let a = npmap::ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]);
 /// npmap::save_npy(&path, &a)?;
-/// let b: ndarray::Array2<f64> = npmap::read_npy(&path)?;
+/// let b: npmap::ndarray::Array2<f64> = npmap::read_npy(&path)?;
 /// assert_eq!(a, b);
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::Io`] when the file cannot be opened or read.
+/// - The errors of [`Header::read_from`] for a file that is not a well-formed `.npy`,
+///   among them [`Error::Truncated`] when the file is shorter than its header says.
+/// - [`Error::DTypeMismatch`] when the file's dtype is not `A`'s (in either byte order).
+/// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the file
+///   has another.
+/// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
 pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
     read_npy_with(path, &HeaderOptions::default())
 }
 
 /// [`read_npy`] with explicit header limits.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("x.npy");
+/// use npmap::ndarray::Ix1;
+/// use npmap::{Error, HeaderOptions};
+/// npmap::save_npy(&path, &npmap::ndarray::arr1(&[7u8]))?; // a 118-byte header
+/// let tight = HeaderOptions { max_header_size: 64, ..Default::default() };
+/// let e = npmap::read_npy_with::<u8, Ix1>(&path, &tight).unwrap_err();
+/// assert!(matches!(e, Error::HeaderTooLarge { found: 118, limit: 64, .. }));
+/// let a = npmap::read_npy_with::<u8, Ix1>(&path, &HeaderOptions::default())?;
+/// assert_eq!(a.to_vec(), [7]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`read_npy`], with `options` deciding when a header is
+/// [`Error::HeaderTooLarge`] or nests too deep ([`Error::HeaderNesting`]).
 pub fn read_npy_with<A: Element, D: Dimension>(
     path: impl AsRef<Path>,
     options: &HeaderOptions,
@@ -658,7 +1128,31 @@ pub fn read_npy_with<A: Element, D: Dimension>(
 /// Reads a `.npy` stream (for instance a member of an archive) into memory.
 ///
 /// The data is read in bounded steps, so a stream that declares more data than it
-/// holds is refused without allocating the declared size.
+/// holds is refused without allocating the declared size. Errors name the source
+/// `<stream>`.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// use npmap::ndarray::{arr1, Array1};
+/// use npmap::Error;
+/// let mut bytes = Vec::new();
+/// npmap::write_npy(&mut bytes, &arr1(&[1.5f32, 2.5, 3.5]))?;
+/// let a: Array1<f32> = npmap::read_npy_from(bytes.as_slice())?;
+/// assert_eq!(a.to_vec(), [1.5, 2.5, 3.5]);
+///
+/// let cut = &bytes[..bytes.len() - 2]; // the last element is incomplete
+/// let e = npmap::read_npy_from::<f32, npmap::ndarray::Ix1>(cut).unwrap_err();
+/// assert!(matches!(e, Error::Truncated { what: "array data", expected: 12, found: 10, .. }));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::Io`] when reading from `reader` fails.
+/// - The errors of [`Header::read_from`] for a stream that is not a well-formed `.npy`,
+///   and [`Error::Truncated`] when the stream ends before the data does.
+/// - [`Error::DTypeMismatch`], [`Error::NdimMismatch`] and [`Error::InvalidBool`], as
+///   for [`read_npy`].
 pub fn read_npy_from<A: Element, D: Dimension>(reader: impl Read) -> Result<Array<A, D>> {
     let mut reader = reader;
     read_array(

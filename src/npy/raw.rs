@@ -14,19 +14,39 @@ use crate::npy::{MmapMode, NpyArray, NpyFile, open_file};
 ///
 /// A shape built with `.f()` reads the data in Fortran order, like `order='F'`.
 /// The file must be long enough (it is never grown), and `offset` must be aligned
-/// for `A`. The returned array's header has version `(0, 0)`.
+/// for `A`. The bytes are taken in native byte order. The returned array's header
+/// has version `(0, 0)`.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("memmapped.dat");
+/// use npmap::{Error, MmapMode};
 /// let values: Vec<u8> = (0..16u32).flat_map(|v| (v as f32).to_ne_bytes()).collect();
 /// std::fs::write(&path, [&[0u8; 8][..], &values].concat()).unwrap();
 /// // SAFETY: nothing truncates the file while it is mapped.
-/// let r = unsafe { npmap::load_raw::<f32, _>(&path, npmap::MmapMode::ReadOnly, 8, (4, 4))? };
+/// let r = unsafe { npmap::load_raw::<f32, _>(&path, MmapMode::ReadOnly, 8, (4, 4))? };
 /// assert_eq!(r.view()[[1, 2]], 6.0);
+///
+/// // SAFETY: as above.
+/// let short = unsafe { npmap::load_raw::<f32, _>(&path, MmapMode::ReadOnly, 8, (5, 4)) };
+/// assert!(matches!(short, Err(Error::Truncated { expected: 80, found: 64, .. })));
+/// // SAFETY: as above.
+/// let odd = unsafe { npmap::load_raw::<f32, _>(&path, MmapMode::ReadOnly, 6, 4) };
+/// assert!(matches!(odd, Err(Error::Misaligned { offset: 6, align: 4, .. })));
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::Io`] when the file cannot be opened (for writing too with
+///   [`MmapMode::ReadWrite`]), its size read or the data mapped.
+/// - [`Error::Truncated`] when the file holds fewer than `offset` plus the shape's
+///   bytes.
+/// - [`Error::Misaligned`] when `offset` is not a multiple of `A`'s alignment.
+/// - [`Error::InvalidBool`] for `bool` data holding a byte other than 0 or 1.
+/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+///   addresses (the error's path is then `<shape>`).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
@@ -69,11 +89,22 @@ pub unsafe fn load_raw<A: Element, D: Dimension>(
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("ids.raw");
+/// use npmap::{Error, MmapMode};
 /// std::fs::write(&path, [1u8, 0, 2, 0, 3, 0]).unwrap();
-/// let r = unsafe { npmap::load_raw_1d::<u16>(&path, npmap::MmapMode::ReadOnly, 0)? };
+/// // SAFETY: nothing truncates the file while it is mapped.
+/// let r = unsafe { npmap::load_raw_1d::<u16>(&path, MmapMode::ReadOnly, 0)? };
 /// assert_eq!(r.view().to_vec(), if cfg!(target_endian = "little") { [1, 2, 3] } else { [256, 512, 768] });
+/// // SAFETY: as above.
+/// let e = unsafe { npmap::load_raw_1d::<u32>(&path, MmapMode::ReadOnly, 0) }.unwrap_err();
+/// assert!(matches!(e, Error::Truncated { expected: 8, found: 6, .. }));
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::Truncated`] when `offset` is past the end of the file, or the bytes
+///   after it are not a whole number of items.
+/// - The errors of [`load_raw`].
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).

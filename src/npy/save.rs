@@ -17,14 +17,19 @@ const STREAM_CHUNK: usize = 1 << 16;
 ///
 /// C-contiguous arrays are written as they lie in memory; F-contiguous ones (that are
 /// not also C-contiguous) with `fortran_order: True`; any other layout in C order,
-/// streamed in bounded chunks without copying the array.
+/// streamed in bounded chunks without copying the array. The writer is flushed at the
+/// end; wrap an unbuffered one (a `File`) in a `BufWriter`.
 ///
 /// ```
 /// let mut out = Vec::new();
-/// npmap::write_npy(&mut out, &ndarray::arr1(&[1u8, 2, 3])).unwrap();
+/// npmap::write_npy(&mut out, &npmap::ndarray::arr1(&[1u8, 2, 3])).unwrap();
 /// assert_eq!(out.len(), 128 + 3);
 /// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }"));
 /// ```
+///
+/// # Errors
+///
+/// [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
 pub fn write_npy<A, D>(writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
@@ -89,15 +94,24 @@ where
 /// `data` must hold exactly the elements of `shape` in the given memory order.
 ///
 /// ```
-/// use npmap::DType;
+/// use npmap::{DType, Error};
 /// let dtype = DType::parse("[('id', '<u2'), ('score', '<f4')]").unwrap();
 /// let mut record = 7u16.to_le_bytes().to_vec();
 /// record.extend(0.5f32.to_le_bytes());
 /// let mut out = Vec::new();
 /// npmap::write_npy_raw(&mut out, &dtype, &[1], false, &record).unwrap();
 /// assert_eq!(&out[out.len() - 6..], &record[..]);
-/// assert!(npmap::write_npy_raw(&mut Vec::new(), &dtype, &[2], false, &record).is_err());
+/// let e = npmap::write_npy_raw(&mut Vec::new(), &dtype, &[2], false, &record).unwrap_err();
+/// assert!(matches!(e, Error::DataLength { expected: 12, found: 6, .. }));
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::DataLength`] when `data` is not `dtype.itemsize()` times the number of
+///   elements of `shape` bytes long; nothing is written then.
+/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+///   addresses.
+/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
 pub fn write_npy_raw(
     writer: impl Write,
     dtype: &DType,
@@ -116,6 +130,29 @@ pub fn write_npy_raw(
 }
 
 /// [`write_npy_raw`] to a file, atomically as [`save_npy`].
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("t.npy");
+/// use npmap::DType;
+/// // np.array([0, 86_400], dtype='<M8[s]'): the epoch and one day later.
+/// let data: Vec<u8> = [0i64, 86_400].iter().flat_map(|s| s.to_le_bytes()).collect();
+/// npmap::save_npy_raw(&path, &DType::parse("<M8[s]")?, &[2], false, &data)?;
+/// let h = npmap::read_npy_header(&path)?;
+/// assert_eq!((h.dtype.name(), h.shape), ("datetime64[s]".to_string(), vec![2]));
+/// assert_eq!(std::fs::read(&path).unwrap()[128..], data[..]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::DataLength`] and [`Error::ShapeOverflow`], as for [`write_npy_raw`].
+/// - [`Error::Io`] when the temporary file beside `path` cannot be created
+/// (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
+/// e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
+/// (`"rename temporary file"`). `path` is then left as it was and the temporary
+/// file is removed.
 pub fn save_npy_raw(
     path: impl AsRef<Path>,
     dtype: &DType,
@@ -179,10 +216,19 @@ fn write_raw_to(
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
-/// npmap::save_npy(&path, &ndarray::arr1(&[1i64, 2, 3])).unwrap();
-/// let y: ndarray::Array1<i64> = npmap::read_npy(&path).unwrap();
+/// use npmap::ndarray::{arr1, Array1};
+/// npmap::save_npy(&path, &arr1(&[1i64, 2, 3])).unwrap();
+/// let y: Array1<i64> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1, 2, 3]);
 /// ```
+///
+/// # Errors
+///
+/// [`Error::Io`] when the temporary file beside `path` cannot be created
+/// (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
+/// e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
+/// (`"rename temporary file"`). `path` is then left as it was and the temporary
+/// file is removed.
 pub fn save_npy<A, D>(path: impl AsRef<Path>, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
@@ -193,11 +239,18 @@ where
 
 /// How [`save_npy_with`] makes the new file safe.
 ///
+/// The default, `sync: true`, is what [`save_npy`] does.
+///
 /// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("y.npy");
+/// use npmap::SaveOptions;
+/// assert_eq!(SaveOptions::default(), SaveOptions { sync: true });
 /// // Atomic for other processes and against a crash of this one, without waiting
 /// // for the disk: as fast as `np.save`, which never syncs either.
-/// let options = npmap::SaveOptions { sync: false };
-/// # let _ = options;
+/// let quick = SaveOptions { sync: false };
+/// npmap::save_npy_with(&path, &npmap::ndarray::arr1(&[1u8]), &quick).unwrap();
+/// assert_eq!(npmap::read_npy_header(&path).unwrap().shape, [1]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaveOptions {
@@ -220,11 +273,16 @@ impl Default for SaveOptions {
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
+/// use npmap::ndarray::{arr1, Array1};
 /// let quick = npmap::SaveOptions { sync: false };
-/// npmap::save_npy_with(&path, &ndarray::arr1(&[1.5f32, 2.5]), &quick).unwrap();
-/// let y: ndarray::Array1<f32> = npmap::read_npy(&path).unwrap();
+/// npmap::save_npy_with(&path, &arr1(&[1.5f32, 2.5]), &quick).unwrap();
+/// let y: Array1<f32> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1.5, 2.5]);
 /// ```
+///
+/// # Errors
+///
+/// As [`save_npy`]; with `sync: false` there is no `"sync"` step to fail.
 pub fn save_npy_with<A, D>(
     path: impl AsRef<Path>,
     array: &ArrayRef<A, D>,

@@ -158,7 +158,7 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("names.npy");
-    /// use ndarray::{Ix1, arr1};
+    /// use npmap::ndarray::{Ix1, arr1};
     /// npmap::save_strings(&path, &arr1(&["Alice", "", "Zoë"]), None)?; // '<U5'
     /// // SAFETY: nothing truncates the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
@@ -166,6 +166,13 @@ impl NpyFile {
     /// assert_eq!(f.read_strings::<Ix1>()?.to_vec(), ["Alice", "", "Zoë"]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the array's dtype is not `U<n>`.
+    /// - [`Error::InvalidString`] for a code unit that is not a Unicode scalar value.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
     pub fn read_strings<D: Dimension>(&self) -> Result<Array<String, D>> {
         let loc = Loc::whole(&self.header().dtype);
         strings_of(self.path(), self.header(), self.data(), &loc)
@@ -177,13 +184,20 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("ids.npy");
-    /// let ids = ndarray::arr1(&[b"ab".as_slice(), b"", b"xyz"]);
+    /// let ids = npmap::ndarray::arr1(&[b"ab".as_slice(), b"", b"xyz"]);
     /// npmap::save_bytes_strings(&path, &ids, None)?; // '|S3'
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// let back = f.read_bytes_strings::<ndarray::Ix1>()?;
+    /// let back = f.read_bytes_strings::<npmap::ndarray::Ix1>()?;
     /// assert_eq!(back.to_vec(), [b"ab".to_vec(), vec![], b"xyz".to_vec()]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the array's dtype is not `S<n>`.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
     pub fn read_bytes_strings<D: Dimension>(&self) -> Result<Array<Vec<u8>, D>> {
         let loc = Loc::whole(&self.header().dtype);
         bytes_strings_of(self.path(), self.header(), self.data(), &loc)
@@ -191,12 +205,66 @@ impl NpyFile {
 
     /// [`NpyFile::read_strings`] for one `U<n>` field of a structured array (a dotted
     /// path for nested records; sub-array fields add trailing axes).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("people.npy");
+    /// use npmap::ndarray::Ix1;
+    /// use npmap::DType;
+    /// // np.array([('Ann', 31), ('Bo', 27)], dtype=[('name', '<U4'), ('age', '<i4')])
+    /// let dtype = DType::parse("[('name', '<U4'), ('age', '<i4')]")?;
+    /// let mut data = Vec::new();
+    /// for (name, age) in [("Ann", 31i32), ("Bo", 27)] {
+    ///     let mut units: Vec<u32> = name.chars().map(u32::from).collect();
+    ///     units.resize(4, 0);
+    ///     data.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    ///     data.extend(age.to_le_bytes());
+    /// }
+    /// npmap::save_npy_raw(&path, &dtype, &[2], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// assert_eq!(f.read_field_strings::<Ix1>("name")?.to_vec(), ["Ann", "Bo"]);
+    /// assert_eq!(f.read_field::<i32, Ix1>("age")?.to_vec(), [31, 27]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::NotStructured`] when the array's dtype is not a record.
+    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`Error::DTypeMismatch`] when the field is not `U<n>`.
+    /// - [`Error::InvalidString`] for a code unit that is not a Unicode scalar value.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    ///   array's plus the field's sub-array dimensions.
     pub fn read_field_strings<D: Dimension>(&self, name: &str) -> Result<Array<String, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
         strings_of(self.path(), self.header(), self.data(), &loc)
     }
 
     /// [`NpyFile::read_bytes_strings`] for one `S<n>` field of a structured array.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("codes.npy");
+    /// use npmap::DType;
+    /// let dtype = DType::parse("[('code', '|S3'), ('n', '|u1')]")?;
+    /// npmap::save_npy_raw(&path, &dtype, &[2], false, b"ab\0\x05xyz\x07")?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let codes = f.read_field_bytes_strings::<npmap::ndarray::Ix1>("code")?;
+    /// assert_eq!(codes.to_vec(), [b"ab".to_vec(), b"xyz".to_vec()]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::NotStructured`] when the array's dtype is not a record.
+    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`Error::DTypeMismatch`] when the field is not `S<n>`.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    ///   array's plus the field's sub-array dimensions.
     pub fn read_field_bytes_strings<D: Dimension>(&self, name: &str) -> Result<Array<Vec<u8>, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
         bytes_strings_of(self.path(), self.header(), self.data(), &loc)
@@ -215,30 +283,110 @@ impl NpyFile {
     /// let dtype = npmap::DType::parse("<M8[D]")?;
     /// let data: Vec<u8> = [1i64, npmap::NAT].iter().flat_map(|v| v.to_le_bytes()).collect();
     /// npmap::save_npy_raw(&path, &dtype, &[2], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// let (days, unit) = f.datetimes::<ndarray::Ix1>()?;
+    /// let (days, unit) = f.datetimes::<npmap::ndarray::Ix1>()?;
     /// assert_eq!(days.to_vec(), [1, npmap::NAT]);
     /// assert_eq!(unit.unit, "D");
     /// # }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the array's dtype is not `datetime64` (`M8`).
+    /// - [`Error::NonNativeByteOrder`] when the data is in the other byte order.
+    /// - [`Error::Misaligned`] when the data is not aligned for `i64`.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
     pub fn datetimes<D: Dimension>(&self) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
         self.time_view(TimeKind::DateTime)
     }
 
     /// A zero-copy view of a `timedelta64` array as `i64` ticks, with the unit; as
     /// [`NpyFile::datetimes`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("dt.npy");
+    /// use npmap::{DType, NAT};
+    /// // np.array([1500, 'NaT', -20], dtype='m8[ms]'), in native byte order ('=').
+    /// let data: Vec<u8> = [1500i64, NAT, -20].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    /// npmap::save_npy_raw(&path, &DType::parse("=m8[ms]")?, &[3], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let (ticks, unit) = f.timedeltas::<npmap::ndarray::Ix1>()?;
+    /// assert_eq!(ticks.to_vec(), [1500, NAT, -20]);
+    /// assert_eq!((unit.multiplier, unit.unit.as_str()), (1, "ms"));
+    /// let valid: i64 = ticks.iter().filter(|&&t| t != NAT).sum();
+    /// assert_eq!(valid, 1480);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the array's dtype is not `timedelta64` (`m8`).
+    /// - [`Error::NonNativeByteOrder`] when the data is in the other byte order.
+    /// - [`Error::Misaligned`] when the data is not aligned for `i64`.
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
     pub fn timedeltas<D: Dimension>(&self) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
         self.time_view(TimeKind::TimeDelta)
     }
 
     /// Copies a `datetime64` array as `i64` ticks (either byte order, any alignment),
     /// with the unit. `NaT` is [`NAT`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("t.npy");
+    /// use npmap::DType;
+    /// // Big-endian seconds since the epoch: 1970-01-01T00:01:00 and NaT.
+    /// let data: Vec<u8> = [60i64, npmap::NAT].iter().flat_map(|v| v.to_be_bytes()).collect();
+    /// npmap::save_npy_raw(&path, &DType::parse(">M8[s]")?, &[2], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let (seconds, unit) = f.read_datetimes::<npmap::ndarray::Ix1>()?;
+    /// assert_eq!(seconds.to_vec(), [60, npmap::NAT]);
+    /// assert_eq!(unit.to_string(), "[s]");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the array's dtype is not `datetime64` (`M8`).
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
     pub fn read_datetimes<D: Dimension>(&self) -> Result<(Array<i64, D>, TimeUnit)> {
         self.time_copy(TimeKind::DateTime)
     }
 
     /// Copies a `timedelta64` array as `i64` ticks, with the unit. `NaT` is [`NAT`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("dt.npy");
+    /// use npmap::ndarray::Ix2;
+    /// use npmap::DType;
+    /// let data: Vec<u8> = [1i64, 2, 3, 4].iter().flat_map(|v| v.to_le_bytes()).collect();
+    /// npmap::save_npy_raw(&path, &DType::parse("<m8[10us]")?, &[2, 2], false, &data)?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// let (ticks, unit) = f.read_timedeltas::<Ix2>()?;
+    /// assert_eq!(ticks[[1, 0]], 3);
+    /// assert_eq!((unit.multiplier, unit.unit.as_str()), (10, "us"));
+    /// assert!(matches!(f.read_datetimes::<Ix2>(), Err(npmap::Error::DTypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::DTypeMismatch`] when the array's dtype is not `timedelta64` (`m8`).
+    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    ///   has another.
     pub fn read_timedeltas<D: Dimension>(&self) -> Result<(Array<i64, D>, TimeUnit)> {
         self.time_copy(TimeKind::TimeDelta)
     }
@@ -382,12 +530,18 @@ where
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("u.npy");
-/// let words = ndarray::arr1(&["Alice".to_string(), "Bob".to_string()]);
+/// let words = npmap::ndarray::arr1(&["Alice".to_string(), "Bob".to_string()]);
 /// npmap::save_strings(&path, &words, Some(10))?;
 /// assert_eq!(npmap::read_npy_header(&path)?.dtype.name(), "str320");
 /// assert!(npmap::save_strings(&path, &words, Some(4)).is_err());
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::StringTooLong`] when a value has more than `width` characters.
+/// - [`Error::Io`] when the temporary file beside `path` cannot be created, its space
+///   reserved, written, synced or renamed over `path`; `path` is then left as it was.
 pub fn save_strings<T, D>(
     path: impl AsRef<Path>,
     array: &ArrayRef<T, D>,
@@ -403,6 +557,26 @@ where
 }
 
 /// [`save_strings`] to a writer.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// use npmap::ndarray::arr1;
+/// use npmap::{Error, Header};
+/// let mut out = Vec::new();
+/// npmap::write_strings(&mut out, &arr1(&["x", "yz"]), None)?; // 'U2'
+/// let h = Header::read_from(&mut out.as_slice(), "out".as_ref(), None, &Default::default())?;
+/// assert_eq!((h.dtype.name(), h.shape), ("str64".to_string(), vec![2]));
+/// assert_eq!(out.len(), 128 + 2 * 2 * 4);
+/// let e = npmap::write_strings(&mut Vec::new(), &arr1(&["abc"]), Some(2)).unwrap_err();
+/// assert!(matches!(e, Error::StringTooLong { index: 0, width: 2, found: 3, .. }));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::StringTooLong`] when a value has more than `width` characters (nothing
+///   is written then).
+/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
 pub fn write_strings<T, D>(
     writer: impl Write,
     array: &ArrayRef<T, D>,
@@ -423,10 +597,16 @@ where
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("s.npy");
-/// npmap::save_bytes_strings(&path, &ndarray::arr1(&[b"ab".to_vec(), b"c".to_vec()]), None)?;
+/// npmap::save_bytes_strings(&path, &npmap::ndarray::arr1(&[b"ab".to_vec(), b"c".to_vec()]), None)?;
 /// assert_eq!(npmap::read_npy_header(&path)?.dtype.descr(), "|S2");
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::StringTooLong`] when a value has more than `width` bytes.
+/// - [`Error::Io`] when the temporary file beside `path` cannot be created, its space
+///   reserved, written, synced or renamed over `path`; `path` is then left as it was.
 pub fn save_bytes_strings<T, D>(
     path: impl AsRef<Path>,
     array: &ArrayRef<T, D>,
@@ -442,6 +622,22 @@ where
 }
 
 /// [`save_bytes_strings`] to a writer.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// use npmap::ndarray::arr1;
+/// let mut out = Vec::new();
+/// npmap::write_bytes_strings(&mut out, &arr1(&[b"ab".as_slice(), b"c"]), Some(3))?;
+/// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|S3'"));
+/// assert_eq!(out[128..], *b"ab\0c\0\0");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`Error::StringTooLong`] when a value has more than `width` bytes (nothing is
+///   written then).
+/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
 pub fn write_bytes_strings<T, D>(
     writer: impl Write,
     array: &ArrayRef<T, D>,

@@ -13,7 +13,7 @@
 //! # fn main() -> npmap::Result<()> {
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("train.npz");
-//! use ndarray::{Array1, Array2, Ix2};
+//! use npmap::ndarray::{Array1, Array2, Ix2};
 //! use npmap::{NpzReader, NpzWriter};
 //! let mut w = NpzWriter::create(&path)?;
 //! w.add("X_train", &Array2::<f32>::ones((100, 8)))?;
@@ -118,10 +118,10 @@ pub struct MemberInfo {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.npz");
 /// # let mut w = npmap::NpzWriter::compressed(&path)?;
-/// # w.add("a", &ndarray::arr1(&[1.5f64, 2.5]))?;
+/// # w.add("a", &npmap::ndarray::arr1(&[1.5f64, 2.5]))?;
 /// # w.finish()?;
 /// let z = npmap::NpzReader::open(&path)?;
-/// let a: ndarray::Array1<f64> = z.read("a")?;
+/// let a: npmap::ndarray::Array1<f64> = z.read("a")?;
 /// assert_eq!(a.to_vec(), [1.5, 2.5]);
 /// # Ok(()) }
 /// ```
@@ -163,7 +163,7 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// # let mut w = npmap::NpzWriter::create(&path)?;
-    /// # w.add("a", &ndarray::arr1(&[1u8]))?;
+    /// # w.add("a", &npmap::ndarray::arr1(&[1u8]))?;
     /// # w.finish()?;
     /// let options = npmap::HeaderOptions { max_header_size: 100_000, ..Default::default() };
     /// let z = npmap::NpzReader::open_with(&path, &options)?;
@@ -246,8 +246,8 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("b", &ndarray::arr1(&[1u8]))?;
-    /// w.add("a", &ndarray::arr1(&[2u8]))?;
+    /// w.add("b", &npmap::ndarray::arr1(&[1u8]))?;
+    /// w.add("a", &npmap::ndarray::arr1(&[2u8]))?;
     /// w.finish()?;
     /// assert_eq!(npmap::NpzReader::open(&path)?.names(), ["b", "a"]);
     /// # Ok(()) }
@@ -264,7 +264,7 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// # let mut w = npmap::NpzWriter::compressed(&path)?;
-    /// # w.add("X", &ndarray::Array2::<f32>::zeros((3, 4)))?;
+    /// # w.add("X", &npmap::ndarray::Array2::<f32>::zeros((3, 4)))?;
     /// # w.finish()?;
     /// let h = npmap::NpzReader::open(&path)?.header("X")?;
     /// assert_eq!((h.dtype.descr(), h.shape), ("<f4".to_string(), vec![3, 4]));
@@ -284,13 +284,13 @@ impl NpzReader {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
-    /// let a = ndarray::arr2(&[[1i32, 2], [3, 4]]);
+    /// let a = npmap::ndarray::arr2(&[[1i32, 2], [3, 4]]);
     /// let mut w = npmap::NpzWriter::compressed(&path)?;
     /// w.add("a", &a)?;
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
-    /// assert_eq!(z.read::<i32, ndarray::Ix2>("a")?, a);
-    /// assert!(matches!(z.read::<f32, ndarray::Ix2>("a"), Err(npmap::Error::DTypeMismatch { .. })));
+    /// assert_eq!(z.read::<i32, npmap::ndarray::Ix2>("a")?, a);
+    /// assert!(matches!(z.read::<f32, npmap::ndarray::Ix2>("a"), Err(npmap::Error::DTypeMismatch { .. })));
     /// # Ok(()) }
     /// ```
     pub fn read<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
@@ -309,11 +309,11 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("X", &ndarray::Array2::<f64>::from_elem((1000, 10), 0.25))?;
+    /// w.add("X", &npmap::ndarray::Array2::<f64>::from_elem((1000, 10), 0.25))?;
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
     /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-    /// let x = unsafe { z.map::<f64, ndarray::Ix2>("X")? };
+    /// let x = unsafe { z.map::<f64, npmap::ndarray::Ix2>("X")? };
     /// assert_eq!(x.view().sum(), 2500.0);
     /// # Ok(()) }
     /// ```
@@ -350,15 +350,14 @@ impl NpzReader {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let (stored, packed) = (dir.path().join("s.npz"), dir.path().join("c.npz"));
-    /// let a = ndarray::arr1(&[1u16, 2, 3]);
-    /// for (path, mut w) in [(&stored, npmap::NpzWriter::create(&stored)?),
-    ///                       (&packed, npmap::NpzWriter::compressed(&packed)?)] {
+    /// let a = npmap::ndarray::arr1(&[1u16, 2, 3]);
+    /// for mut w in [npmap::NpzWriter::create(&stored)?, npmap::NpzWriter::compressed(&packed)?] {
     ///     w.add("a", &a)?;
     ///     w.finish()?;
     /// }
     /// let (s, c) = (npmap::NpzReader::open(&stored)?, npmap::NpzReader::open(&packed)?);
     /// // SAFETY: nothing truncates or rewrites the archives while they are mapped.
-    /// let (vs, vc) = unsafe { (s.cow::<u16, ndarray::Ix1>("a")?, c.cow::<u16, ndarray::Ix1>("a")?) };
+    /// let (vs, vc) = unsafe { (s.cow::<u16, npmap::ndarray::Ix1>("a")?, c.cow::<u16, npmap::ndarray::Ix1>("a")?) };
     /// assert!(vs.is_view() && vc.is_owned());
     /// assert_eq!((vs.to_vec(), vc.to_vec()), (vec![1, 2, 3], vec![1, 2, 3]));
     /// # Ok(()) }
@@ -418,7 +417,7 @@ impl NpzReader {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("x", &ndarray::arr1(&[1.0f64, 2.0]))?;
+    /// w.add("x", &npmap::ndarray::arr1(&[1.0f64, 2.0]))?;
     /// w.finish()?;
     /// let info = npmap::NpzReader::open(&path)?.member_info("x")?;
     /// assert!(!info.compressed);
@@ -818,7 +817,7 @@ impl<R: Read> Read for Recorder<'_, R> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("train.npz");
 /// let mut w = npmap::NpzWriter::create(&path)?;
-/// w.add("X_train", &ndarray::Array2::<f32>::zeros((10, 3)))?;
+/// w.add("X_train", &npmap::ndarray::Array2::<f32>::zeros((10, 3)))?;
 /// w.finish()?;
 /// assert_eq!(npmap::NpzReader::open(&path)?.names(), ["X_train"]);
 /// # Ok(()) }
@@ -849,11 +848,11 @@ impl NpzWriter {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("a", &ndarray::arr1(&[1.0f64]))?;
+    /// w.add("a", &npmap::ndarray::arr1(&[1.0f64]))?;
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
     /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-    /// assert_eq!(unsafe { z.map::<f64, ndarray::Ix1>("a")? }.view()[0], 1.0);
+    /// assert_eq!(unsafe { z.map::<f64, npmap::ndarray::Ix1>("a")? }.view()[0], 1.0);
     /// # Ok(()) }
     /// ```
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
@@ -867,7 +866,7 @@ impl NpzWriter {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::compressed(&path)?;
-    /// w.add("zeros", &ndarray::Array1::<f64>::zeros(100_000))?;
+    /// w.add("zeros", &npmap::ndarray::Array1::<f64>::zeros(100_000))?;
     /// w.finish()?;
     /// assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
     /// # Ok(()) }
@@ -894,7 +893,7 @@ impl NpzWriter {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
-    /// let a = ndarray::arr2(&[[1u8, 2], [3, 4]]);
+    /// let a = npmap::ndarray::arr2(&[[1u8, 2], [3, 4]]);
     /// let mut w = npmap::NpzWriter::create(&path)?;
     /// w.add("a", &a)?;
     /// w.add("a_t", &a.t())?;
@@ -933,7 +932,7 @@ impl NpzWriter {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.npz");
     /// let mut w = npmap::NpzWriter::create(&path)?;
-    /// w.add("a", &ndarray::arr1(&[1i8]))?;
+    /// w.add("a", &npmap::ndarray::arr1(&[1i8]))?;
     /// assert!(!path.exists());
     /// w.finish()?;
     /// assert!(path.exists());
@@ -991,16 +990,16 @@ impl Drop for NpzWriter {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let (src, dst) = (dir.path().join("c.npz"), dir.path().join("a.npz"));
 /// let mut w = npmap::NpzWriter::compressed(&src)?;
-/// w.add("X", &ndarray::Array2::<f64>::eye(3))?;
+/// w.add("X", &npmap::ndarray::Array2::<f64>::eye(3))?;
 /// w.finish()?;
 /// assert!(matches!(
-///     unsafe { npmap::NpzReader::open(&src)?.map::<f64, ndarray::Ix2>("X") },
+///     unsafe { npmap::NpzReader::open(&src)?.map::<f64, npmap::ndarray::Ix2>("X") },
 ///     Err(npmap::Error::MemberCompressed { .. })
 /// ));
 /// npmap::npz::realign(&src, &dst)?;
 /// let z = npmap::NpzReader::open(&dst)?;
 /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-/// let x = unsafe { z.map::<f64, ndarray::Ix2>("X")? };
+/// let x = unsafe { z.map::<f64, npmap::ndarray::Ix2>("X")? };
 /// assert_eq!(x.view().diag().sum(), 3.0);
 /// # Ok(()) }
 /// ```
