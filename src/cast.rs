@@ -10,7 +10,7 @@ use bytemuck::checked::CheckedCastError;
 use bytemuck::{PodCastError, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::format::dtype::Element;
+use crate::format::element::Element;
 use crate::format::header::{read_up_to, truncated};
 
 /// Where the bytes come from, for error messages.

@@ -57,7 +57,8 @@ pub use compute::fill::{
 };
 pub use compute::stats::{Moments, ParStats, Progress, StatElement, kernel_instruction_set};
 pub use error::{Error, Result};
-pub use format::dtype::{ByteOrder, DType, Element, Field, TimeUnit};
+pub use format::dtype::{ByteOrder, DType, Field, TimeUnit};
+pub use format::element::Element;
 pub use format::header::{Header, HeaderOptions};
 pub use npy::append::{NpyAppender, recover};
 pub use npy::create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};

@@ -1,4 +1,159 @@
-//! Choosing the Rust element type of a dtype known only at run time.
+//! The Rust element types of NumPy dtypes: the sealed [`Element`] trait (what a mapped
+//! view may hold), how a file's dtype matches one, and choosing the element type of a
+//! dtype known only at run time.
+
+use half::f16;
+use num_complex::Complex;
+
+use crate::format::dtype::{ByteOrder, DType};
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type that can be the element of a mapped or copied NumPy array.
+///
+/// Implemented for `bool`, `i8`..`i64`, `u8`..`u64`, [`half::f16`], `f32`, `f64`,
+/// `Complex<f32>` and `Complex<f64>`. The trait is sealed.
+///
+/// ```
+/// use npmap::Element;
+/// assert_eq!(f32::dtype().descr(), if cfg!(target_endian = "little") { "<f4" } else { ">f4" });
+/// assert_eq!(<bool as Element>::NAME, "bool");
+/// ```
+pub trait Element:
+    bytemuck::CheckedBitPattern + bytemuck::NoUninit + Copy + Send + Sync + 'static + sealed::Sealed
+{
+    /// The Rust name of the type, for messages: what [`Error::DTypeMismatch`](crate::Error::DTypeMismatch)
+    /// reports as `expected`.
+    ///
+    /// ```
+    /// use npmap::Element;
+    /// use npmap::num_complex::Complex;
+    /// assert_eq!(<f32 as Element>::NAME, "f32");
+    /// assert_eq!(<npmap::half::f16 as Element>::NAME, "f16");
+    /// assert_eq!(<Complex<f64> as Element>::NAME, "Complex<f64>");
+    /// ```
+    const NAME: &'static str;
+    /// The dtype of this type in native byte order.
+    ///
+    /// ```
+    /// use npmap::{ByteOrder, DType, Element};
+    /// use npmap::num_complex::Complex;
+    /// assert_eq!(u16::dtype(), DType::UInt { size: 2, order: ByteOrder::NATIVE });
+    /// assert_eq!(i8::dtype().descr(), "|i1");
+    /// assert_eq!(bool::dtype(), DType::Bool);
+    /// assert_eq!(Complex::<f32>::dtype().name(), "complex64");
+    /// assert_eq!(npmap::half::f16::dtype().itemsize(), 2);
+    /// ```
+    fn dtype() -> DType;
+    /// Bytes of one scalar component (the byte-swapping unit): 4 for `Complex<f32>`.
+    #[doc(hidden)]
+    const SWAP_UNIT: usize;
+    /// A plain-old-data type of the same layout, to read raw bytes into.
+    #[doc(hidden)]
+    type Raw: bytemuck::Pod + Send + Sync;
+    /// Turns raw items into elements; `Err((i, byte))` names the first invalid item.
+    #[doc(hidden)]
+    fn from_bits(bits: Vec<Self::Raw>) -> Result<Vec<Self>, (usize, u8)>;
+    /// Views bytes as elements, validating each only where a type has invalid values
+    /// (so that for plain numbers the cost does not grow with the length).
+    #[doc(hidden)]
+    fn cast_bytes(bytes: &[u8]) -> Result<&[Self], bytemuck::checked::CheckedCastError>;
+    /// Mutable counterpart of `cast_bytes`.
+    #[doc(hidden)]
+    fn cast_bytes_mut(bytes: &mut [u8])
+    -> Result<&mut [Self], bytemuck::checked::CheckedCastError>;
+}
+
+macro_rules! plain_element {
+    ($($t:ty => $name:literal, $unit:expr, $dtype:expr;)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Element for $t {
+            const NAME: &'static str = $name;
+            const SWAP_UNIT: usize = $unit;
+            type Raw = $t;
+            fn dtype() -> DType {
+                $dtype
+            }
+            fn from_bits(bits: Vec<$t>) -> Result<Vec<$t>, (usize, u8)> {
+                Ok(bits)
+            }
+            fn cast_bytes(bytes: &[u8]) -> Result<&[$t], bytemuck::checked::CheckedCastError> {
+                bytemuck::try_cast_slice(bytes).map_err(Into::into)
+            }
+            fn cast_bytes_mut(bytes: &mut [u8]) -> Result<&mut [$t], bytemuck::checked::CheckedCastError> {
+                bytemuck::try_cast_slice_mut(bytes).map_err(Into::into)
+            }
+        }
+    )*};
+}
+
+const N: ByteOrder = ByteOrder::NATIVE;
+const NA: ByteOrder = ByteOrder::NotApplicable;
+
+plain_element! {
+    i8 => "i8", 1, DType::Int { size: 1, order: NA };
+    i16 => "i16", 2, DType::Int { size: 2, order: N };
+    i32 => "i32", 4, DType::Int { size: 4, order: N };
+    i64 => "i64", 8, DType::Int { size: 8, order: N };
+    u8 => "u8", 1, DType::UInt { size: 1, order: NA };
+    u16 => "u16", 2, DType::UInt { size: 2, order: N };
+    u32 => "u32", 4, DType::UInt { size: 4, order: N };
+    u64 => "u64", 8, DType::UInt { size: 8, order: N };
+    f16 => "f16", 2, DType::Float { size: 2, order: N };
+    f32 => "f32", 4, DType::Float { size: 4, order: N };
+    f64 => "f64", 8, DType::Float { size: 8, order: N };
+    Complex<f32> => "Complex<f32>", 4, DType::Complex { size: 8, order: N };
+    Complex<f64> => "Complex<f64>", 8, DType::Complex { size: 16, order: N };
+}
+
+impl sealed::Sealed for bool {}
+impl Element for bool {
+    const NAME: &'static str = "bool";
+    const SWAP_UNIT: usize = 1;
+    type Raw = u8;
+    fn dtype() -> DType {
+        DType::Bool
+    }
+    fn from_bits(bits: Vec<u8>) -> Result<Vec<bool>, (usize, u8)> {
+        if let Some(bad) = bits.iter().position(|&b| b > 1) {
+            return Err((bad, bits[bad]));
+        }
+        Ok(bits.into_iter().map(|b| b == 1).collect())
+    }
+    fn cast_bytes(bytes: &[u8]) -> Result<&[bool], bytemuck::checked::CheckedCastError> {
+        bytemuck::checked::try_cast_slice(bytes)
+    }
+    fn cast_bytes_mut(
+        bytes: &mut [u8],
+    ) -> Result<&mut [bool], bytemuck::checked::CheckedCastError> {
+        bytemuck::checked::try_cast_slice_mut(bytes)
+    }
+}
+
+/// How a file's dtype relates to an element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ElementMatch {
+    /// Same type, native byte order: can be viewed in place.
+    Native,
+    /// Same type, other byte order: needs a byte-swapping copy.
+    Swapped,
+    /// A different type.
+    Different,
+}
+
+/// Compares a file's dtype with the element type `A`.
+pub(crate) fn match_element<A: Element>(file: &DType) -> ElementMatch {
+    let wanted = A::dtype();
+    if *file == wanted {
+        ElementMatch::Native
+    } else if file.to_native() == wanted {
+        ElementMatch::Swapped
+    } else {
+        ElementMatch::Different
+    }
+}
 
 /// Runs a block with a type alias bound to the Rust element type of a dtype read at
 /// run time (in native byte order), or evaluates a fallback for dtypes with no element

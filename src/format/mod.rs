@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod descr;
 pub(crate) mod dtype;
 pub(crate) mod element;
 pub(crate) mod header;

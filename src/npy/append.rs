@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayRef, Dimension};
 
 use crate::error::{Error, Result};
-use crate::format::dtype::{Element, ElementMatch, match_element};
+use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 use crate::fs::os::write_at;
 use crate::npy::open_npy;

@@ -6,7 +6,7 @@ use std::path::Path;
 use ndarray::{Array, Dimension, ShapeBuilder};
 
 use crate::error::{Error, Result};
-use crate::format::dtype::Element;
+use crate::format::element::Element;
 use crate::format::header::Header;
 use crate::fs::durable::{Durability, atomic_write};
 use crate::fs::os::preallocate;

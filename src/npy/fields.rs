@@ -10,7 +10,8 @@ use ndarray::{Array, ArrayRef, ArrayView, ArrayViewMut, Dimension, ShapeBuilder,
 
 use crate::cast::{self, Origin};
 use crate::error::{Error, Result, STREAM_PATH};
-use crate::format::dtype::{DType, Element, Field};
+use crate::format::dtype::{DType, Field};
+use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions, read_up_to, truncated};
 use crate::fs::durable::{Durability, atomic_write, reserve_space};
 use crate::npy::save::written_in_fortran_order;

@@ -23,7 +23,8 @@ use ndarray::{Array, ArrayView, ArrayViewMut, CowArray, Dimension, IxDyn, ShapeB
 
 use crate::cast::{self, Origin};
 use crate::error::{Error, Result, STREAM_PATH};
-use crate::format::dtype::{DType, Element, ElementMatch, match_element};
+use crate::format::dtype::DType;
+use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 
 /// How a file is mapped, as NumPy's `mmap_mode`.

@@ -5,7 +5,7 @@ use std::path::Path;
 use ndarray::{Dimension, Ix1, ShapeBuilder};
 
 use crate::error::{Error, Result};
-use crate::format::dtype::Element;
+use crate::format::element::Element;
 use crate::format::header::{Header, truncated};
 use crate::npy::create::shape_and_order;
 use crate::npy::{MmapMode, NpyArray, NpyFile, open_file};

@@ -6,7 +6,8 @@ use std::path::Path;
 use ndarray::{ArrayRef, Dimension};
 
 use crate::error::{Error, Result, STREAM_PATH};
-use crate::format::dtype::{DType, Element};
+use crate::format::dtype::DType;
+use crate::format::element::Element;
 use crate::format::header::Header;
 use crate::fs::durable::{Durability, atomic_write, reserve_space};
 

@@ -43,7 +43,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::cast::{self, Origin};
 use crate::error::{Error, Result};
-use crate::format::dtype::{Element, ElementMatch, match_element};
+use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{ARRAY_ALIGN, Header, HeaderOptions};
 use crate::fs::durable::{Durability, atomic_write, create_temp_beside, sync_parent_dir};
 use crate::fs::os::read_at;
