@@ -402,7 +402,6 @@ pub(crate) fn python_repr_shape(shape: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::element::{Element, ElementMatch, match_element};
 
     fn p(s: &str) -> DType {
         DType::parse(s).unwrap()
@@ -467,18 +466,5 @@ mod tests {
     fn records_reject_duplicate_and_empty_names() {
         assert!(DType::parse("[('a', '<i4'), ('a', '<f8')]").is_err());
         assert!(DType::parse("[('', '<i4')]").is_err());
-    }
-
-    #[test]
-    fn elements_match_native_and_swapped_files() {
-        let other = if cfg!(target_endian = "little") {
-            ">f4"
-        } else {
-            "<f4"
-        };
-        assert_eq!(match_element::<f32>(&f32::dtype()), ElementMatch::Native);
-        assert_eq!(match_element::<f32>(&p(other)), ElementMatch::Swapped);
-        assert_eq!(match_element::<f64>(&p(other)), ElementMatch::Different);
-        assert_eq!(match_element::<u8>(&p("|u1")), ElementMatch::Native);
     }
 }

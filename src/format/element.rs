@@ -261,3 +261,25 @@ macro_rules! with_element_type {
         }
     }};
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> DType {
+        DType::parse(s).unwrap()
+    }
+
+    #[test]
+    fn elements_match_native_and_swapped_files() {
+        let other = if cfg!(target_endian = "little") {
+            ">f4"
+        } else {
+            "<f4"
+        };
+        assert_eq!(match_element::<f32>(&f32::dtype()), ElementMatch::Native);
+        assert_eq!(match_element::<f32>(&p(other)), ElementMatch::Swapped);
+        assert_eq!(match_element::<f64>(&p(other)), ElementMatch::Different);
+        assert_eq!(match_element::<u8>(&p("|u1")), ElementMatch::Native);
+    }
+}
