@@ -61,6 +61,7 @@ pub use format::dtype::{ByteOrder, DType, Field, TimeUnit};
 pub use format::element::Element;
 pub use format::header::{Header, HeaderOptions};
 pub use npy::append::{NpyAppender, recover};
+pub use npy::bytes::NpyBytes;
 pub use npy::create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
 pub use npy::fields::{Record, read_records, save_records, write_records};
 pub use npy::raw::{load_raw, load_raw_1d};

@@ -6,6 +6,7 @@
 //! May import: crate::error, crate::format, crate::fs, crate::cast.
 
 pub(crate) mod append;
+pub(crate) mod bytes;
 pub(crate) mod create;
 pub(crate) mod fields;
 pub(crate) mod raw;
@@ -343,22 +344,6 @@ impl NpyFile {
     }
 
     /// Checks that the file's data can be viewed in place as `A` with `D` dimensions.
-    fn check_view<A: Element, D: Dimension>(&self) -> Result<D> {
-        match match_element::<A>(&self.header.dtype) {
-            ElementMatch::Native => {}
-            ElementMatch::Swapped => {
-                return Err(Error::NonNativeByteOrder {
-                    path: self.path.clone(),
-                    descr: self.header.dtype.descr(),
-                });
-            }
-            ElementMatch::Different => {
-                return Err(dtype_mismatch::<A>(&self.path, &self.header.dtype));
-            }
-        }
-        dimension::<D>(&self.path, &self.header.shape)
-    }
-
     /// A zero-copy view of the data as `A` with `D` dimensions (`IxDyn` for any).
     ///
     /// The view follows the file's memory order: a Fortran-order file gives an F-layout
@@ -395,10 +380,7 @@ impl NpyFile {
     ///
     /// [`NpyFile::cow`] copies in the byte-order and alignment cases.
     pub fn view<A: Element, D: Dimension>(&self) -> Result<ArrayView<'_, A, D>> {
-        let dim = self.check_view::<A, D>()?;
-        let elements = cast::as_elements::<A>(self.map.bytes(), self.origin())?;
-        ArrayView::from_shape(dim.set_f(self.header.fortran_order), elements)
-            .map_err(|_| self.overflow())
+        bytes::view(&self.header, self.map.bytes(), self.origin())
     }
 
     /// A mutable zero-copy view; refused for [`MmapMode::ReadOnly`].
@@ -426,13 +408,11 @@ impl NpyFile {
     /// [`Error::ReadOnly`] for a [`MmapMode::ReadOnly`] mapping, and the errors of
     /// [`NpyFile::view`].
     pub fn view_mut<A: Element, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
-        let dim = self.check_view::<A, D>()?;
-        let fortran = self.header.fortran_order;
         let origin = Origin {
             path: &self.path,
             data_offset: self.header.data_offset,
         };
-        let bytes: &mut [u8] = match &mut self.map {
+        let data: &mut [u8] = match &mut self.map {
             Mapping::Empty => &mut [],
             Mapping::Writable(m) => m,
             Mapping::ReadOnly(_) => {
@@ -441,15 +421,7 @@ impl NpyFile {
                 });
             }
         };
-        let elements = cast::as_elements_mut::<A>(bytes, origin)?;
-        let path = &self.path;
-        let shape = &self.header.shape;
-        let itemsize = self.header.dtype.itemsize();
-        ArrayViewMut::from_shape(dim.set_f(fortran), elements).map_err(|_| Error::ShapeOverflow {
-            path: path.clone(),
-            shape: shape.iter().map(|&d| d as u64).collect(),
-            itemsize,
-        })
+        bytes::view_mut(&self.header, data, origin)
     }
 
     /// The data as `A`: borrowed when a zero-copy view is possible, otherwise a copy
@@ -486,21 +458,7 @@ impl NpyFile {
     ///   has another.
     /// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
     pub fn cow<A: Element, D: Dimension>(&self) -> Result<CowArray<'_, A, D>> {
-        let swap = match match_element::<A>(&self.header.dtype) {
-            ElementMatch::Native => false,
-            ElementMatch::Swapped => true,
-            ElementMatch::Different => {
-                return Err(dtype_mismatch::<A>(&self.path, &self.header.dtype));
-            }
-        };
-        if !swap && cast::is_aligned_for::<A>(self.map.bytes()) {
-            return self.view::<A, D>().map(CowArray::from);
-        }
-        let dim = dimension::<D>(&self.path, &self.header.shape)?;
-        let elements = cast::copy_elements::<A>(self.map.bytes(), swap, self.origin())?;
-        Array::from_shape_vec(dim.set_f(self.header.fortran_order), elements)
-            .map(CowArray::from)
-            .map_err(|_| self.overflow())
+        bytes::cow(&self.header, self.map.bytes(), self.origin())
     }
 
     /// Turns the file into a typed array after checking dtype, dimensions, byte order,
@@ -663,14 +621,6 @@ impl NpyFile {
             return Ok((0, 0));
         }
         crate::fs::os::resident_pages(bytes)
-    }
-
-    fn overflow(&self) -> Error {
-        Error::ShapeOverflow {
-            path: self.path.clone(),
-            shape: self.header.shape.iter().map(|&d| d as u64).collect(),
-            itemsize: self.header.dtype.itemsize(),
-        }
     }
 }
 

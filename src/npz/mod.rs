@@ -36,12 +36,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use memmap2::Mmap;
-use ndarray::{Array, ArrayRef, ArrayView, CowArray, Dimension, ShapeBuilder};
+use ndarray::{Array, ArrayRef, CowArray, Dimension};
 use zip::result::ZipError;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::cast::{self, Origin};
 use crate::error::{Error, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{ARRAY_ALIGN, Header, HeaderOptions};
@@ -378,7 +377,6 @@ impl NpzReader {
         if !in_place {
             return self.read_member(member).map(CowArray::from);
         }
-        let dim = dimension::<D>(&path, &header.shape)?;
         // SAFETY: forwarded to the caller.
         let whole = unsafe { self.whole_archive() }?;
         let range = usize::try_from(offset).ok().and_then(|start| {
@@ -393,18 +391,7 @@ impl NpzReader {
                 expected: header.data_len(),
                 found: (whole.len() as u64).saturating_sub(offset),
             })?;
-        let origin = Origin {
-            path: &path,
-            data_offset: header.data_offset,
-        };
-        let elements = cast::as_elements::<A>(bytes, origin)?;
-        ArrayView::from_shape(dim.set_f(header.fortran_order), elements)
-            .map(CowArray::from)
-            .map_err(|_| Error::ShapeOverflow {
-                path: path.clone(),
-                shape: header.shape.iter().map(|&d| d as u64).collect(),
-                itemsize: header.dtype.itemsize(),
-            })
+        crate::npy::bytes::cow(&header, bytes, crate::npy::bytes::origin(&header, &path))
     }
 
     /// The member that `name` designates: `name.npy` first, then `name` itself.

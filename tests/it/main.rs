@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
 mod append;
+mod bytes;
 mod concurrency;
 mod faults;
 mod fill;
