@@ -55,7 +55,7 @@ fn bytes_views_borrow_and_refuse_what_a_view_cannot_be() {
     buffer.extend_from_slice(b"trailing");
     let npy = NpyBytes::parse(&buffer).unwrap();
     assert_eq!(npy.data().len(), 24);
-    let aligned = (buffer.as_ptr() as usize + 128) % 8 == 0;
+    let aligned = (buffer.as_ptr() as usize + 128).is_multiple_of(8);
     if aligned {
         let view = npy.view::<f64, ndarray::Ix1>().unwrap();
         assert_eq!(
