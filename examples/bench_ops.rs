@@ -9,7 +9,7 @@
 //!
 //! `open`, `moments` and `moments_axis0` read an existing 2-D `f32` .npy file;
 //! `fill_uniform` and `fill_columns` create (and overwrite) `PATH` with `R × C` `f32`
-//! values (`--preallocate 1`: with `CreateOptions { preallocate: true }`, so the
+//! values (`--preallocate 1`: with `CreateOptions::new().preallocate(true)`, so the
 //! first write to each page does not allocate disk blocks); `probe` sums an in-RAM buffer of the same size as `PATH` (at least 512 MB)
 //! with a plain vectorised parallel sum: how fast the memory can be read; `probe_file` runs
 //! the same sum over the mapped file.
@@ -179,9 +179,7 @@ fn run(args: &Args) -> npmap::Result<Value> {
         "fill_uniform" | "fill_columns" => {
             let by_columns = args.op == "fill_columns";
             let (secs, check) = timed(repeat, || -> npmap::Result<f32> {
-                let options = CreateOptions {
-                    preallocate: args.preallocate,
-                };
+                let options = CreateOptions::new().preallocate(args.preallocate);
                 let shape = (args.rows, args.cols);
                 // SAFETY: the benchmark's files are not modified by anyone else.
                 let mut a = unsafe { npmap::create_npy_with::<f32, _>(path, shape, &options)? };

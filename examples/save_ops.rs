@@ -86,7 +86,7 @@ fn main() {
             if op == "save" {
                 npmap::save_npy(&path, &a).unwrap();
             } else if op == "save-unsynced" {
-                npmap::save_npy_with(&path, &a, &npmap::SaveOptions { sync: false }).unwrap();
+                npmap::save_npy_with(&path, &a, &npmap::SaveOptions::new().sync(false)).unwrap();
             } else {
                 let file = std::fs::File::create(&path).unwrap();
                 npmap::write_npy(std::io::BufWriter::new(file), &a).unwrap();

@@ -89,7 +89,7 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     let started = Instant::now();
     // Preallocating makes a full disk an error here rather than a SIGBUS during the
     // fill, and spares the fill the cost of allocating blocks page by page.
-    let options = CreateOptions { preallocate: true };
+    let options = CreateOptions::new().preallocate(true);
     // SAFETY: the file is this process's own until the demo ends.
     let mut array = unsafe { npmap::create_npy_with::<f32, _>(&path, (rows, cols), &options) }?;
     say!(

@@ -24,15 +24,17 @@ const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 /// The most dimensions NumPy supports.
 pub const MAX_DIMS: usize = 64;
 
-/// Limits applied while reading a header.
+/// Limits applied while reading a header. Built with [`HeaderOptions::new`] (NumPy's
+/// limits) and the setters, so that new options can be added without breaking code.
 ///
 /// ```
 /// use npmap::HeaderOptions;
-/// let trusted = HeaderOptions { max_header_size: 1 << 20, ..Default::default() };
+/// let trusted = HeaderOptions::new().max_header_size(1 << 20).max_depth(256);
+/// assert_eq!((trusted.max_header_size, trusted.max_depth), (1 << 20, 256));
 /// assert_eq!(HeaderOptions::default().max_header_size, 10_000);
-/// # let _ = trusted;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HeaderOptions {
     /// The longest header accepted, in characters (NumPy's `max_header_size`, 10 000 by
     /// default). Large structured dtypes can need more; raise it for trusted files.
@@ -47,6 +49,39 @@ impl Default for HeaderOptions {
             max_header_size: DEFAULT_MAX_HEADER_SIZE,
             max_depth: 128,
         }
+    }
+}
+
+impl HeaderOptions {
+    /// NumPy's limits: headers of at most 10 000 characters, nesting at most 128 deep.
+    ///
+    /// ```
+    /// assert_eq!(npmap::HeaderOptions::new(), npmap::HeaderOptions::default());
+    /// ```
+    pub fn new() -> HeaderOptions {
+        HeaderOptions::default()
+    }
+
+    /// Sets the longest header accepted, in characters.
+    ///
+    /// ```
+    /// let options = npmap::HeaderOptions::new().max_header_size(100_000);
+    /// assert_eq!(options.max_header_size, 100_000);
+    /// ```
+    pub fn max_header_size(mut self, characters: usize) -> HeaderOptions {
+        self.max_header_size = characters;
+        self
+    }
+
+    /// Sets the deepest bracket nesting accepted in the header text.
+    ///
+    /// ```
+    /// let options = npmap::HeaderOptions::new().max_depth(16);
+    /// assert_eq!(options.max_depth, 16);
+    /// ```
+    pub fn max_depth(mut self, depth: usize) -> HeaderOptions {
+        self.max_depth = depth;
+        self
     }
 }
 

@@ -18,16 +18,38 @@ use crate::npy::{MmapMode, NpyArray, NpyFile};
 ///
 /// ```
 /// use npmap::CreateOptions;
-/// assert_eq!(CreateOptions::default(), CreateOptions { preallocate: false });
-/// let reserve = CreateOptions { preallocate: true };
+/// assert!(!CreateOptions::default().preallocate);
+/// let reserve = CreateOptions::new().preallocate(true);
 /// assert!(reserve.preallocate);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CreateOptions {
     /// Reserve the file's blocks at creation (`posix_fallocate`), so that a full disk
     /// is an error now rather than a `SIGBUS` when a page is first written. Without
     /// it the file is sparse and creation is O(1) whatever its size.
     pub preallocate: bool,
+}
+
+impl CreateOptions {
+    /// A sparse file, as NumPy makes.
+    ///
+    /// ```
+    /// assert_eq!(npmap::CreateOptions::new(), npmap::CreateOptions::default());
+    /// ```
+    pub fn new() -> CreateOptions {
+        CreateOptions::default()
+    }
+
+    /// Sets whether the file's blocks are reserved at creation.
+    ///
+    /// ```
+    /// assert!(npmap::CreateOptions::new().preallocate(true).preallocate);
+    /// ```
+    pub fn preallocate(mut self, preallocate: bool) -> CreateOptions {
+        self.preallocate = preallocate;
+        self
+    }
 }
 
 /// Splits a shape argument (`(rows, cols)`, `(rows, cols).f()`, `IxDyn(..)`) into
@@ -109,7 +131,7 @@ pub unsafe fn create_npy<A: Element, D: Dimension>(
 /// # let path = dir.path().join("reserved.npy");
 /// use npmap::CreateOptions;
 /// # if cfg!(target_os = "linux") {
-/// let options = CreateOptions { preallocate: true };
+/// let options = CreateOptions::new().preallocate(true);
 /// // SAFETY: nothing else truncates the new file while it is mapped.
 /// let m = unsafe { npmap::create_npy_with::<f64, _>(&path, (1000, 10), &options)? };
 /// assert_eq!(m.header().data_len(), 80_000);
@@ -198,7 +220,7 @@ pub unsafe fn create_raw<A: Element, D: Dimension>(
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("data.raw");
 /// # if cfg!(target_os = "linux") {
-/// let options = npmap::CreateOptions { preallocate: true };
+/// let options = npmap::CreateOptions::new().preallocate(true);
 /// // SAFETY: nothing else truncates the new file while it is mapped.
 /// let r = unsafe { npmap::create_raw_with::<f32, _>(&path, 256, &options)? };
 /// assert_eq!(r.view().len(), 256);

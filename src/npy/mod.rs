@@ -193,12 +193,12 @@ impl NpyFile {
     /// # let path = dir.path().join("x.npy");
     /// use npmap::{Error, HeaderOptions, MmapMode, NpyFile};
     /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[1u8, 2]))?; // a 118-byte header
-    /// let strict = HeaderOptions { max_header_size: 100, ..Default::default() };
+    /// let strict = HeaderOptions::new().max_header_size(100);
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let e = unsafe { NpyFile::open_with(&path, MmapMode::ReadOnly, &strict) }.unwrap_err();
     /// assert!(matches!(e, Error::HeaderTooLarge { found: 118, limit: 100, .. }));
     ///
-    /// let roomy = HeaderOptions { max_header_size: 1 << 20, ..Default::default() };
+    /// let roomy = HeaderOptions::new().max_header_size(1 << 20);
     /// // SAFETY: as above.
     /// let f = unsafe { NpyFile::open_with(&path, MmapMode::ReadOnly, &roomy)? };
     /// assert_eq!(f.data(), [1, 2]);
@@ -941,7 +941,7 @@ pub unsafe fn load_npy<A: Element, D: Dimension>(
 /// # let path = dir.path().join("x.npy");
 /// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[0.5f32, 1.5]))?;
 /// use npmap::{HeaderOptions, MmapMode};
-/// let trusted = HeaderOptions { max_header_size: 1 << 20, ..Default::default() };
+/// let trusted = HeaderOptions::new().max_header_size(1 << 20);
 /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
 /// let x = unsafe {
 ///     npmap::load_npy_with::<f32, npmap::ndarray::Ix1>(&path, MmapMode::ReadOnly, &trusted)?
@@ -1050,7 +1050,7 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
 /// use npmap::ndarray::Ix1;
 /// use npmap::{Error, HeaderOptions};
 /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[7u8]))?; // a 118-byte header
-/// let tight = HeaderOptions { max_header_size: 64, ..Default::default() };
+/// let tight = HeaderOptions::new().max_header_size(64);
 /// let e = npmap::read_npy_with::<u8, Ix1>(&path, &tight).unwrap_err();
 /// assert!(matches!(e, Error::HeaderTooLarge { found: 118, limit: 64, .. }));
 /// let a = npmap::read_npy_with::<u8, Ix1>(&path, &HeaderOptions::default())?;

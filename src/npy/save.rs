@@ -246,14 +246,15 @@ where
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
 /// use npmap::SaveOptions;
-/// assert_eq!(SaveOptions::default(), SaveOptions { sync: true });
+/// assert!(SaveOptions::default().sync);
 /// // Atomic for other processes and against a crash of this one, without waiting
 /// // for the disk: as fast as `np.save`, which never syncs either.
-/// let quick = SaveOptions { sync: false };
+/// let quick = SaveOptions::new().sync(false);
 /// npmap::save_npy_with(&path, &npmap::ndarray::arr1(&[1u8]), &quick).unwrap();
 /// assert_eq!(npmap::read_npy_header(&path).unwrap().shape, [1]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SaveOptions {
     /// Sync the temporary file before renaming it over the target, and the directory
     /// after (the default). The rename alone already leaves other processes, and a
@@ -268,14 +269,35 @@ impl Default for SaveOptions {
     }
 }
 
-/// [`save_npy`] with options: `SaveOptions { sync: false }` skips waiting for the
+impl SaveOptions {
+    /// What [`save_npy`] does: sync before and after the rename.
+    ///
+    /// ```
+    /// assert_eq!(npmap::SaveOptions::new(), npmap::SaveOptions::default());
+    /// ```
+    pub fn new() -> SaveOptions {
+        SaveOptions::default()
+    }
+
+    /// Sets whether the new file (and its directory) is synced to the disk.
+    ///
+    /// ```
+    /// assert!(!npmap::SaveOptions::new().sync(false).sync);
+    /// ```
+    pub fn sync(mut self, sync: bool) -> SaveOptions {
+        self.sync = sync;
+        self
+    }
+}
+
+/// [`save_npy`] with options: `SaveOptions::new().sync(false)` skips waiting for the
 /// disk, and is then as fast as `np.save`, which does not sync either.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("y.npy");
 /// use npmap::ndarray::{arr1, Array1};
-/// let quick = npmap::SaveOptions { sync: false };
+/// let quick = npmap::SaveOptions::new().sync(false);
 /// npmap::save_npy_with(&path, &arr1(&[1.5f32, 2.5]), &quick).unwrap();
 /// let y: Array1<f32> = npmap::read_npy(&path).unwrap();
 /// assert_eq!(y.to_vec(), [1.5, 2.5]);

@@ -164,7 +164,7 @@ impl NpzReader {
     /// # let mut w = npmap::NpzWriter::create(&path)?;
     /// # w.add("a", &npmap::ndarray::arr1(&[1u8]))?;
     /// # w.finish()?;
-    /// let options = npmap::HeaderOptions { max_header_size: 100_000, ..Default::default() };
+    /// let options = npmap::HeaderOptions::new().max_header_size(100_000);
     /// let z = npmap::NpzReader::open_with(&path, &options)?;
     /// assert_eq!(z.header("a")?.shape, [1]);
     /// # Ok(()) }

@@ -18,10 +18,7 @@ fn every_numeric_fixture_reads_the_same_from_bytes_as_from_its_file() {
         let bytes = std::fs::read(&path).unwrap();
         // Some fixtures have headers past NumPy's default limit (written by allow_pickle
         // era NumPy, or on purpose); both readers get the same raised limit.
-        let options = HeaderOptions {
-            max_header_size: 1 << 20,
-            ..Default::default()
-        };
+        let options = HeaderOptions::new().max_header_size(1 << 20);
         // Aligned and misaligned copies of the same bytes.
         let mut shifted = vec![0u8];
         shifted.extend_from_slice(&bytes);

@@ -13,7 +13,7 @@ use npmap::{CreateOptions, Error, MmapMode};
 
 const FSIZE_ENV: &str = "NPMAP_FSIZE_CHILD_FILE";
 const SAVE_ENV: &str = "NPMAP_SAVE_CHILD_FILE";
-/// Set (to any value) when the save child should skip the sync (`SaveOptions { sync: false }`).
+/// Set (to any value) when the save child should skip the sync (`SaveOptions::new().sync(false)`).
 const UNSYNCED_ENV: &str = "NPMAP_SAVE_CHILD_UNSYNCED";
 
 /// This test binary, running only the (ignored) test `name`, with `env` set.
@@ -64,7 +64,11 @@ fn fsize_child() {
     // 8 MB of f64 under a 1 MiB limit.
     // SAFETY: the file is this child's own.
     let r = unsafe {
-        npmap::create_npy_with::<f64, _>(&path, (1000, 1000), &CreateOptions { preallocate: true })
+        npmap::create_npy_with::<f64, _>(
+            &path,
+            (1000, 1000),
+            &CreateOptions::new().preallocate(true),
+        )
     };
     match r {
         Err(Error::Io { action, source, .. }) => println!(
@@ -78,7 +82,7 @@ fn fsize_child() {
     let small = format!("{path}.small");
     // SAFETY: as above.
     let mut m = unsafe {
-        npmap::create_npy_with::<f64, _>(&small, (10, 10), &CreateOptions { preallocate: true })
+        npmap::create_npy_with::<f64, _>(&small, (10, 10), &CreateOptions::new().preallocate(true))
     }
     .unwrap();
     m.view_mut().unwrap().fill(2.5);
@@ -131,9 +135,7 @@ fn save_child() {
         return;
     };
     let a = Array1::from_shape_fn(NEW_LEN, |i| i as f64);
-    let options = npmap::SaveOptions {
-        sync: std::env::var_os(UNSYNCED_ENV).is_none(),
-    };
+    let options = npmap::SaveOptions::new().sync(std::env::var_os(UNSYNCED_ENV).is_none());
     println!("@ saving");
     npmap::save_npy_with(&path, &a, &options).unwrap();
     println!("@ saved");

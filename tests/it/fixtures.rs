@@ -111,10 +111,7 @@ impl Fixture {
 
     pub(crate) fn options(&self) -> HeaderOptions {
         match self.max_header_size {
-            Some(max_header_size) => HeaderOptions {
-                max_header_size,
-                ..Default::default()
-            },
+            Some(max_header_size) => HeaderOptions::new().max_header_size(max_header_size),
             None => HeaderOptions::default(),
         }
     }

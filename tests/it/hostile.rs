@@ -170,10 +170,7 @@ fn a_4_gib_header_length_is_refused_before_reading() {
         "{r:?}"
     );
     // With the cap lifted entirely, the file length still refuses it before any read...
-    let unlimited = HeaderOptions {
-        max_header_size: usize::MAX,
-        ..Default::default()
-    };
+    let unlimited = HeaderOptions::new().max_header_size(usize::MAX);
     // SAFETY: a committed fixture nobody modifies.
     let (r, _, largest) =
         measured(|| unsafe { NpyFile::open_with(&path, MmapMode::ReadOnly, &unlimited) });
@@ -207,10 +204,7 @@ fn a_4_gib_header_length_is_refused_before_reading() {
 fn nesting_100k_under_a_raised_cap_fails_fast_on_depth() {
     let path = malformed("nesting_100k_v2.npy");
     let bytes = std::fs::read(&path).unwrap();
-    let raised = HeaderOptions {
-        max_header_size: MIB,
-        ..Default::default()
-    };
+    let raised = HeaderOptions::new().max_header_size(MIB);
     let nesting = |r: Result<(), Error>| match r {
         Err(Error::HeaderNesting {
             limit: 128, offset, ..

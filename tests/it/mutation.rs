@@ -90,10 +90,7 @@ fn header_end(bytes: &[u8]) -> usize {
         &mut &bytes[..],
         "seed".as_ref(),
         None,
-        &HeaderOptions {
-            max_header_size: 1 << 20,
-            ..Default::default()
-        },
+        &HeaderOptions::new().max_header_size(1 << 20),
     )
     .map(|h| h.data_offset as usize)
     .unwrap_or(bytes.len())
@@ -201,10 +198,7 @@ fn exercise(bytes: &[u8], mapped: Option<&Path>) -> Duration {
     }
     let start = Instant::now();
     let default = HeaderOptions::default();
-    let raised = HeaderOptions {
-        max_header_size: 1 << 20,
-        ..Default::default()
-    };
+    let raised = HeaderOptions::new().max_header_size(1 << 20);
     let len = Some(bytes.len() as u64);
     let _ = Header::read_from(&mut &bytes[..], "m.npy".as_ref(), len, &default);
     let _ = Header::read_from(&mut &bytes[..], "m.npy".as_ref(), None, &default);

@@ -343,7 +343,7 @@ proptest! {
             &mut &bytes[..],
             "rec.npy".as_ref(),
             Some(bytes.len() as u64),
-            &HeaderOptions { max_header_size: 1 << 20, ..Default::default() },
+            &HeaderOptions::new().max_header_size(1 << 20),
         )
         .unwrap();
         prop_assert_eq!(&h.dtype, &d);

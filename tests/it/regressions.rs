@@ -58,10 +58,7 @@ fn a_stream_header_length_is_not_trusted_for_allocation() {
     let mut bytes = b"\x93NUMPY\x03\x00".to_vec();
     bytes.extend(0xffff_fff0u32.to_le_bytes());
     bytes.extend(b"{'de");
-    let unlimited = HeaderOptions {
-        max_header_size: usize::MAX,
-        ..Default::default()
-    };
+    let unlimited = HeaderOptions::new().max_header_size(usize::MAX);
     let (r, _, largest) =
         measured(|| Header::read_from(&mut &bytes[..], "s".as_ref(), None, &unlimited));
     match r {

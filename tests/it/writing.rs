@@ -114,7 +114,7 @@ fn save_is_atomic_and_leaves_no_temporary_files() {
     let new: ndarray::Array1<f64> = npmap::read_npy(&path).unwrap();
     assert_eq!(new.to_vec(), [5.0, 6.0, 7.0]);
     let synced = std::fs::read(&path).unwrap();
-    let unsynced = npmap::SaveOptions { sync: false };
+    let unsynced = npmap::SaveOptions::new().sync(false);
     npmap::save_npy_with(&path, &ndarray::arr1(&[5.0f64, 6.0, 7.0]), &unsynced).unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),
