@@ -37,9 +37,26 @@ mod sealed {
 pub trait FillFloat: Copy + Send + Sync + sealed::Sealed {
     /// A uniform value in `[0, 1)` from 64 random bits, using as many of the top bits
     /// as the type's precision holds (so the result is never rounded up to 1).
+    ///
+    /// ```
+    /// use npmap::FillFloat;
+    /// use npmap::half::f16;
+    /// assert_eq!(f64::from_uniform_bits(0), 0.0);
+    /// assert_eq!(f64::from_uniform_bits(1 << 63), 0.5);
+    /// assert_eq!(f32::from_uniform_bits(u64::MAX), 1.0 - f32::EPSILON / 2.0);
+    /// assert_eq!(f16::from_uniform_bits(u64::MAX), f16::from_f32(1.0 - 1.0 / 2048.0));
+    /// ```
     fn from_uniform_bits(bits: u64) -> Self;
 
     /// The nearest value of this type.
+    ///
+    /// ```
+    /// use npmap::FillFloat;
+    /// use npmap::half::f16;
+    /// assert_eq!(<f32 as FillFloat>::from_f64(0.1), 0.1f32);
+    /// assert_eq!(<f16 as FillFloat>::from_f64(1.5), f16::from_f32(1.5));
+    /// assert_eq!(<f64 as FillFloat>::from_f64(-2.25), -2.25);
+    /// ```
     fn from_f64(x: f64) -> Self;
 }
 

@@ -119,11 +119,25 @@ mod sealed {
 /// assert!(!u8::CAN_BE_NAN && f32::CAN_BE_NAN);
 /// ```
 pub trait StatElement: Copy + Send + Sync + sealed::Sealed {
-    /// Whether the type has NaN values (true for the float types only).
+    /// Whether the type has NaN values (true for the float types only). When it is
+    /// false, the `nan` reductions of [`ParStats`] run the plain kernels.
+    ///
+    /// ```
+    /// use npmap::StatElement;
+    /// assert!(f64::CAN_BE_NAN && npmap::half::f16::CAN_BE_NAN);
+    /// assert!(!i64::CAN_BE_NAN && !bool::CAN_BE_NAN);
+    /// ```
     const CAN_BE_NAN: bool;
 
     /// The value as `f64`: exact for every type except `i64`/`u64` beyond 2^53,
     /// which round to the nearest `f64`.
+    ///
+    /// ```
+    /// use npmap::StatElement;
+    /// assert_eq!(false.to_f64(), 0.0);
+    /// assert_eq!(u64::MAX.to_f64(), 18_446_744_073_709_551_616.0); // 2^64, rounded
+    /// assert_eq!(npmap::half::f16::from_f32(0.5).to_f64(), 0.5);
+    /// ```
     fn to_f64(self) -> f64;
 }
 

@@ -87,6 +87,24 @@ struct Member {
 }
 
 /// What [`NpzReader::member_info`] tells about one member.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.npz");
+/// use npmap::ndarray::Array1;
+/// use npmap::{MemberInfo, NpzReader, NpzWriter};
+/// let mut w = NpzWriter::compressed(&path)?;
+/// w.add("zeros", &Array1::<f64>::zeros(1000))?;
+/// w.finish()?;
+/// let info: MemberInfo = NpzReader::open(&path)?.member_info("zeros")?;
+/// assert_eq!(info.name, "zeros");
+/// assert!(info.compressed);
+/// assert_eq!(info.size, 128 + 8000); // the member's .npy bytes
+/// assert!(info.stored_size < 1000); // deflated
+/// assert_eq!(info.header.shape, [1000]);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MemberInfo {
@@ -151,6 +169,14 @@ impl NpzReader {
     /// let e = npmap::NpzReader::open(dir.path().join("missing.npz")).unwrap_err();
     /// assert!(matches!(e, npmap::Error::Io { action: "open", .. }));
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Io`] when the file cannot be opened, its size read (`action` `"stat"`)
+    ///   or its central directory read (`"read archive"`).
+    /// - [`Error::Zip`] when the file is not a zip archive npmap can read.
+    /// - [`Error::Truncated`] (`what` `"archive member data"`, path `archive.npz:name`)
+    ///   when a member's bytes run past the end of the file.
     pub fn open(path: impl AsRef<Path>) -> Result<NpzReader> {
         NpzReader::open_with(path, &HeaderOptions::default())
     }
@@ -169,6 +195,11 @@ impl NpzReader {
     /// assert_eq!(z.header("a")?.shape, [1]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`NpzReader::open`]; `options` are applied later, when a member's header is
+    /// read (a header over the limit is then an [`Error::HeaderTooLarge`]).
     pub fn open_with(path: impl AsRef<Path>, options: &HeaderOptions) -> Result<NpzReader> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
@@ -269,6 +300,18 @@ impl NpzReader {
     /// assert_eq!((h.dtype.descr(), h.shape), ("<f4".to_string(), vec![3, 4]));
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::MemberNotFound`] when the archive has neither `name.npy` nor `name`.
+    /// - [`Error::Zip`] when the member is encrypted, uses a compression method other
+    ///   than stored or deflate, or is stored with contradicting sizes.
+    /// - The errors of [`Header::read_from`] for a member that is not a well-formed
+    ///   `.npy` (offsets count from the start of the member), and [`Error::Io`] when
+    ///   reading the archive fails.
+    /// - [`Error::MemberSize`] when the size the archive declares for the member is not
+    ///   what its header needs, and [`Error::MemberTooLarge`] when a compressed header
+    ///   inflates past that size.
     pub fn header(&self, name: &str) -> Result<Header> {
         let member = self.member(name)?;
         self.member_header(member, &member_path(&self.path, &member.display))
@@ -292,6 +335,25 @@ impl NpzReader {
     /// assert!(matches!(z.read::<f32, npmap::ndarray::Ix2>("a"), Err(npmap::Error::DTypeMismatch { .. })));
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::MemberNotFound`] when the archive has neither `name.npy` nor `name`.
+    /// - [`Error::Zip`] when the member is encrypted, uses a compression method other
+    ///   than stored or deflate, or is stored with contradicting sizes.
+    /// - The errors of [`Header::read_from`] for a member that is not a well-formed
+    ///   `.npy` (offsets count from the start of the member), and [`Error::Io`] when
+    ///   reading the archive fails.
+    /// - [`Error::MemberSize`] when the size the archive declares for the member is not
+    ///   what its header needs, and [`Error::MemberTooLarge`] when a compressed header
+    ///   inflates past that size.
+    /// - [`Error::DTypeMismatch`] when the member's dtype is not `A`'s (in either byte
+    ///   order), [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and
+    ///   the member has another, [`Error::InvalidBool`] for a `bool` byte other than 0
+    ///   or 1.
+    /// - [`Error::Truncated`] when the member ends before its data does,
+    ///   [`Error::MemberTooLarge`] when it inflates past its declared size, and
+    ///   [`Error::Crc`] when its CRC-32 is not the one the archive declares.
     pub fn read<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
         let member = self.member(name)?;
         self.read_member(member)
@@ -320,6 +382,21 @@ impl NpzReader {
     /// # Safety
     /// The archive must not be truncated or rewritten in place while the array lives:
     /// see the [contract on `NpyFile`](NpyFile#safety).
+    ///
+    /// # Errors
+    ///
+    /// - The errors of [`NpzReader::header`] for a missing or malformed member.
+    /// - [`Error::MemberCompressed`] when the member is deflated: use
+    ///   [`read`](NpzReader::read) or [`cow`](NpzReader::cow), or rewrite the archive
+    ///   with [`realign`].
+    /// - [`Error::DTypeMismatch`] when the member's dtype is not `A`'s,
+    ///   [`Error::NonNativeByteOrder`] when it is in the other byte order,
+    ///   [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the
+    ///   member has another.
+    /// - [`Error::MemberMisaligned`] when the array data does not start at an offset
+    ///   of the archive aligned for `A`.
+    /// - [`Error::InvalidBool`] for a `bool` byte other than 0 or 1, and [`Error::Io`]
+    ///   (`action` `"map"`) when the mapping fails.
     pub unsafe fn map<A: Element, D: Dimension>(&self, name: &str) -> Result<NpyArray<A, D>> {
         let member = self.member(name)?;
         let path = member_path(&self.path, &member.display);
@@ -349,14 +426,16 @@ impl NpzReader {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let (stored, packed) = (dir.path().join("s.npz"), dir.path().join("c.npz"));
-    /// let a = npmap::ndarray::arr1(&[1u16, 2, 3]);
-    /// for mut w in [npmap::NpzWriter::create(&stored)?, npmap::NpzWriter::compressed(&packed)?] {
+    /// use npmap::ndarray::{arr1, Ix1};
+    /// use npmap::{NpzReader, NpzWriter};
+    /// let a = arr1(&[1u16, 2, 3]);
+    /// for mut w in [NpzWriter::create(&stored)?, NpzWriter::compressed(&packed)?] {
     ///     w.add("a", &a)?;
     ///     w.finish()?;
     /// }
-    /// let (s, c) = (npmap::NpzReader::open(&stored)?, npmap::NpzReader::open(&packed)?);
+    /// let (s, c) = (NpzReader::open(&stored)?, NpzReader::open(&packed)?);
     /// // SAFETY: nothing truncates or rewrites the archives while they are mapped.
-    /// let (vs, vc) = unsafe { (s.cow::<u16, npmap::ndarray::Ix1>("a")?, c.cow::<u16, npmap::ndarray::Ix1>("a")?) };
+    /// let (vs, vc) = unsafe { (s.cow::<u16, Ix1>("a")?, c.cow::<u16, Ix1>("a")?) };
     /// assert!(vs.is_view() && vc.is_owned());
     /// assert_eq!((vs.to_vec(), vc.to_vec()), (vec![1, 2, 3], vec![1, 2, 3]));
     /// # Ok(()) }
@@ -366,6 +445,12 @@ impl NpzReader {
     /// A borrowed result points into the archive's pages: the archive must not be
     /// truncated or rewritten in place while it lives (the
     /// [contract on `NpyFile`](NpyFile#safety)).
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`NpzReader::read`] (a copied member is checked as `read` checks
+    /// it; a borrowed one has no CRC check and so no [`Error::Crc`]), and
+    /// [`Error::Io`] (`action` `"map"`) when mapping the archive fails.
     pub unsafe fn cow<A: Element, D: Dimension>(&self, name: &str) -> Result<CowArray<'_, A, D>> {
         let member = self.member(name)?;
         let path = member_path(&self.path, &member.display);
@@ -394,10 +479,10 @@ impl NpzReader {
         crate::npy::bytes::cow(&header, bytes, crate::npy::bytes::origin(&header, &path))
     }
 
-    /// The member that `name` designates: `name.npy` first, then `name` itself.
     /// How member `name` is stored: compression, sizes, and where its array data
     /// starts in the archive (which decides whether [`map`](NpzReader::map) can
-    /// view it in place).
+    /// view it in place). As in every method taking a member name, `name` designates
+    /// the member `name.npy` first, then `name` itself.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -412,6 +497,10 @@ impl NpzReader {
     /// assert_eq!(info.header.shape, [2]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`NpzReader::header`].
     pub fn member_info(&self, name: &str) -> Result<MemberInfo> {
         let member = self.member(name)?;
         let header = self.member_header(member, &member_path(&self.path, &member.display))?;
@@ -425,6 +514,7 @@ impl NpzReader {
         })
     }
 
+    /// The member that `name` designates: `name.npy` first, then `name` itself.
     fn member(&self, name: &str) -> Result<&Member> {
         let with_suffix = format!("{name}{NPY_SUFFIX}");
         self.members
@@ -842,6 +932,11 @@ impl NpzWriter {
     /// assert_eq!(unsafe { z.map::<f64, npmap::ndarray::Ix1>("a")? }.view()[0], 1.0);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] (`action` `"create temporary file"`) when the temporary file beside
+    /// `path` cannot be created (a missing or read-only directory).
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
         NpzWriter::start(path.as_ref(), CompressionMethod::Stored)
     }
@@ -858,6 +953,10 @@ impl NpzWriter {
     /// assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`NpzWriter::create`].
     pub fn compressed(path: impl AsRef<Path>) -> Result<NpzWriter> {
         NpzWriter::start(path.as_ref(), CompressionMethod::Deflated)
     }
@@ -887,6 +986,11 @@ impl NpzWriter {
     /// assert!(matches!(w.add("a", &a), Err(npmap::Error::Zip { .. })));
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Zip`] when the archive already has a member `name.npy`.
+    /// - [`Error::Io`] when writing the member to the temporary file fails.
     pub fn add<A, D>(&mut self, name: &str, array: &ArrayRef<A, D>) -> Result<()>
     where
         A: Element,
@@ -925,6 +1029,13 @@ impl NpzWriter {
     /// assert!(path.exists());
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] or [`Error::Zip`] when the central directory cannot be written, and
+    /// [`Error::Io`] when the file cannot be synced (`action` `"sync"`) or renamed over
+    /// the target (`"rename temporary file"`). The temporary file is then removed and the
+    /// target is left as it was.
     pub fn finish(mut self) -> Result<()> {
         let Some(zip) = self.zip.take() else {
             unreachable!("only `finish` and `drop` take the zip writer");
@@ -976,20 +1087,34 @@ impl Drop for NpzWriter {
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let (src, dst) = (dir.path().join("c.npz"), dir.path().join("a.npz"));
-/// let mut w = npmap::NpzWriter::compressed(&src)?;
-/// w.add("X", &npmap::ndarray::Array2::<f64>::eye(3))?;
+/// use npmap::ndarray::{Array2, Ix2};
+/// use npmap::{Error, NpzReader, NpzWriter};
+/// let mut w = NpzWriter::compressed(&src)?;
+/// w.add("X", &Array2::<f64>::eye(3))?;
 /// w.finish()?;
-/// assert!(matches!(
-///     unsafe { npmap::NpzReader::open(&src)?.map::<f64, npmap::ndarray::Ix2>("X") },
-///     Err(npmap::Error::MemberCompressed { .. })
-/// ));
+/// let packed = NpzReader::open(&src)?;
+/// // SAFETY: nothing is mapped: a deflated member is refused.
+/// let refused = unsafe { packed.map::<f64, Ix2>("X") };
+/// assert!(matches!(refused, Err(Error::MemberCompressed { .. })));
+///
 /// npmap::npz::realign(&src, &dst)?;
-/// let z = npmap::NpzReader::open(&dst)?;
+/// let z = NpzReader::open(&dst)?;
 /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
-/// let x = unsafe { z.map::<f64, npmap::ndarray::Ix2>("X")? };
+/// let x = unsafe { z.map::<f64, Ix2>("X")? };
 /// assert_eq!(x.view().diag().sum(), 3.0);
 /// # Ok(()) }
 /// ```
+///
+/// # Errors
+///
+/// - The errors of [`NpzReader::open`] for `src`.
+/// - For each member, the errors of reading it: [`Error::Zip`] (encrypted, unsupported
+///   compression), the [`Header::read_from`] errors and [`Error::MemberSize`] for an
+///   array member with a bad header, [`Error::Truncated`], [`Error::MemberTooLarge`]
+///   and [`Error::Crc`] for bytes that are not what the archive declares.
+/// - [`Error::Io`] or [`Error::Zip`] when writing `dst` fails (its temporary file
+///   cannot be created, written, synced or renamed into place); `dst` is then left as
+///   it was.
 pub fn realign(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
     let reader = NpzReader::open(src)?;
     let dst = dst.as_ref();
