@@ -150,10 +150,10 @@ pub fn write_npy_raw(
 ///
 /// - [`Error::DataLength`] and [`Error::ShapeOverflow`], as for [`write_npy_raw`].
 /// - [`Error::Io`] when the temporary file beside `path` cannot be created
-/// (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
-/// e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
-/// (`"rename temporary file"`). `path` is then left as it was and the temporary
-/// file is removed.
+///   (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
+///   e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
+///   (`"rename temporary file"`). `path` is then left as it was and the temporary
+///   file is removed.
 pub fn save_npy_raw(
     path: impl AsRef<Path>,
     dtype: &DType,
