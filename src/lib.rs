@@ -55,7 +55,10 @@ pub use compute::fill::{
     FillFloat, normal_at, par_fill, par_fill_columns, par_fill_normal, par_fill_uniform,
     par_fill_with, uniform_at,
 };
-pub use compute::stats::{Moments, ParStats, Progress, StatElement, kernel_instruction_set};
+pub use compute::kernels::{StatElement, kernel_instruction_set};
+pub use compute::moments::Moments;
+pub use compute::par_stats::ParStats;
+pub use compute::progress::Progress;
 pub use error::{Error, Result};
 pub use format::dtype::{ByteOrder, DType, Field, TimeUnit};
 pub use format::element::Element;

@@ -6,5 +6,10 @@
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod axis;
 pub(crate) mod fill;
-pub(crate) mod stats;
+pub(crate) mod kernels;
+pub(crate) mod moments;
+pub(crate) mod par_stats;
+pub(crate) mod progress;
+pub(crate) mod whole;

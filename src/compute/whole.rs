@@ -1,0 +1,107 @@
+//! Whole-array reductions: fixed blocks merged in a fixed binary tree.
+
+use std::ops::Range;
+
+use ndarray::{ArrayRef, ArrayViewD, Axis, Dimension};
+
+use super::kernels::*;
+use super::moments::*;
+use super::progress::Progress;
+
+// ---------------------------------------------------------------------------------
+// Whole-array reductions.
+// ---------------------------------------------------------------------------------
+
+pub(super) fn whole_array_moments<A, D, const SKIP_NAN: bool>(
+    a: &ArrayRef<A, D>,
+    progress: &Progress,
+) -> Moments
+where
+    A: StatElement,
+    D: Dimension,
+{
+    match a.as_slice_memory_order() {
+        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values, progress),
+        None => view_moments::<A, SKIP_NAN>(a.view().into_dyn(), progress),
+    }
+}
+
+/// Moments of a contiguous slice: fixed blocks merged in a fixed binary tree.
+pub(super) fn parallel_slice_moments<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    progress: &Progress,
+) -> Moments {
+    block_tree::<A, SKIP_NAN>(values, 0..values.len().div_ceil(BLOCK), progress)
+}
+
+pub(super) fn block_tree<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    blocks: Range<usize>,
+    progress: &Progress,
+) -> Moments {
+    if blocks.len() <= LEAF_BLOCKS {
+        let start = blocks.start * BLOCK;
+        let end = (blocks.end * BLOCK).min(values.len());
+        let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
+        progress.add(end - start);
+        return moments;
+    }
+    let mid = blocks.start + blocks.len() / 2;
+    let (left, right) = rayon::join(
+        || block_tree::<A, SKIP_NAN>(values, blocks.start..mid, progress),
+        || block_tree::<A, SKIP_NAN>(values, mid..blocks.end, progress),
+    );
+    left.merge(&right)
+}
+
+/// Moments of values that are not contiguous in memory, gathered block by block.
+pub(super) fn gathered_moments<'a, A, const SKIP_NAN: bool>(
+    values: impl Iterator<Item = &'a A>,
+) -> Moments
+where
+    A: StatElement + 'a,
+{
+    let mut buffer = Vec::with_capacity(BLOCK);
+    let mut acc = Moments::new();
+    for &x in values {
+        buffer.push(x.to_f64());
+        if buffer.len() == BLOCK {
+            acc = acc.merge(&block_moments::<f64, SKIP_NAN>(&buffer));
+            buffer.clear();
+        }
+    }
+    acc.merge(&block_moments::<f64, SKIP_NAN>(&buffer))
+}
+
+/// Moments of a non-contiguous view: split in halves along the outermost axis (largest
+/// stride) in a tree fixed by shape and strides, down to leaves of `LEAF_ELEMS`.
+pub(super) fn view_moments<A: StatElement, const SKIP_NAN: bool>(
+    view: ArrayViewD<'_, A>,
+    progress: &Progress,
+) -> Moments {
+    if view.len() <= LEAF_ELEMS {
+        let moments = match view.as_slice_memory_order() {
+            Some(values) => sequential_slice_moments::<A, SKIP_NAN>(values),
+            None => gathered_moments::<A, SKIP_NAN>(view.iter()),
+        };
+        progress.add(view.len());
+        return moments;
+    }
+    let axis = outermost_splittable_axis(&view);
+    let mid = view.len_of(axis) / 2;
+    let (left, right) = view.split_at(axis, mid);
+    let (left, right) = rayon::join(
+        || view_moments::<A, SKIP_NAN>(left, progress),
+        || view_moments::<A, SKIP_NAN>(right, progress),
+    );
+    left.merge(&right)
+}
+
+/// The axis of length > 1 with the largest absolute stride.
+pub(super) fn outermost_splittable_axis<A>(view: &ArrayViewD<'_, A>) -> Axis {
+    let best = (0..view.ndim())
+        .filter(|&i| view.len_of(Axis(i)) > 1)
+        .max_by_key(|&i| (view.strides()[i].unsigned_abs(), std::cmp::Reverse(i)))
+        .expect("a view longer than one leaf has an axis of length > 1");
+    Axis(best)
+}
