@@ -1,6 +1,5 @@
 //! [`Moments`]: count, sum, mean, M2, min and max, merged exactly.
 
-
 /// Count, sum, mean, sum of squared deviations (M2), min and max of a set of values:
 /// everything a one-pass reduction needs for mean, variance and standard deviation.
 ///

@@ -1,0 +1,201 @@
+//! [`NpzWriter`]: archives written as `np.savez` writes them, stored members aligned.
+
+use super::*;
+
+/// Writes a `.npz` archive, atomically: members go to a temporary file beside the
+/// target, which [`finish`](NpzWriter::finish) syncs and renames into place. Dropping
+/// the writer without finishing removes the temporary file and leaves the target alone.
+///
+/// Each member is `name.npy`, byte-identical to what `np.save` writes for the array.
+/// [`create`](NpzWriter::create) stores members uncompressed with their array data on
+/// a 64-byte boundary of the archive (padding goes in the zip local header's extra
+/// field), so [`NpzReader::map`] maps every member without copying and NumPy reads the
+/// archive as usual; [`compressed`](NpzWriter::compressed) deflates them as
+/// `np.savez_compressed` does.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("train.npz");
+/// let mut w = npmap::NpzWriter::create(&path)?;
+/// w.add("X_train", &npmap::ndarray::Array2::<f32>::zeros((10, 3)))?;
+/// w.finish()?;
+/// assert_eq!(npmap::NpzReader::open(&path)?.names(), ["X_train"]);
+/// # Ok(()) }
+/// ```
+pub struct NpzWriter {
+    path: PathBuf,
+    temp_path: PathBuf,
+    /// `None` once finished.
+    zip: Option<ZipWriter<BufWriter<File>>>,
+    method: CompressionMethod,
+}
+
+impl std::fmt::Debug for NpzWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpzWriter")
+            .field("path", &self.path)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NpzWriter {
+    /// Starts an archive of stored (uncompressed), 64-byte-aligned members, as
+    /// `np.savez` but mappable.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut w = npmap::NpzWriter::create(&path)?;
+    /// w.add("a", &npmap::ndarray::arr1(&[1.0f64]))?;
+    /// w.finish()?;
+    /// let z = npmap::NpzReader::open(&path)?;
+    /// // SAFETY: nothing truncates or rewrites the archive while it is mapped.
+    /// assert_eq!(unsafe { z.map::<f64, npmap::ndarray::Ix1>("a")? }.view()[0], 1.0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] (`action` `"create temporary file"`) when the temporary file beside
+    /// `path` cannot be created (a missing or read-only directory).
+    pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
+        NpzWriter::start(path.as_ref(), CompressionMethod::Stored)
+    }
+
+    /// Starts an archive of deflated members, as `np.savez_compressed`.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut w = npmap::NpzWriter::compressed(&path)?;
+    /// w.add("zeros", &npmap::ndarray::Array1::<f64>::zeros(100_000))?;
+    /// w.finish()?;
+    /// assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`NpzWriter::create`].
+    pub fn compressed(path: impl AsRef<Path>) -> Result<NpzWriter> {
+        NpzWriter::start(path.as_ref(), CompressionMethod::Deflated)
+    }
+
+    fn start(path: &Path, method: CompressionMethod) -> Result<NpzWriter> {
+        let (temp_path, file) = create_temp_beside(path)?;
+        Ok(NpzWriter {
+            path: path.to_path_buf(),
+            temp_path,
+            zip: Some(ZipWriter::new(BufWriter::with_capacity(COPY_BUFFER, file))),
+            method,
+        })
+    }
+
+    /// Adds `array` as member `name.npy` (read back as `name`). Any layout: C- and
+    /// F-contiguous arrays are written as they lie, others streamed in C order.
+    /// A name used twice is refused.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let a = npmap::ndarray::arr2(&[[1u8, 2], [3, 4]]);
+    /// let mut w = npmap::NpzWriter::create(&path)?;
+    /// w.add("a", &a)?;
+    /// w.add("a_t", &a.t())?;
+    /// assert!(matches!(w.add("a", &a), Err(npmap::Error::Zip { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Zip`] when the archive already has a member `name.npy`.
+    /// - [`Error::Io`] when writing the member to the temporary file fails.
+    pub fn add<A, D>(&mut self, name: &str, array: &ArrayRef<A, D>) -> Result<()>
+    where
+        A: Element,
+        D: Dimension,
+    {
+        let path = member_path(&self.path, name);
+        let Some(zip) = self.zip.as_mut() else {
+            unreachable!("only `finish` and `drop` take the zip writer");
+        };
+        let data_len = (array.len() as u64).saturating_mul(std::mem::size_of::<A>() as u64);
+        let alignment = if self.method == CompressionMethod::Stored {
+            ARRAY_ALIGN as u16
+        } else {
+            1
+        };
+        let options = SimpleFileOptions::default()
+            .compression_method(self.method)
+            .unix_permissions(0o644)
+            .with_alignment(alignment)
+            .large_file(needs_zip64(data_len));
+        zip.start_file(format!("{name}{NPY_SUFFIX}"), options)
+            .map_err(|e| zip_error(&path, e))?;
+        write_to(zip, array, &path)
+    }
+
+    /// Writes the central directory, syncs the file and renames it into place.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// let mut w = npmap::NpzWriter::create(&path)?;
+    /// w.add("a", &npmap::ndarray::arr1(&[1i8]))?;
+    /// assert!(!path.exists());
+    /// w.finish()?;
+    /// assert!(path.exists());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] or [`Error::Zip`] when the central directory cannot be written, and
+    /// [`Error::Io`] when the file cannot be synced (`action` `"sync"`) or renamed over
+    /// the target (`"rename temporary file"`). The temporary file is then removed and the
+    /// target is left as it was.
+    pub fn finish(mut self) -> Result<()> {
+        let Some(zip) = self.zip.take() else {
+            unreachable!("only `finish` and `drop` take the zip writer");
+        };
+        let temp = self.temp_path.clone();
+        let result = zip
+            .finish()
+            .map_err(|e| zip_error(&temp, e))
+            .and_then(|buffered| {
+                buffered
+                    .into_inner()
+                    .map_err(|e| Error::io(&temp, "write", e.into_error()))
+            })
+            .and_then(|file| file.sync_all().map_err(|e| Error::io(&temp, "sync", e)))
+            .and_then(|()| {
+                std::fs::rename(&temp, &self.path)
+                    .map_err(|e| Error::io(&self.path, "rename temporary file", e))
+            });
+        match result {
+            Ok(()) => {
+                sync_parent_dir(&self.path);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for NpzWriter {
+    fn drop(&mut self) {
+        if let Some(zip) = self.zip.take() {
+            drop(zip);
+            let _ = std::fs::remove_file(&self.temp_path);
+        }
+    }
+}
