@@ -66,8 +66,8 @@ pub use format::header::{Header, HeaderOptions};
 pub use npy::append::{NpyAppender, recover};
 pub use npy::bytes::NpyBytes;
 pub use npy::create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
-pub use npy::fields::{Record, read_records, save_records, write_records};
 pub use npy::raw::{load_raw, load_raw_1d};
+pub use npy::records::{Record, read_records, save_records, write_records};
 pub use npy::save::{SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw};
 pub use npy::strings::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};
 pub use npy::{

@@ -10,6 +10,7 @@ pub(crate) mod bytes;
 pub(crate) mod create;
 pub(crate) mod fields;
 pub(crate) mod raw;
+pub(crate) mod records;
 pub(crate) mod save;
 pub(crate) mod strings;
 
