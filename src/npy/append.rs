@@ -6,9 +6,12 @@
 //! leaves a file that `np.load` reads with every row of the last completed flush;
 //! bytes of later rows, if any, trail the data and are ignored by NumPy and cut off
 //! by [`recover`] or [`NpyAppender::open`].
+//!
+//! Every write goes to an explicit offset (the end of the rows appended so far), and
+//! a failed one is undone: see [`NpyAppender`] on errors.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +24,22 @@ use crate::fs::os::write_at;
 use crate::npy::open_npy;
 use crate::npy::save::write_c_order;
 
+/// Bytes of appended rows kept in memory before they are written to the file.
+const BUFFER: usize = 1 << 20;
+
 /// Appends rows to a C-order `.npy` file of `A`.
+///
+/// **Errors.** A failed [`append`](Self::append) appends nothing: the appender goes
+/// back to the end of the rows appended before the call, cuts any part of the failed
+/// rows that reached the file, and can be used again, for instance with the same rows
+/// once the disk has room. A failed [`flush`](Self::flush) keeps every appended row
+/// (those not written stay in memory) and can be retried. So the rows that calls
+/// returning `Ok` appended are exactly the rows in the file after a successful
+/// [`finish`](Self::finish). The one exception is a failed sync (`fsync`): what
+/// reached the disk is then unknown, and the appender refuses further use with
+/// [`Error::Unappendable`]; drop it and [`open`](Self::open) the file again, which
+/// keeps the rows of the last successful flush. If `finish` fails, the file holds
+/// exactly the rows of the last successful flush.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -43,14 +61,23 @@ use crate::npy::save::write_c_order;
 /// ```
 pub struct NpyAppender<A: Element> {
     path: PathBuf,
-    writer: BufWriter<File>,
+    /// The file, with its append lock held.
+    file: File,
+    /// Bytes of appended rows not yet written; they go at `end`.
+    buffer: Vec<u8>,
+    /// Where the file's good bytes end: `end + buffer.len()` is the end of `rows`.
+    end: u64,
+    /// Bytes past `end` may be in the file (a failed write whose cut failed too).
+    ragged: bool,
+    /// The action whose failure left the disk's contents unknown.
+    broken: Option<&'static str>,
     version: (u8, u8),
     data_offset: u64,
     row_shape: Vec<usize>,
     row_bytes: u64,
     /// Rows in the header (durable).
     flushed_rows: usize,
-    /// Rows written to the file, flushed or not.
+    /// Rows appended, flushed or not.
     rows: usize,
     finished: bool,
     _element: PhantomData<A>,
@@ -111,16 +138,18 @@ impl<A: Element> NpyAppender<A> {
         Self::from_file(path, file, &header)
     }
 
-    fn from_file(path: &Path, mut file: File, header: &Header) -> Result<Self> {
+    fn from_file(path: &Path, file: File, header: &Header) -> Result<Self> {
         let row_shape = header.shape[1..].to_vec();
         let row_elements: usize = row_shape.iter().product();
         let row_bytes = (row_elements * header.dtype.itemsize()) as u64;
         let rows = header.shape[0];
-        file.seek(SeekFrom::Start(header.data_offset + header.data_len()))
-            .map_err(|e| Error::io(path, "seek", e))?;
         Ok(NpyAppender {
             path: path.to_path_buf(),
-            writer: BufWriter::with_capacity(1 << 20, file),
+            file,
+            buffer: Vec::new(),
+            end: header.data_offset + header.data_len(),
+            ragged: false,
+            broken: None,
             version: header.version,
             data_offset: header.data_offset,
             row_shape,
@@ -137,7 +166,7 @@ impl<A: Element> NpyAppender<A> {
         &self.row_shape
     }
 
-    /// Rows appended so far, flushed or not.
+    /// Rows appended so far (by calls that returned `Ok`), flushed or not.
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -149,10 +178,15 @@ impl<A: Element> NpyAppender<A> {
 
     /// Appends `rows`, an array whose first axis counts rows and whose other axes are
     /// the row shape. Any memory layout; the bytes are written in C order.
+    ///
+    /// All or nothing: on an error (a full disk, say) none of `rows` is appended,
+    /// any of their bytes already in the file are cut off, and the appender can be
+    /// used again.
     pub fn append<D>(&mut self, rows: &ArrayRef<A, D>) -> Result<()>
     where
         D: Dimension,
     {
+        self.check_usable()?;
         if rows.ndim() != self.row_shape.len() + 1 || rows.shape()[1..] != self.row_shape[..] {
             return Err(Error::RowShape {
                 path: self.path.clone(),
@@ -166,24 +200,38 @@ impl<A: Element> NpyAppender<A> {
             .checked_add(added)
             .ok_or_else(|| self.overflow())?;
         self.check_size(new_rows)?;
-        write_c_order(&mut self.writer, rows).map_err(|e| Error::io(&self.path, "append", e))?;
-        self.rows = new_rows;
-        Ok(())
+        let before = self.end + self.buffer.len() as u64;
+        match write_c_order(&mut self.sink(), rows) {
+            Ok(()) => {
+                self.rows = new_rows;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back(before);
+                Err(Error::io(&self.path, "append", e))
+            }
+        }
     }
 
     /// Makes every appended row durable, then records them in the header. After it
-    /// returns, a crash cannot lose them.
+    /// returns, a crash cannot lose them. On an error the rows stay appended, and the
+    /// flush can be retried (unless a sync failed: see [`NpyAppender`]).
     pub fn flush(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        self.writer
-            .flush()
-            .map_err(|e| Error::io(&path, "write", e))?;
+        self.check_usable()?;
+        if let Err(e) = self.sink().spill() {
+            self.cut_tail();
+            return Err(Error::io(&self.path, "write", e));
+        }
+        if self.ragged {
+            self.file
+                .set_len(self.end)
+                .map_err(|e| Error::io(&self.path, "truncate", e))?;
+            self.ragged = false;
+        }
         if self.rows == self.flushed_rows {
             return Ok(());
         }
-        let file = self.writer.get_mut();
-        file.sync_data()
-            .map_err(|e| Error::io(&path, "sync data", e))?;
+        self.sync("sync data")?;
         let mut shape = vec![self.rows];
         shape.extend_from_slice(&self.row_shape);
         let header = Header::encode_in_place(
@@ -194,21 +242,79 @@ impl<A: Element> NpyAppender<A> {
             self.data_offset,
         )
         .ok_or_else(|| Error::Unappendable {
-            path: path.clone(),
+            path: self.path.clone(),
             reason: "the header has no room left for the new shape; re-save the file with save_npy",
         })?;
-        write_at(file, &header, 0).map_err(|e| Error::io(&path, "rewrite header", e))?;
-        file.sync_data()
-            .map_err(|e| Error::io(&path, "sync header", e))?;
+        write_at(&self.file, &header, 0).map_err(|e| Error::io(&self.path, "rewrite header", e))?;
+        self.sync("sync header")?;
         self.flushed_rows = self.rows;
         Ok(())
     }
 
-    /// Flushes and closes; returns the number of rows in the file.
+    /// Flushes and closes; returns the number of rows in the file. On an error, the
+    /// file holds exactly the rows of the last successful flush.
     pub fn finish(mut self) -> Result<usize> {
-        self.flush()?;
         self.finished = true;
-        Ok(self.rows)
+        match self.flush() {
+            Ok(()) => Ok(self.rows),
+            Err(e) => {
+                self.cut_to_flushed();
+                Err(e)
+            }
+        }
+    }
+
+    fn sink(&mut self) -> Sink<'_> {
+        Sink {
+            file: &self.file,
+            buffer: &mut self.buffer,
+            end: &mut self.end,
+        }
+    }
+
+    /// After a failed append: forgets the bytes past `keep` (where the rows appended
+    /// before the call end) and cuts from the file what of them reached it.
+    fn roll_back(&mut self, keep: u64) {
+        if self.end >= keep {
+            self.buffer.clear();
+            self.end = keep;
+        } else {
+            self.buffer.truncate((keep - self.end) as usize);
+        }
+        self.cut_tail();
+    }
+
+    /// Cuts the file at `end`, past which a failed write may have left bytes; if that
+    /// fails too, the next flush tries again (and later writes overwrite them anyway).
+    fn cut_tail(&mut self) {
+        self.ragged = self.file.set_len(self.end).is_err();
+    }
+
+    /// Best effort, after a failed `finish` or drop: the file ends where the header's
+    /// rows do.
+    fn cut_to_flushed(&mut self) {
+        let end = self.data_offset + self.flushed_rows as u64 * self.row_bytes;
+        let _ = self.file.set_len(end);
+    }
+
+    /// Syncs the file's data; a failure breaks the appender.
+    fn sync(&mut self, action: &'static str) -> Result<()> {
+        self.file.sync_data().map_err(|e| {
+            self.broken = Some(action);
+            Error::io(&self.path, action, e)
+        })
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match self.broken {
+            None => Ok(()),
+            Some(_) => Err(Error::Unappendable {
+                path: self.path.clone(),
+                reason: "an earlier sync failed, so what reached the disk is unknown; \
+                         drop this appender and open the file again (it keeps the rows of \
+                         the last successful flush)",
+            }),
+        }
     }
 
     fn check_size(&self, rows: usize) -> Result<()> {
@@ -236,11 +342,50 @@ impl<A: Element> NpyAppender<A> {
 
 impl<A: Element> Drop for NpyAppender<A> {
     /// Flushes what was appended, as a convenience; errors cannot be reported here,
-    /// so call [`NpyAppender::finish`] to see them.
+    /// so call [`NpyAppender::finish`] to see them. The lock is released.
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.flush();
+        if !self.finished && self.flush().is_err() {
+            self.cut_to_flushed();
         }
+    }
+}
+
+/// The writer rows are serialized into: bytes gather in `buffer` and are written at
+/// `end` (never at the file's position), whole or not at all as far as `end` and
+/// `buffer` tell; a failed write leaves both as they were.
+struct Sink<'a> {
+    file: &'a File,
+    buffer: &'a mut Vec<u8>,
+    end: &'a mut u64,
+}
+
+impl Sink<'_> {
+    fn spill(&mut self) -> std::io::Result<()> {
+        if !self.buffer.is_empty() {
+            write_at(self.file, self.buffer, *self.end)?;
+            *self.end += self.buffer.len() as u64;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buffer.len() + bytes.len() > BUFFER {
+            self.spill()?;
+        }
+        if bytes.len() >= BUFFER {
+            write_at(self.file, bytes, *self.end)?;
+            *self.end += bytes.len() as u64;
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.spill()
     }
 }
 
