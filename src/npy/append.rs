@@ -20,6 +20,7 @@ use ndarray::{ArrayRef, Dimension};
 use crate::error::{Error, Result};
 use crate::format::dtype::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
+use crate::fs::durable::{Replace, atomic_write_locked};
 use crate::fs::os::write_at;
 use crate::npy::open_npy;
 use crate::npy::save::write_c_order;
@@ -85,6 +86,12 @@ pub struct NpyAppender<A: Element> {
 
 impl<A: Element> NpyAppender<A> {
     /// Creates (or replaces) `path` with an empty array of shape `(0, *row_shape)`.
+    ///
+    /// The new file is written under a temporary name beside `path`, synced and then
+    /// renamed over it, so a crash at any moment leaves the old file or a valid new
+    /// one. As with [`save_npy`](crate::save_npy), `path` then names a new file:
+    /// mappings of the old one keep seeing the old one, a symbolic link at `path` is
+    /// itself replaced, and the old file's permissions are not kept.
     pub fn create(path: impl AsRef<Path>, row_shape: &[usize]) -> Result<Self> {
         let path = path.as_ref();
         let mut shape = vec![0];
@@ -98,11 +105,23 @@ impl<A: Element> NpyAppender<A> {
             header_bytes.len() as u64,
             path,
         )?;
-        let mut file = File::create(path).map_err(|e| Error::io(path, "create", e))?;
-        file.write_all(&header_bytes)
-            .map_err(|e| Error::io(path, "write header", e))?;
-        file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
-        Self::from_file(path, file, &header)
+        loop {
+            // With no file at `path`, the new file must not replace one that another
+            // process creates meanwhile.
+            let replace = match std::fs::symlink_metadata(path).is_ok() {
+                true => Replace::Any,
+                false => Replace::Nothing,
+            };
+            let mut created = None;
+            let persisted = atomic_write_locked(path, replace, |file| {
+                write_at(file, &header_bytes, 0).map_err(|e| Error::io(path, "write header", e))?;
+                created = Some(file.try_clone().map_err(|e| Error::io(path, "open", e))?);
+                Ok(())
+            })?;
+            if let (true, Some(file)) = (persisted, created) {
+                return Self::from_file(path, file, &header);
+            }
+        }
     }
 
     /// Opens an existing C-order file of `A` with at least one dimension to append

@@ -282,3 +282,97 @@ fn a_failed_append_is_undone_and_the_retry_lands_in_place() {
         assert_eq!(said.trim(), "(1160, 512) float64 0");
     }
 }
+
+const CREATE_OVER_ENV: &str = "NPMAP_CREATE_OVER_CHILD_FILE";
+/// Rows of the old file `NpyAppender::create` replaces: 32 MiB, so that truncating it
+/// in place takes long enough for a kill to land in the middle.
+const OLD_ROWS: usize = 1 << 20;
+
+/// The child side of `a_killed_create_over_a_file_leaves_the_old_or_a_valid_new`.
+#[test]
+#[ignore = "run by a_killed_create_over_a_file_leaves_the_old_or_a_valid_new in a child process"]
+fn create_over_child() {
+    let Ok(path) = std::env::var(CREATE_OVER_ENV) else {
+        return;
+    };
+    println!("@ creating");
+    let mut log = NpyAppender::<f64>::create(&path, &[ROW]).unwrap();
+    log.append(&Array2::from_shape_fn((3, ROW), |(i, _)| -(i as f64)))
+        .unwrap();
+    log.finish().unwrap();
+    println!("@ created");
+}
+
+#[test]
+fn a_killed_create_over_a_file_leaves_the_old_or_a_valid_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.npy");
+    let kept = dir.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    let old = Array2::from_shape_fn((OLD_ROWS, ROW), |(i, _)| i as f64);
+    let mut old_bytes = Vec::new();
+    npmap::write_npy(&mut old_bytes, &old).unwrap();
+    let (mut saw_old, mut saw_new, mut rounds) = (0, 0, 0);
+    for round in 0..50u64 {
+        if round == 0 || std::fs::read(&path).unwrap() != old_bytes {
+            npmap::save_npy(&path, &old).unwrap();
+        }
+        let mut c = crate::faults::child("append::create_over_child", (CREATE_OVER_ENV, &path))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+        assert_eq!(crate::faults::next_marker(&mut lines), "creating");
+        // Spread over the create (truncation or temporary file, header, syncs,
+        // rename) and the appending after it; the last round is not killed.
+        if round < 49 {
+            std::thread::sleep(Duration::from_micros(round * 397 % 20_000));
+            c.kill().unwrap();
+        }
+        let status = c.wait().unwrap();
+        rounds += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes == old_bytes {
+            saw_old += 1;
+            continue;
+        }
+        saw_new += 1;
+        // Anything else must be a valid file of the new appender: 0 or 3 rows.
+        std::fs::write(kept.join(format!("round{round:02}.npy")), &bytes).unwrap();
+        let a: Array2<f64> = npmap::read_npy(&path)
+            .unwrap_or_else(|e| panic!("round {round} ({} bytes, {status:?}): {e}", bytes.len()));
+        assert!(
+            a.nrows() == 0 || a.nrows() == 3,
+            "round {round}: {} rows",
+            a.nrows()
+        );
+        assert_eq!(a.ncols(), ROW);
+        for (i, row) in a.rows().into_iter().enumerate() {
+            assert!(
+                row.iter().all(|&v| v == -(i as f64)),
+                "round {round}: row {i}"
+            );
+        }
+    }
+    eprintln!(
+        "killed creates over a file: {rounds} rounds, old file {saw_old}, new file {saw_new}"
+    );
+    assert!(saw_new >= 1, "the unkilled round creates the file");
+    if crate::numpy::available("a_killed_create_over_a_file_leaves_the_old_or_a_valid_new") {
+        // np.load opens every new file the kills left.
+        let said = crate::numpy::run(
+            "import sys, pathlib, numpy as np\n\
+             for f in sorted(pathlib.Path(sys.argv[1]).iterdir()):\n\
+             \x20   try:\n\
+             \x20       a = np.load(f)\n\
+             \x20       ok = a.shape[1:] == (4,) and a.shape[0] in (0, 3) and (a == -np.arange(a.shape[0])[:, None]).all()\n\
+             \x20       print(f.name, a.shape, 'ok' if ok else 'wrong')\n\
+             \x20   except Exception as e:\n\
+             \x20       print(f.name, 'np.load failed:', e)",
+            &[&kept],
+        );
+        let bad: Vec<&str> = said.lines().filter(|l| !l.ends_with(" ok")).collect();
+        assert!(bad.is_empty(), "np.load: {bad:?}");
+        assert_eq!(said.lines().count(), saw_new);
+    }
+}
