@@ -11,7 +11,7 @@
 //! a failed one is undone: see [`NpyAppender`] on errors.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -21,8 +21,7 @@ use crate::error::{Error, Result};
 use crate::format::dtype::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 use crate::fs::durable::{Replace, atomic_write_locked};
-use crate::fs::os::write_at;
-use crate::npy::open_npy;
+use crate::fs::os::{self, write_at};
 use crate::npy::save::write_c_order;
 
 /// Bytes of appended rows kept in memory before they are written to the file.
@@ -42,6 +41,19 @@ const BUFFER: usize = 1 << 20;
 /// keeps the rows of the last successful flush. If `finish` fails, the file holds
 /// exactly the rows of the last successful flush.
 ///
+/// **One writer at a time.** An appender holds an exclusive advisory lock
+/// (`flock`) on its file from [`create`](Self::create) or [`open`](Self::open) until
+/// it is finished or dropped (or its process dies). A second appender on the same
+/// file, or [`recover`], in this process or another, is refused with
+/// [`Error::AppendLocked`]. The lock is advisory: only appenders and `recover` take
+/// it. A [`MmapMode::ReadWrite`](crate::MmapMode::ReadWrite) mapping, `save_npy` or
+/// another program can still write or replace the file while an appender holds it,
+/// and nothing stops them: rows written through a mapping may be overwritten by the
+/// appender, and a file replaced by a rename leaves the appender writing to the old
+/// one. Readers (`np.load`, [`read_npy`](crate::read_npy), read-only mappings) are
+/// not affected and see the rows of the last flush. On filesystems without `flock`
+/// (and on platforms other than Unix) there is no lock.
+///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
@@ -50,6 +62,10 @@ const BUFFER: usize = 1 << 20;
 /// let mut log = NpyAppender::<f32>::create(&path, &[3])?;
 /// log.append(&ndarray::arr2(&[[1.0, 2.0, 3.0]]))?;
 /// log.append(&ndarray::arr2(&[[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))?;
+/// assert!(matches!(
+///     NpyAppender::<f32>::open(&path),
+///     Err(npmap::Error::AppendLocked { .. })
+/// ));
 /// assert_eq!(log.finish()?, 3);
 /// let back: ndarray::Array2<f32> = npmap::read_npy(&path)?;
 /// assert_eq!(back.row(2).to_vec(), [7.0, 8.0, 9.0]);
@@ -91,7 +107,8 @@ impl<A: Element> NpyAppender<A> {
     /// renamed over it, so a crash at any moment leaves the old file or a valid new
     /// one. As with [`save_npy`](crate::save_npy), `path` then names a new file:
     /// mappings of the old one keep seeing the old one, a symbolic link at `path` is
-    /// itself replaced, and the old file's permissions are not kept.
+    /// itself replaced, and the old file's permissions are not kept. Refused with
+    /// [`Error::AppendLocked`] while another appender holds the old file.
     pub fn create(path: impl AsRef<Path>, row_shape: &[usize]) -> Result<Self> {
         let path = path.as_ref();
         let mut shape = vec![0];
@@ -106,9 +123,11 @@ impl<A: Element> NpyAppender<A> {
             path,
         )?;
         loop {
-            // With no file at `path`, the new file must not replace one that another
-            // process creates meanwhile.
-            let replace = match std::fs::symlink_metadata(path).is_ok() {
+            // The old file stays locked until the new one has replaced it, so that no
+            // appender starts on it meanwhile; with none, the new file must not
+            // replace one that another process creates meanwhile.
+            let old = open_locked(path, false)?;
+            let replace = match old.is_some() || std::fs::symlink_metadata(path).is_ok() {
                 true => Replace::Any,
                 false => Replace::Nothing,
             };
@@ -118,6 +137,7 @@ impl<A: Element> NpyAppender<A> {
                 created = Some(file.try_clone().map_err(|e| Error::io(path, "open", e))?);
                 Ok(())
             })?;
+            drop(old);
             if let (true, Some(file)) = (persisted, created) {
                 return Self::from_file(path, file, &header);
             }
@@ -126,9 +146,10 @@ impl<A: Element> NpyAppender<A> {
 
     /// Opens an existing C-order file of `A` with at least one dimension to append
     /// to it. Bytes after the data its header describes (left by a crash) are cut off.
+    /// Refused with [`Error::AppendLocked`] while another appender holds the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let (file, len, header) = open_npy(path, true, &HeaderOptions::default())?;
+        let (file, len, header) = open_header_locked(path)?;
         if match_element::<A>(&header.dtype) != ElementMatch::Native {
             return Err(Error::DTypeMismatch {
                 path: path.into(),
@@ -421,7 +442,8 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
 
 /// Repairs a file an appending process left behind: cuts off bytes after the data
 /// the header describes (rows appended after the last flush, possibly partial).
-/// Returns the number of rows the file holds.
+/// Returns the number of rows the file holds. Refused with [`Error::AppendLocked`]
+/// while an appender holds the file.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -436,7 +458,7 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
 /// ```
 pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
     let path = path.as_ref();
-    let (file, len, header) = open_npy(path, true, &HeaderOptions::default())?;
+    let (file, len, header) = open_header_locked(path)?;
     let end = header.data_offset + header.data_len();
     if len > end {
         file.set_len(end)
@@ -444,4 +466,42 @@ pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
         file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
     }
     Ok(header.shape.first().copied().unwrap_or(1))
+}
+
+/// Opens `path` (for writing too when `write`) with its append lock taken, and
+/// checked to be still the file `path` names once locked (`create` renames a new file
+/// over the old one). `None` when nothing is at `path`.
+fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
+    loop {
+        let file = match File::options().read(true).write(write).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path, "open", e)),
+        };
+        match os::try_lock(&file) {
+            Ok(true) => {}
+            Ok(false) => return Err(Error::AppendLocked { path: path.into() }),
+            // Filesystems without locks (some network and FUSE ones): no guard there.
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) => return Err(Error::io(path, "lock", e)),
+        }
+        match os::same_file(&file, path, true) {
+            Ok(true) => return Ok(Some(file)),
+            Ok(false) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, "stat", e)),
+        }
+    }
+}
+
+/// [`open_locked`] for writing, with the header read once the lock is held.
+fn open_header_locked(path: &Path) -> Result<(File, u64, Header)> {
+    let mut file = open_locked(path, true)?
+        .ok_or_else(|| Error::io(path, "open", ErrorKind::NotFound.into()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+    Ok((file, len, header))
 }

@@ -376,3 +376,17 @@ fn a_killed_create_over_a_file_leaves_the_old_or_a_valid_new() {
         assert_eq!(said.lines().count(), saw_new);
     }
 }
+
+#[test]
+fn create_over_a_dangling_symlink_replaces_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.npy");
+    std::os::unix::fs::symlink("missing.npy", &path).unwrap();
+    let mut log = NpyAppender::<u8>::create(&path, &[2]).unwrap();
+    log.append(&arr2(&[[1, 2]])).unwrap();
+    assert_eq!(log.finish().unwrap(), 1);
+    assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+    assert!(!dir.path().join("missing.npy").exists());
+    let back: Array2<u8> = npmap::read_npy(&path).unwrap();
+    assert_eq!(back, arr2(&[[1, 2]]));
+}
