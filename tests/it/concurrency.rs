@@ -266,3 +266,30 @@ fn a_second_appender_in_another_process_is_refused() {
         assert_eq!(said.trim(), "[[1, 2], [10, 11], [20, 21], [30, 31]]");
     }
 }
+
+#[test]
+fn concurrent_saves_to_one_path_leave_one_whole_array_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.npy");
+    let array = |t: usize, n: usize| Array1::from_elem(8192, (t * 1000 + n) as f64);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let path = &path;
+            s.spawn(move || {
+                for n in 0..25 {
+                    npmap::save_npy(path, &array(t, n)).unwrap();
+                }
+            });
+        }
+    });
+    let back: Array1<f64> = npmap::read_npy(&path).unwrap();
+    let v = back[0];
+    assert!(back.iter().all(|&x| x == v), "a mix of saves");
+    let (t, n) = (v as usize / 1000, v as usize % 1000);
+    assert!(t < 8 && n == 24, "the last save of some thread, found {v}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["shared.npy"]);
+}
