@@ -311,6 +311,14 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// Another [`crate::NpyAppender`] (in this process or another) holds the file's
+    /// append lock: one appender at a time.
+    #[error("{}: the file is being appended by another writer: expected to take its append lock, found it held (by an NpyAppender in this or another process); finish that appender first", path.display())]
+    AppendLocked {
+        /// The file.
+        path: PathBuf,
+    },
+
     /// A mutable view was asked of a read-only mapping.
     #[error("{}: the file is mapped read-only; open it with MmapMode::ReadWrite or CopyOnWrite for a mutable view", path.display())]
     ReadOnly {
@@ -530,6 +538,7 @@ impl Error {
             | Error::DataLength { path, .. }
             | Error::RowShape { path, .. }
             | Error::Unappendable { path, .. }
+            | Error::AppendLocked { path }
             | Error::ReadOnly { path }
             | Error::Zip { path, .. }
             | Error::MemberNotFound { path, .. }

@@ -1,9 +1,11 @@
 //! Every call into the operating system that std does not wrap: block reservation
-//! (`fallocate`), page residency (`mincore`), positional reads and writes. The only
-//! place with `libc` and platform `#[cfg]`s.
+//! (`fallocate`), page residency (`mincore`), positional reads and writes, advisory
+//! locks (`flock`), unnamed temporary files (`O_TMPFILE`, `linkat`) and file
+//! identities. The only place with `libc` and platform `#[cfg]`s.
 
 use std::fs::File;
 use std::io;
+use std::path::Path;
 
 /// Reserves the blocks of the first `len` bytes of `file`.
 pub(crate) fn preallocate(file: &File, len: u64) -> std::io::Result<()> {
@@ -129,5 +131,162 @@ pub(crate) fn resident_pages(_bytes: &[u8]) -> std::io::Result<(usize, usize)> {
     Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,
         "mincore is not available",
+    ))
+}
+
+/// Takes an exclusive advisory lock on `file` without waiting (`flock(LOCK_EX |
+/// LOCK_NB)`): `Ok(true)` when taken, `Ok(false)` when another open file description
+/// (of this process or another) holds one. The lock belongs to the open file
+/// description: it lasts until [`unlock`] or until every descriptor of it is closed,
+/// which a process's death does. Errors with `Unsupported` where the platform or the
+/// filesystem has no such locks.
+#[cfg(all(unix, not(target_os = "solaris")))]
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: flock takes a descriptor that is open for the duration of the call
+        // and reads no memory of ours.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let error = io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, error));
+            }
+            _ => return Err(error),
+        }
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "solaris"))))]
+pub(crate) fn try_lock(_file: &File) -> io::Result<bool> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "advisory locks are only implemented with flock",
+    ))
+}
+
+/// Releases the lock [`try_lock`] took, for every descriptor of the open file description.
+#[cfg(all(unix, not(target_os = "solaris")))]
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: as in `try_lock`.
+    match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "solaris"))))]
+pub(crate) fn unlock(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// Whether `file` is the file that `path` names now (same device and inode), the
+/// path's last component followed if it is a symbolic link and `follow`. Always true
+/// where the platform has no inode numbers.
+pub(crate) fn same_file(file: &File, path: &Path, follow: bool) -> io::Result<bool> {
+    let named = match follow {
+        true => std::fs::metadata(path)?,
+        false => std::fs::symlink_metadata(path)?,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let open = file.metadata()?;
+        Ok((open.dev(), open.ino()) == (named.dev(), named.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, named);
+        Ok(true)
+    }
+}
+
+/// Opens `path` read-only to test its lock: not through a symbolic link, and without
+/// blocking on a FIFO.
+pub(crate) fn open_to_lock(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// A new file without a name in directory `dir` (`O_TMPFILE`), open for reading and
+/// writing, to be named with [`link_unnamed`] once written. `None` where the platform
+/// or the filesystem has no unnamed files, or `/proc/self/fd` (through which they are
+/// linked) is missing.
+#[cfg(target_os = "linux")]
+pub(crate) fn open_unnamed(dir: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !Path::new("/proc/self/fd").is_dir() {
+        return Ok(None);
+    }
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o666)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir);
+    match opened {
+        Ok(file) => Ok(Some(file)),
+        // EOPNOTSUPP: the filesystem has none; EISDIR: a kernel older than 3.11 took
+        // the flags for a directory opened for writing; EINVAL: other refusals.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn open_unnamed(_dir: &Path) -> io::Result<Option<File>> {
+    Ok(None)
+}
+
+/// Gives the unnamed file `file` (from [`open_unnamed`]) the name `dest`, on the same
+/// filesystem; fails with `AlreadyExists` if `dest` exists (a link never replaces).
+#[cfg(target_os = "linux")]
+pub(crate) fn link_unnamed(file: &File, dest: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let source =
+        CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(io::Error::other)?;
+    let dest = CString::new(dest.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: both are NUL-terminated strings that outlive the call; linkat reads
+    // them and no other memory of ours.
+    let code = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            source.as_ptr(),
+            libc::AT_FDCWD,
+            dest.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    match code {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn link_unnamed(_file: &File, _dest: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "unnamed files are only implemented on Linux",
     ))
 }

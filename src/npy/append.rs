@@ -6,9 +6,12 @@
 //! leaves a file that `np.load` reads with every row of the last completed flush;
 //! bytes of later rows, if any, trail the data and are ignored by NumPy and cut off
 //! by [`recover`] or [`NpyAppender::open`].
+//!
+//! Every write goes to an explicit offset (the end of the rows appended so far), and
+//! a failed one is undone: see [`NpyAppender`] on errors.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{ErrorKind, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -17,9 +20,12 @@ use ndarray::{ArrayRef, Dimension};
 use crate::error::{Error, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
-use crate::fs::os::write_at;
-use crate::npy::open_npy;
+use crate::fs::durable::{Replace, atomic_write_locked};
+use crate::fs::os::{self, write_at};
 use crate::npy::save::write_c_order;
+
+/// Bytes of appended rows kept in memory before they are written to the file.
+const BUFFER: usize = 1 << 20;
 
 /// Appends rows to a C-order `.npy` file of `A`.
 ///
@@ -27,6 +33,31 @@ use crate::npy::save::write_c_order;
 /// them durable and only then records them in the header, so the file always reads as
 /// the rows of the last flush. Dropping the appender flushes too, but cannot report an
 /// error: call [`finish`](NpyAppender::finish).
+///
+/// **Errors.** A failed [`append`](Self::append) appends nothing: the appender goes
+/// back to the end of the rows appended before the call, cuts any part of the failed
+/// rows that reached the file, and can be used again, for instance with the same rows
+/// once the disk has room. A failed [`flush`](Self::flush) keeps every appended row
+/// (those not written stay in memory) and can be retried. So the rows that calls
+/// returning `Ok` appended are exactly the rows in the file after a successful
+/// [`finish`](Self::finish). The one exception is a failed sync (`fsync`): what
+/// reached the disk is then unknown, and the appender refuses further use with
+/// [`Error::Unappendable`]; drop it and [`open`](Self::open) the file again, which
+/// keeps the rows of the last successful flush. If `finish` fails, the file holds
+/// exactly the rows of the last successful flush.
+///
+/// **One writer at a time.** An appender holds an exclusive advisory lock
+/// (`flock`) on its file from [`create`](Self::create) or [`open`](Self::open) until
+/// it is finished or dropped (or its process dies). A second appender on the same
+/// file, or [`recover`], in this process or another, is refused with
+/// [`Error::AppendLocked`]. The lock is advisory: only appenders and `recover` take
+/// it. A [`MmapMode::ReadWrite`](crate::MmapMode::ReadWrite) mapping, `save_npy` or
+/// another program can still write or replace the file while an appender holds it,
+/// and nothing stops them: rows written through a mapping may be overwritten by the
+/// appender, and a file replaced by a rename leaves the appender writing to the old
+/// one. Readers (`np.load`, [`read_npy`](crate::read_npy), read-only mappings) are
+/// not affected and see the rows of the last flush. On filesystems without `flock`
+/// (and on platforms other than Unix) there is no lock.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -37,6 +68,10 @@ use crate::npy::save::write_c_order;
 /// let mut log = NpyAppender::<f32>::create(&path, &[3])?;
 /// log.append(&arr2(&[[1.0, 2.0, 3.0]]))?;
 /// log.append(&arr2(&[[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))?;
+/// assert!(matches!(
+///     NpyAppender::<f32>::open(&path), // one writer at a time
+///     Err(npmap::Error::AppendLocked { .. })
+/// ));
 /// assert_eq!(log.finish()?, 3);
 /// let back: Array2<f32> = npmap::read_npy(&path)?;
 /// assert_eq!(back.row(2).to_vec(), [7.0, 8.0, 9.0]);
@@ -49,14 +84,23 @@ use crate::npy::save::write_c_order;
 /// ```
 pub struct NpyAppender<A: Element> {
     path: PathBuf,
-    writer: BufWriter<File>,
+    /// The file, with its append lock held.
+    file: File,
+    /// Bytes of appended rows not yet written; they go at `end`.
+    buffer: Vec<u8>,
+    /// Where the file's good bytes end: `end + buffer.len()` is the end of `rows`.
+    end: u64,
+    /// Bytes past `end` may be in the file (a failed write whose cut failed too).
+    ragged: bool,
+    /// The action whose failure left the disk's contents unknown.
+    broken: Option<&'static str>,
     version: (u8, u8),
     data_offset: u64,
     row_shape: Vec<usize>,
     row_bytes: u64,
     /// Rows in the header (durable).
     flushed_rows: usize,
-    /// Rows written to the file, flushed or not.
+    /// Rows appended, flushed or not.
     rows: usize,
     finished: bool,
     _element: PhantomData<A>,
@@ -65,9 +109,15 @@ pub struct NpyAppender<A: Element> {
 impl<A: Element> NpyAppender<A> {
     /// Creates (or replaces) `path` with an empty array of shape `(0, *row_shape)`.
     ///
+    /// The new file is written under a temporary name beside `path`, synced and then
+    /// renamed over it, so a crash at any moment leaves the old file or a valid new
+    /// one. As with [`save_npy`](crate::save_npy), `path` then names a new file:
+    /// mappings of the old one keep seeing the old one, a symbolic link at `path` is
+    /// itself replaced, and the old file's permissions are not kept. Refused with
+    /// [`Error::AppendLocked`] while another appender holds the old file.
+    ///
     /// The header is the one `np.save` writes, with room for the first axis to grow to
-    /// any length; it is synced to disk before this returns. An empty `row_shape` makes a
-    /// 1-D file whose rows are single elements.
+    /// any length. An empty `row_shape` makes a 1-D file whose rows are single elements.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -86,6 +136,8 @@ impl<A: Element> NpyAppender<A> {
     /// - [`Error::Io`] when the file cannot be created, written or synced (`action`
     ///   `"create"`, `"write header"`, `"sync"`, `"seek"`).
     /// - [`Error::ShapeOverflow`] when a row's byte size does not fit in memory addresses.
+    /// - [`Error::AppendLocked`] while another appender, in this process or another,
+    ///   holds the file.
     pub fn create(path: impl AsRef<Path>, row_shape: &[usize]) -> Result<Self> {
         let path = path.as_ref();
         let mut shape = vec![0];
@@ -99,15 +151,31 @@ impl<A: Element> NpyAppender<A> {
             header_bytes.len() as u64,
             path,
         )?;
-        let mut file = File::create(path).map_err(|e| Error::io(path, "create", e))?;
-        file.write_all(&header_bytes)
-            .map_err(|e| Error::io(path, "write header", e))?;
-        file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
-        Self::from_file(path, file, &header)
+        loop {
+            // The old file stays locked until the new one has replaced it, so that no
+            // appender starts on it meanwhile; with none, the new file must not
+            // replace one that another process creates meanwhile.
+            let old = open_locked(path, false)?;
+            let replace = match old.is_some() || std::fs::symlink_metadata(path).is_ok() {
+                true => Replace::Any,
+                false => Replace::Nothing,
+            };
+            let mut created = None;
+            let persisted = atomic_write_locked(path, replace, |file| {
+                write_at(file, &header_bytes, 0).map_err(|e| Error::io(path, "write header", e))?;
+                created = Some(file.try_clone().map_err(|e| Error::io(path, "open", e))?);
+                Ok(())
+            })?;
+            drop(old);
+            if let (true, Some(file)) = (persisted, created) {
+                return Self::from_file(path, file, &header);
+            }
+        }
     }
 
     /// Opens an existing C-order file of `A` with at least one dimension to append
     /// to it. Bytes after the data its header describes (left by a crash) are cut off.
+    /// Refused with [`Error::AppendLocked`] while another appender holds the file.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -135,9 +203,11 @@ impl<A: Element> NpyAppender<A> {
     /// - [`Error::DTypeMismatch`] when the file's dtype is not `A` in native byte order.
     /// - [`Error::Unappendable`] for a 0-d array, or for Fortran-order data with more than
     ///   one dimension longer than 1.
+    /// - [`Error::AppendLocked`] while another appender, in this process or another,
+    ///   holds the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let (file, len, header) = open_npy(path, true, &HeaderOptions::default())?;
+        let (file, len, header) = open_header_locked(path)?;
         if match_element::<A>(&header.dtype) != ElementMatch::Native {
             return Err(Error::DTypeMismatch {
                 path: path.into(),
@@ -166,16 +236,18 @@ impl<A: Element> NpyAppender<A> {
         Self::from_file(path, file, &header)
     }
 
-    fn from_file(path: &Path, mut file: File, header: &Header) -> Result<Self> {
+    fn from_file(path: &Path, file: File, header: &Header) -> Result<Self> {
         let row_shape = header.shape[1..].to_vec();
         let row_elements: usize = row_shape.iter().product();
         let row_bytes = (row_elements * header.dtype.itemsize()) as u64;
         let rows = header.shape[0];
-        file.seek(SeekFrom::Start(header.data_offset + header.data_len()))
-            .map_err(|e| Error::io(path, "seek", e))?;
         Ok(NpyAppender {
             path: path.to_path_buf(),
-            writer: BufWriter::with_capacity(1 << 20, file),
+            file,
+            buffer: Vec::new(),
+            end: header.data_offset + header.data_len(),
+            ragged: false,
+            broken: None,
             version: header.version,
             data_offset: header.data_offset,
             row_shape,
@@ -187,7 +259,7 @@ impl<A: Element> NpyAppender<A> {
         })
     }
 
-    /// The shape of one row: the file's shape without its first axis.
+    /// The shape of one row.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -201,7 +273,8 @@ impl<A: Element> NpyAppender<A> {
         &self.row_shape
     }
 
-    /// Rows appended so far, flushed or not (with the rows the file held when opened).
+    /// Rows appended so far by calls that returned `Ok`, flushed or not (with the rows
+    /// the file held when opened).
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -216,8 +289,7 @@ impl<A: Element> NpyAppender<A> {
         self.rows
     }
 
-    /// Rows that the header on disk already holds: what a reader, or a crash, would
-    /// see now.
+    /// Rows that the header on disk already holds.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -236,6 +308,10 @@ impl<A: Element> NpyAppender<A> {
 
     /// Appends `rows`, an array whose first axis counts rows and whose other axes are
     /// the row shape. Any memory layout; the bytes are written in C order.
+    ///
+    /// All or nothing: on an error (a full disk, say) none of `rows` is appended,
+    /// any of their bytes already in the file are cut off, and the appender can be
+    /// used again.
     ///
     /// The rows are buffered: they reach the file when the buffer fills or at
     /// [`NpyAppender::flush`], and the header counts them only after a flush.
@@ -269,6 +345,7 @@ impl<A: Element> NpyAppender<A> {
     where
         D: Dimension,
     {
+        self.check_usable()?;
         if rows.ndim() != self.row_shape.len() + 1 || rows.shape()[1..] != self.row_shape[..] {
             return Err(Error::RowShape {
                 path: self.path.clone(),
@@ -282,13 +359,22 @@ impl<A: Element> NpyAppender<A> {
             .checked_add(added)
             .ok_or_else(|| self.overflow())?;
         self.check_size(new_rows)?;
-        write_c_order(&mut self.writer, rows).map_err(|e| Error::io(&self.path, "append", e))?;
-        self.rows = new_rows;
-        Ok(())
+        let before = self.end + self.buffer.len() as u64;
+        match write_c_order(&mut self.sink(), rows) {
+            Ok(()) => {
+                self.rows = new_rows;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back(before);
+                Err(Error::io(&self.path, "append", e))
+            }
+        }
     }
 
     /// Makes every appended row durable, then records them in the header. After it
-    /// returns, a crash cannot lose them.
+    /// returns, a crash cannot lose them. On an error the rows stay appended, and the
+    /// flush can be retried (unless a sync failed: see [`NpyAppender`]).
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -313,16 +399,21 @@ impl<A: Element> NpyAppender<A> {
     ///   the file with [`save_npy`](crate::save_npy)). The rows stay in the file, after the
     ///   data the header describes.
     pub fn flush(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        self.writer
-            .flush()
-            .map_err(|e| Error::io(&path, "write", e))?;
+        self.check_usable()?;
+        if let Err(e) = self.sink().spill() {
+            self.cut_tail();
+            return Err(Error::io(&self.path, "write", e));
+        }
+        if self.ragged {
+            self.file
+                .set_len(self.end)
+                .map_err(|e| Error::io(&self.path, "truncate", e))?;
+            self.ragged = false;
+        }
         if self.rows == self.flushed_rows {
             return Ok(());
         }
-        let file = self.writer.get_mut();
-        file.sync_data()
-            .map_err(|e| Error::io(&path, "sync data", e))?;
+        self.sync("sync data")?;
         let mut shape = vec![self.rows];
         shape.extend_from_slice(&self.row_shape);
         let header = Header::encode_in_place(
@@ -333,17 +424,17 @@ impl<A: Element> NpyAppender<A> {
             self.data_offset,
         )
         .ok_or_else(|| Error::Unappendable {
-            path: path.clone(),
+            path: self.path.clone(),
             reason: "the header has no room left for the new shape; re-save the file with save_npy",
         })?;
-        write_at(file, &header, 0).map_err(|e| Error::io(&path, "rewrite header", e))?;
-        file.sync_data()
-            .map_err(|e| Error::io(&path, "sync header", e))?;
+        write_at(&self.file, &header, 0).map_err(|e| Error::io(&self.path, "rewrite header", e))?;
+        self.sync("sync header")?;
         self.flushed_rows = self.rows;
         Ok(())
     }
 
-    /// Flushes and closes; returns the number of rows in the file.
+    /// Flushes and closes; returns the number of rows in the file. On an error, the
+    /// file holds exactly the rows of the last successful flush.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -360,9 +451,67 @@ impl<A: Element> NpyAppender<A> {
     ///
     /// The errors of [`NpyAppender::flush`].
     pub fn finish(mut self) -> Result<usize> {
-        self.flush()?;
         self.finished = true;
-        Ok(self.rows)
+        match self.flush() {
+            Ok(()) => Ok(self.rows),
+            Err(e) => {
+                self.cut_to_flushed();
+                Err(e)
+            }
+        }
+    }
+
+    fn sink(&mut self) -> Sink<'_> {
+        Sink {
+            file: &self.file,
+            buffer: &mut self.buffer,
+            end: &mut self.end,
+        }
+    }
+
+    /// After a failed append: forgets the bytes past `keep` (where the rows appended
+    /// before the call end) and cuts from the file what of them reached it.
+    fn roll_back(&mut self, keep: u64) {
+        if self.end >= keep {
+            self.buffer.clear();
+            self.end = keep;
+        } else {
+            self.buffer.truncate((keep - self.end) as usize);
+        }
+        self.cut_tail();
+    }
+
+    /// Cuts the file at `end`, past which a failed write may have left bytes; if that
+    /// fails too, the next flush tries again (and later writes overwrite them anyway).
+    fn cut_tail(&mut self) {
+        self.ragged = self.file.set_len(self.end).is_err();
+    }
+
+    /// Best effort, after a failed `finish` or drop: the file ends where the header's
+    /// rows do.
+    fn cut_to_flushed(&mut self) {
+        let end = self.data_offset + self.flushed_rows as u64 * self.row_bytes;
+        let _ = self.file.set_len(end);
+    }
+
+    /// Syncs the file's data; a failure breaks the appender.
+    fn sync(&mut self, action: &'static str) -> Result<()> {
+        self.file.sync_data().map_err(|e| {
+            self.broken = Some(action);
+            Error::io(&self.path, action, e)
+        })
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match self.broken {
+            None => Ok(()),
+            Some(_) => Err(Error::Unappendable {
+                path: self.path.clone(),
+                reason: "an earlier sync failed, so what reached the disk is unknown; \
+                         drop this appender and open the file again (it keeps the rows of \
+                         the last successful flush)",
+            }),
+        }
     }
 
     fn check_size(&self, rows: usize) -> Result<()> {
@@ -390,11 +539,50 @@ impl<A: Element> NpyAppender<A> {
 
 impl<A: Element> Drop for NpyAppender<A> {
     /// Flushes what was appended, as a convenience; errors cannot be reported here,
-    /// so call [`NpyAppender::finish`] to see them.
+    /// so call [`NpyAppender::finish`] to see them. The lock is released.
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.flush();
+        if !self.finished && self.flush().is_err() {
+            self.cut_to_flushed();
         }
+    }
+}
+
+/// The writer rows are serialized into: bytes gather in `buffer` and are written at
+/// `end` (never at the file's position), whole or not at all as far as `end` and
+/// `buffer` tell; a failed write leaves both as they were.
+struct Sink<'a> {
+    file: &'a File,
+    buffer: &'a mut Vec<u8>,
+    end: &'a mut u64,
+}
+
+impl Sink<'_> {
+    fn spill(&mut self) -> std::io::Result<()> {
+        if !self.buffer.is_empty() {
+            write_at(self.file, self.buffer, *self.end)?;
+            *self.end += self.buffer.len() as u64;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buffer.len() + bytes.len() > BUFFER {
+            self.spill()?;
+        }
+        if bytes.len() >= BUFFER {
+            write_at(self.file, bytes, *self.end)?;
+            *self.end += bytes.len() as u64;
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.spill()
     }
 }
 
@@ -411,8 +599,9 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
 
 /// Repairs a file an appending process left behind: cuts off bytes after the data
 /// the header describes (rows appended after the last flush, possibly partial).
-/// Returns the number of rows the file holds (1 for a 0-d array). A file with
-/// nothing to cut is left untouched.
+/// Returns the number of rows the file holds. Refused with [`Error::AppendLocked`]
+/// while an appender holds the file.
+/// A file with nothing to cut is left untouched.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -432,9 +621,11 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
 /// (`"truncate"`) or synced (`"sync"`), and the errors of
 /// [`Header::read_from`](crate::Header::read_from) for a file that is not a well-formed
 /// `.npy` or is shorter than its header says.
+///
+/// [`Error::AppendLocked`] while an appender, in this process or another, holds the file.
 pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
     let path = path.as_ref();
-    let (file, len, header) = open_npy(path, true, &HeaderOptions::default())?;
+    let (file, len, header) = open_header_locked(path)?;
     let end = header.data_offset + header.data_len();
     if len > end {
         file.set_len(end)
@@ -442,4 +633,42 @@ pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
         file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
     }
     Ok(header.shape.first().copied().unwrap_or(1))
+}
+
+/// Opens `path` (for writing too when `write`) with its append lock taken, and
+/// checked to be still the file `path` names once locked (`create` renames a new file
+/// over the old one). `None` when nothing is at `path`.
+fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
+    loop {
+        let file = match File::options().read(true).write(write).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path, "open", e)),
+        };
+        match os::try_lock(&file) {
+            Ok(true) => {}
+            Ok(false) => return Err(Error::AppendLocked { path: path.into() }),
+            // Filesystems without locks (some network and FUSE ones): no guard there.
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) => return Err(Error::io(path, "lock", e)),
+        }
+        match os::same_file(&file, path, true) {
+            Ok(true) => return Ok(Some(file)),
+            Ok(false) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, "stat", e)),
+        }
+    }
+}
+
+/// [`open_locked`] for writing, with the header read once the lock is held.
+fn open_header_locked(path: &Path) -> Result<(File, u64, Header)> {
+    let mut file = open_locked(path, true)?
+        .ok_or_else(|| Error::io(path, "open", ErrorKind::NotFound.into()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+    Ok((file, len, header))
 }

@@ -1,17 +1,19 @@
 //! Concurrency: processes sharing a ReadWrite mapping see each other's writes; many
 //! threads read one mapped array; a file replaced by `save_npy` does not disturb a
-//! process that has the old one mapped.
+//! process that has the old one mapped; one appender at a time, in this process or
+//! across processes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use ndarray::{Array1, Array2, Axis, Ix1, Ix2, IxDyn};
-use npmap::{MmapMode, NpyArray, NpyFile};
+use ndarray::{Array1, Array2, Axis, Ix1, Ix2, IxDyn, arr2};
+use npmap::{Error, MmapMode, NpyAppender, NpyArray, NpyFile};
 
 use crate::faults::{child, next_marker};
 
 const SHARED_ENV: &str = "NPMAP_SHARED_CHILD_FILE";
 const REPLACED_ENV: &str = "NPMAP_REPLACED_CHILD_FILE";
+const APPENDER_ENV: &str = "NPMAP_APPENDER_CHILD_FILE";
 
 // Mapped arrays and files can be shared between threads.
 const _: () = {
@@ -146,4 +148,148 @@ fn replacing_a_mapped_file_does_not_disturb_the_reader() {
     assert_eq!(next_marker(&mut lines), "ok");
     let status = c.wait().unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// Asserts that `r` is the refusal of a second appender on `path`, with a message
+/// that names the file and says why.
+fn assert_refused<T: std::fmt::Debug>(r: npmap::Result<T>, path: &std::path::Path, what: &str) {
+    match r {
+        Err(e @ Error::AppendLocked { .. }) => {
+            assert_eq!(e.path(), path, "{what}");
+            let message = e.to_string();
+            assert!(
+                message.contains(&path.display().to_string())
+                    && message.contains("being appended by another writer"),
+                "{what}: {message}"
+            );
+        }
+        other => panic!("{what}: expected AppendLocked, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_second_appender_in_the_same_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.npy");
+    let mut first = NpyAppender::<i64>::create(&path, &[2]).unwrap();
+    first.append(&arr2(&[[1, 2], [3, 4]])).unwrap();
+    first.flush().unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert_refused(NpyAppender::<i64>::open(&path), &path, "open");
+    assert_refused(NpyAppender::<i64>::create(&path, &[2]), &path, "create");
+    assert_refused(npmap::recover(&path), &path, "recover");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the refusals left the file alone"
+    );
+    // The first appender goes on as if nothing happened.
+    first.append(&arr2(&[[5, 6]])).unwrap();
+    assert_eq!(first.finish().unwrap(), 3);
+    // Finished, the lock is free; dropped, too.
+    let mut second = NpyAppender::<i64>::open(&path).unwrap();
+    second.append(&arr2(&[[7, 8]])).unwrap();
+    drop(second);
+    let mut third = NpyAppender::<i64>::open(&path).unwrap();
+    third.append(&arr2(&[[9, 10]])).unwrap();
+    assert_eq!(third.finish().unwrap(), 5);
+    let back: Array2<i64> = npmap::read_npy(&path).unwrap();
+    assert_eq!(back, arr2(&[[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]));
+}
+
+/// The child side of `a_second_appender_in_another_process_is_refused`: holds an
+/// appender on the file until told to append.
+#[test]
+#[ignore = "run by a_second_appender_in_another_process_is_refused in a child process"]
+fn appender_child() {
+    let Ok(path) = std::env::var(APPENDER_ENV) else {
+        return;
+    };
+    let mut log = NpyAppender::<i64>::open(&path).unwrap();
+    println!("@ holding");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "append");
+    log.append(&arr2(&[[10, 11]])).unwrap();
+    println!("@ appended {}", log.finish().unwrap());
+}
+
+#[test]
+fn a_second_appender_in_another_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.npy");
+    npmap::save_npy(&path, &arr2(&[[1i64, 2]])).unwrap();
+    let spawn = || {
+        let mut c = child("concurrency::appender_child", (APPENDER_ENV, &path))
+            .stdin(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(c.stdout.take().unwrap()).lines();
+        (c, lines)
+    };
+    let (mut c, mut lines) = spawn();
+    assert_eq!(next_marker(&mut lines), "holding");
+    let before = std::fs::read(&path).unwrap();
+    assert_refused(NpyAppender::<i64>::open(&path), &path, "open");
+    assert_refused(NpyAppender::<i64>::create(&path, &[2]), &path, "create");
+    assert_refused(npmap::recover(&path), &path, "recover");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    writeln!(c.stdin.take().unwrap(), "append").unwrap();
+    assert_eq!(next_marker(&mut lines), "appended 2");
+    assert!(c.wait().unwrap().success());
+    // The child is done: this process may append.
+    let mut log = NpyAppender::<i64>::open(&path).unwrap();
+    log.append(&arr2(&[[20, 21]])).unwrap();
+    assert_eq!(log.finish().unwrap(), 3);
+    // A holder killed with SIGKILL frees the lock with its death.
+    let (mut c, mut lines) = spawn();
+    assert_eq!(next_marker(&mut lines), "holding");
+    assert_refused(
+        NpyAppender::<i64>::open(&path),
+        &path,
+        "open while the child holds it",
+    );
+    c.kill().unwrap();
+    c.wait().unwrap();
+    let mut log = NpyAppender::<i64>::open(&path).unwrap();
+    log.append(&arr2(&[[30, 31]])).unwrap();
+    assert_eq!(log.finish().unwrap(), 4);
+    let expected = arr2(&[[1i64, 2], [10, 11], [20, 21], [30, 31]]);
+    let back: Array2<i64> = npmap::read_npy(&path).unwrap();
+    assert_eq!(back, expected);
+    if crate::numpy::available("a_second_appender_in_another_process_is_refused") {
+        let said = crate::numpy::run(
+            "import sys, numpy as np\nprint(np.load(sys.argv[1]).tolist())",
+            &[&path],
+        );
+        assert_eq!(said.trim(), "[[1, 2], [10, 11], [20, 21], [30, 31]]");
+    }
+}
+
+#[test]
+fn concurrent_saves_to_one_path_leave_one_whole_array_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.npy");
+    let array = |t: usize, n: usize| Array1::from_elem(8192, (t * 1000 + n) as f64);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let path = &path;
+            s.spawn(move || {
+                for n in 0..25 {
+                    npmap::save_npy(path, &array(t, n)).unwrap();
+                }
+            });
+        }
+    });
+    let back: Array1<f64> = npmap::read_npy(&path).unwrap();
+    let v = back[0];
+    assert!(back.iter().all(|&x| x == v), "a mix of saves");
+    let (t, n) = (v as usize / 1000, v as usize % 1000);
+    assert!(t < 8 && n == 24, "the last save of some thread, found {v}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["shared.npy"]);
 }

@@ -1,5 +1,6 @@
 //! Faults: a file-size limit during creation gives an error (not SIGBUS) and leaves
-//! nothing behind; a save killed at any moment leaves the old file or the new one.
+//! nothing behind; a save killed at any moment leaves the old file or the new one,
+//! and no temporary file that the next save does not remove.
 //! Both run the risky part in a child process: this test binary, re-executed with an
 //! environment variable naming the file.
 
@@ -149,6 +150,11 @@ fn a_killed_save_leaves_the_old_file_or_the_new() {
     let (mut saw_old, mut saw_new) = (0, 0);
     for round in 0..10u64 {
         npmap::save_npy(&path, &old).unwrap();
+        let left = others(dir.path(), "target.npy");
+        assert!(
+            left.is_empty(),
+            "round {round}: left after a save: {left:?}"
+        );
         let mut c = child("faults::save_child", (SAVE_ENV, &path));
         if round % 2 == 1 {
             // Odd rounds: the rename without the sync is just as atomic for a crash
@@ -185,19 +191,132 @@ fn a_killed_save_leaves_the_old_file_or_the_new() {
             saw_new += 1;
         }
         drop(f);
-        // A killed save may leave its temporary file (.target.npy.PID.N.tmp); it is
-        // never at the path. Clear them so the rounds do not fill the disk.
-        for e in std::fs::read_dir(dir.path()).unwrap() {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            if name != "target.npy" {
-                assert!(
-                    name.starts_with(".target.npy.") && name.ends_with(".tmp"),
-                    "round {round}: unexpected file {name}"
-                );
-                std::fs::remove_file(dir.path().join(name)).unwrap();
-            }
-        }
     }
+    // A killed save leaves no temporary file of 200 MB behind: it had no name, or
+    // the next save (of the round after) removed it.
+    let left = others(dir.path(), "target.npy");
+    assert!(left.is_empty(), "left: {left:?}");
     assert!(saw_old >= 1 && saw_new >= 1, "old {saw_old}, new {saw_new}");
     eprintln!("killed saves: old file {saw_old} times, new file {saw_new} times");
+}
+
+const SMALL_SAVE_ENV: &str = "NPMAP_SMALL_SAVE_CHILD_FILE";
+/// Elements of the array the killed child saves in `killed_saves_leave_no_temporary_files`: 4 MB of f64.
+const SMALL_LEN: usize = 500_000;
+
+/// The child side of `killed_saves_leave_no_temporary_files`.
+#[test]
+#[ignore = "run by killed_saves_leave_no_temporary_files in a child process"]
+fn small_save_child() {
+    let Ok(path) = std::env::var(SMALL_SAVE_ENV) else {
+        return;
+    };
+    let a = Array1::from_shape_fn(SMALL_LEN, |i| i as f64);
+    println!("@ saving");
+    npmap::save_npy(&path, &a).unwrap();
+    println!("@ saved");
+}
+
+/// Files in `dir` other than `keep`.
+fn others(dir: &Path, keep: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != keep)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn killed_saves_leave_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.npy");
+    let old = Array1::from_shape_fn(10, |i| -(i as f64));
+    let (mut old_bytes, mut new_bytes) = (Vec::new(), Vec::new());
+    npmap::write_npy(&mut old_bytes, &old).unwrap();
+    npmap::write_npy(
+        &mut new_bytes,
+        &Array1::from_shape_fn(SMALL_LEN, |i| i as f64),
+    )
+    .unwrap();
+    let (mut saw_old, mut saw_new, mut left_by_kills) = (0, 0, 0);
+    for round in 0..50u64 {
+        // The next save to the path: it leaves nothing of the killed ones either.
+        npmap::save_npy(&path, &old).unwrap();
+        let left = others(dir.path(), "target.npy");
+        assert!(
+            left.is_empty(),
+            "round {round}: left after a save: {left:?}"
+        );
+        let mut c = child("faults::small_save_child", (SMALL_SAVE_ENV, &path))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+        assert_eq!(next_marker(&mut lines), "saving");
+        // Spread over the write, the sync, the rename and the directory sync.
+        std::thread::sleep(Duration::from_micros(round * 397 % 20_000));
+        c.kill().unwrap();
+        c.wait().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes == old_bytes {
+            saw_old += 1;
+        } else {
+            assert!(
+                bytes == new_bytes,
+                "round {round}: neither file ({} bytes)",
+                bytes.len()
+            );
+            saw_new += 1;
+        }
+        // A kill between naming the finished file and renaming it can leave a
+        // temporary name behind, of a dead writer; the next save removes it.
+        let left = others(dir.path(), "target.npy");
+        for name in &left {
+            assert!(
+                name.starts_with(".target.npy.") && name.ends_with(".tmp"),
+                "round {round}: unexpected file {name}"
+            );
+        }
+        left_by_kills += left.len();
+    }
+    npmap::save_npy(&path, &old).unwrap();
+    let left = others(dir.path(), "target.npy");
+    assert!(left.is_empty(), "left after the last save: {left:?}");
+    eprintln!(
+        "killed saves: 50 kills, old file {saw_old}, new file {saw_new}, \
+         temporary files right after a kill {left_by_kills}, after the next save 0"
+    );
+    assert!(saw_old >= 1 && saw_new >= 1, "old {saw_old}, new {saw_new}");
+}
+
+#[test]
+fn a_save_removes_dead_writers_temporary_files_and_keeps_live_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.npy");
+    let slot = |k: u32| dir.path().join(format!(".t.npy.npmap-{k}.tmp"));
+    // Left by writers that died: nothing holds them.
+    std::fs::write(slot(0), b"stale").unwrap();
+    std::fs::write(slot(2), b"stale").unwrap();
+    // A live writer's: held, as npmap holds its temporary files, with an exclusive lock.
+    let live = std::fs::File::create(slot(1)).unwrap();
+    live.lock().unwrap();
+    // Not of the pattern: never touched.
+    std::fs::write(dir.path().join(".t.npy.1234.0.tmp"), b"other").unwrap();
+    let a = ndarray::arr1(&[1.5f64, 2.5]);
+    npmap::save_npy(&path, &a).unwrap();
+    assert_eq!(
+        others(dir.path(), "t.npy"),
+        [".t.npy.1234.0.tmp", ".t.npy.npmap-1.tmp"]
+    );
+    assert_eq!(std::fs::read(slot(1)).unwrap(), b"");
+    let back: Array1<f64> = npmap::read_npy(&path).unwrap();
+    assert_eq!(back, a);
+    // Its writer gone, the next save removes it too.
+    drop(live);
+    npmap::save_npy(&path, &(&a * 2.0)).unwrap();
+    assert_eq!(others(dir.path(), "t.npy"), [".t.npy.1234.0.tmp"]);
+    let back: Array1<f64> = npmap::read_npy(&path).unwrap();
+    assert_eq!(back, ndarray::arr1(&[3.0, 5.0]));
 }
