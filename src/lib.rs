@@ -45,6 +45,7 @@ pub use num_complex;
 mod append;
 mod cast;
 mod create;
+pub mod display;
 mod dtype;
 mod error;
 mod fill;
