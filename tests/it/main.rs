@@ -10,6 +10,7 @@ mod layering;
 mod mutation;
 mod npz;
 mod numpy;
+mod print;
 mod props;
 mod readme;
 mod regressions;
