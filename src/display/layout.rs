@@ -152,3 +152,79 @@ pub(super) fn subarray_text(words: &[String], shape: &[usize], summarised: bool)
     };
     format!("[{}]", parts.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(values: impl IntoIterator<Item = usize>, width: usize) -> Vec<String> {
+        values.into_iter().map(|v| format!("{v:>width$}")).collect()
+    }
+
+    fn text(shape: &[usize], shown: &[usize], summarised: bool, words: &[String]) -> String {
+        Grid {
+            shape,
+            shown,
+            summarised,
+            words,
+        }
+        .text()
+    }
+
+    #[test]
+    fn long_rows_wrap_before_75_characters() {
+        // str(np.arange(30) * 1000)
+        let w = words((0..30).map(|i| i * 1000), 5);
+        assert_eq!(
+            text(&[30], &[30], false, &w),
+            "[    0  1000  2000  3000  4000  5000  6000  7000  8000  9000 10000 11000\n \
+             12000 13000 14000 15000 16000 17000 18000 19000 20000 21000 22000 23000\n \
+             24000 25000 26000 27000 28000 29000]"
+        );
+    }
+
+    #[test]
+    fn blocks_are_separated_by_one_blank_line_per_extra_axis() {
+        // str(np.arange(8).reshape(2, 2, 2)) and str(np.arange(16).reshape(2, 2, 2, 2))
+        let w = words(0..8, 1);
+        assert_eq!(
+            text(&[2, 2, 2], &[2, 2, 2], false, &w),
+            "[[[0 1]\n  [2 3]]\n\n [[4 5]\n  [6 7]]]"
+        );
+        let w = words(0..16, 2);
+        assert_eq!(
+            text(&[2, 2, 2, 2], &[2, 2, 2, 2], false, &w),
+            "[[[[ 0  1]\n   [ 2  3]]\n\n  [[ 4  5]\n   [ 6  7]]]\n\n\n \
+             [[[ 8  9]\n   [10 11]]\n\n  [[12 13]\n   [14 15]]]]"
+        );
+    }
+
+    #[test]
+    fn summaries_keep_three_items_at_each_edge() {
+        // str(np.arange(1001)), str(np.arange(1400).reshape(2, 700))
+        let w = words([0, 1, 2, 998, 999, 1000], 4);
+        assert_eq!(
+            text(&[1001], &[6], true, &w),
+            "[   0    1    2 ...  998  999 1000]"
+        );
+        let w = words([0, 1, 2, 697, 698, 699, 700, 701, 702, 1397, 1398, 1399], 4);
+        assert_eq!(
+            text(&[2, 700], &[2, 6], true, &w),
+            "[[   0    1    2 ...  697  698  699]\n [ 700  701  702 ... 1397 1398 1399]]"
+        );
+    }
+
+    #[test]
+    fn sub_arrays_nest_with_commas() {
+        // The sub-array fields of str(np.zeros(1, dtype=[('m', 'i4', (2, 3))])) and of a
+        // field of 1001 elements.
+        let w = words(0..6, 1);
+        assert_eq!(subarray_text(&w, &[2, 3], false), "[[0, 1, 2], [3, 4, 5]]");
+        let w = words(0..1001, 4);
+        assert_eq!(
+            subarray_text(&w, &[1001], true),
+            "[   0,    1,    2, ...,  998,  999, 1000]"
+        );
+        assert_eq!(subarray_text(&[], &[2, 0], false), "[[], []]");
+    }
+}

@@ -32,7 +32,7 @@ mod time;
 
 use std::path::Path;
 
-use crate::{DType, Error, Field, Header, NpyFile, Result};
+use crate::{ByteOrder, DType, Error, Field, Header, NpyFile, Result};
 
 use float::{ComplexFormat, FloatFormat, complex_str, float_str};
 use layout::{Grid, subarray_text};
@@ -239,8 +239,10 @@ fn render(header: &Header, origin: Origin<'_>, rows: Option<usize>) -> Result<St
     }
     let strides = byte_strides(full, itemsize, header.fortran_order)
         .ok_or_else(|| origin.overflow(dtype, full))?;
-    // Not zero and at most the file's element count, so the product fits.
-    let size: usize = shape.iter().product();
+    let size = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| origin.overflow(dtype, full))?;
     let summarised = size > THRESHOLD;
     let indices: Vec<Vec<usize>> = shape
         .iter()
@@ -328,8 +330,9 @@ fn column(dtype: &DType, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<String>
     let order = dtype.byte_order();
     let words = match dtype {
         DType::Bool => {
+            // NumPy pads True to the width of False, except in 0-d data.
             let yes = if cx.zero_d { "True" } else { " True" };
-            let word = |b: &&[u8]| {
+            let word = |b: &[u8]| {
                 if b.iter().any(|&v| v != 0) {
                     yes
                 } else {
@@ -385,7 +388,7 @@ fn integers(values: impl Iterator<Item = i128>) -> Vec<String> {
 /// when `text` has none for a value.
 fn timelike(
     items: &[&[u8]],
-    order: crate::ByteOrder,
+    order: ByteOrder,
     text: impl Fn(i64) -> Option<String>,
 ) -> Option<Vec<String>> {
     let values: Vec<i64> = items.iter().map(|b| signed(b, order)).collect();
@@ -436,16 +439,23 @@ const MAX_EMPTY_ELEMENTS: usize = 1 << 24;
 /// the format NumPy computes from all of them.
 fn field_words(field: &Field, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<String>> {
     let width = field.dtype.itemsize();
+    let overflow = || cx.origin.overflow(&field.dtype, &field.shape);
     let count = field
         .shape
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    let total = count.and_then(|c| c.checked_mul(items.len()));
-    let (Some(count), Some(total)) = (count, total) else {
-        return Err(cx.origin.overflow(&field.dtype, &field.shape));
-    };
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(overflow)?;
+    let total = count.checked_mul(items.len()).ok_or_else(overflow)?;
+    // The whole field must lie in the record before anything is allocated for it.
+    let end = count
+        .checked_mul(width)
+        .and_then(|bytes| bytes.checked_add(field.offset));
+    let record = items.first().map_or(0, |item| item.len());
+    if end.is_none_or(|end| end > record) {
+        return Err(outside_record(field, record, cx));
+    }
     if width == 0 && total > MAX_EMPTY_ELEMENTS {
-        return Err(cx.origin.overflow(&field.dtype, &field.shape));
+        return Err(overflow());
     }
     let mut parts = Vec::with_capacity(total);
     for item in items {
@@ -537,5 +547,94 @@ fn outside_record(field: &Field, record: usize, cx: Context<'_>) -> Error {
             field.shape
         ),
         found: field.dtype.descr(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HeaderOptions;
+
+    fn header(dict: &str) -> Header {
+        let mut text = dict.to_string();
+        while !(10 + text.len() + 1).is_multiple_of(64) {
+            text.push(' ');
+        }
+        text.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((text.len() as u16).to_le_bytes());
+        bytes.extend(text.as_bytes());
+        let options = HeaderOptions::default();
+        Header::read_from(&mut bytes.as_slice(), "t.npy".as_ref(), None, &options).unwrap()
+    }
+
+    #[test]
+    fn a_0d_array_prints_its_value_whatever_the_rows() {
+        // print(np.array(1.5)); print(np.array(0.1, dtype=">f4"))
+        let h = header("{'descr': '<f8', 'fortran_order': False, 'shape': (), }");
+        assert_eq!(
+            array_text(&h, &1.5f64.to_le_bytes(), Some(0)).unwrap(),
+            "1.5"
+        );
+        let h = header("{'descr': '>f4', 'fortran_order': False, 'shape': (), }");
+        assert_eq!(array_text(&h, &0.1f32.to_be_bytes(), None).unwrap(), "0.1");
+    }
+
+    #[test]
+    fn fortran_order_is_read_column_by_column() {
+        // np.array([[1, 2, 3], [4, 5, 6]], dtype='>i2', order='F'): memory 1 4 2 5 3 6.
+        let h = header("{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3), }");
+        let data: Vec<u8> = [1i16, 4, 2, 5, 3, 6]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        assert_eq!(array_text(&h, &data, None).unwrap(), "[[1 2 3]\n [4 5 6]]");
+        assert_eq!(array_text(&h, &data, Some(1)).unwrap(), "[[1 2 3]]");
+    }
+
+    #[test]
+    fn errors_say_expected_and_found() {
+        let f4 = DType::parse("<f4").unwrap();
+        let err = scalar_text(&f4, &[0, 0, 0]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::DataLength {
+                    expected: 4,
+                    found: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // A generic-unit datetime64 other than NaT: NumPy raises too.
+        let m8 = DType::parse("<M8").unwrap();
+        let err = scalar_text(&m8, &0i64.to_le_bytes()).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedDType { .. }), "{err}");
+        assert_eq!(scalar_text(&m8, &i64::MIN.to_le_bytes()).unwrap(), "NaT");
+        // A lone surrogate cannot be written as text.
+        let u1 = DType::parse("<U1").unwrap();
+        let err = scalar_text(&u1, &0xd800u32.to_le_bytes()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidString {
+                    offset: 0,
+                    value: 0xd800,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_arrays_print_brackets_only() {
+        // print(np.empty((0, 2**62), dtype='u1')), print(np.zeros((5, 3))[:0])
+        let h =
+            header("{'descr': '|u1', 'fortran_order': False, 'shape': (0, 4611686018427387904), }");
+        assert_eq!(array_text(&h, &[], Some(4)).unwrap(), "[]");
+        let h = header("{'descr': '<f8', 'fortran_order': False, 'shape': (5, 3), }");
+        assert_eq!(array_text(&h, &[0; 120], Some(0)).unwrap(), "[]");
     }
 }

@@ -157,3 +157,61 @@ fn the_first_row_of_a_large_file_is_read_alone() {
         "{resident} of {total} pages were read to print one row"
     );
 }
+
+/// Corpus files with random bytes changed (in the header and in the data): whatever
+/// opens prints or fails with an error, never a panic.
+#[test]
+fn mutated_corpus_files_print_or_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("m.npy");
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut panics = Vec::new();
+    let mut printed = 0;
+    for entry in corpus() {
+        let original = std::fs::read(fixtures_dir().join(&entry.file)).unwrap();
+        let options = HeaderOptions::default();
+        let header = Header::read_from(&mut original.as_slice(), "x".as_ref(), None, &options);
+        let data_start = header.unwrap().data_offset as usize;
+        for round in 0..16 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next() % 4 {
+                // A quarter of the changes in the header (dtype, shape, order), the
+                // rest in the data.
+                let in_data = next() % 4 != 0 && data_start < bytes.len();
+                let (from, len) = match in_data {
+                    true => (data_start, bytes.len() - data_start),
+                    false => (0, data_start),
+                };
+                let at = from + (next() as usize) % len;
+                bytes[at] = next() as u8;
+            }
+            std::fs::write(&scratch, &bytes).unwrap();
+            let result = std::panic::catch_unwind(|| {
+                // SAFETY: the scratch file is private to this test and not modified while mapped.
+                let file = unsafe { NpyFile::open(&scratch, MmapMode::ReadOnly) }.ok()?;
+                Some(npmap::display::npy_text(&file, Some(entry.rows)).is_ok())
+            });
+            match result {
+                Ok(Some(true)) => printed += 1,
+                Ok(_) => {}
+                Err(_) => panics.push(format!("{} mutation {round}: {bytes:?}", entry.file)),
+            }
+        }
+    }
+    assert!(
+        printed > 2500,
+        "only {printed} mutated files opened and printed"
+    );
+    assert!(
+        panics.is_empty(),
+        "{} panics; first: {:.3000}",
+        panics.len(),
+        panics[0]
+    );
+}
