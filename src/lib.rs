@@ -45,6 +45,7 @@ pub use num_complex;
 
 mod cast;
 mod compute;
+pub mod display;
 mod error;
 mod format;
 mod fs;

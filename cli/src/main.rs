@@ -18,8 +18,6 @@ macro_rules! say {
 mod convert;
 mod create;
 mod demo;
-
-mod format;
 mod head;
 mod info;
 mod records;
@@ -43,7 +41,7 @@ struct Cli {
 enum Command {
     /// Format version, dtype, shape, order, offsets, zero-copy ability and page-cache residency.
     Info(info::Args),
-    /// The first rows, printed as NumPy prints them.
+    /// The first N rows along axis 0, exactly as NumPy's print(np.load(FILE)[:N]) with default print options.
     Head(head::Args),
     /// Count, sum, mean, std, min, max: whole array or along an axis, one pass on all cores.
     Stats(stats::Args),

@@ -11,6 +11,7 @@ mod layering;
 mod mutation;
 mod npz;
 mod numpy;
+mod print;
 mod props;
 mod readme;
 mod regressions;
