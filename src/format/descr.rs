@@ -174,121 +174,118 @@ fn invalid(reason: impl Into<String>, found: &str) -> DescrError {
     }
 }
 
+/// A type string cut into its parts: `<` `f` `4`, or `>` `M` `8` `[ns]`.
+struct TypeParts<'t> {
+    order: ByteOrder,
+    kind: char,
+    size: Option<usize>,
+    unit: Option<&'t str>,
+}
+
+impl<'t> TypeParts<'t> {
+    /// Cuts `text` into its parts; the size must be all digits, and only datetimes
+    /// (`M`, `m`) may have a unit, and then an explicit size (NumPy refuses `m[us]`).
+    fn split(text: &'t str) -> Result<TypeParts<'t>, DescrError> {
+        let (order_char, rest) = match text.chars().next() {
+            Some(c @ ('<' | '>' | '|' | '=')) => (Some(c), &text[1..]),
+            _ => (None, text),
+        };
+        let order = match order_char {
+            Some('<') => ByteOrder::Little,
+            Some('>') => ByteOrder::Big,
+            _ => ByteOrder::NATIVE,
+        };
+        let mut chars = rest.chars();
+        let kind = chars
+            .next()
+            .ok_or_else(|| invalid("empty type string", text))?;
+        let tail = chars.as_str();
+        let (digits, unit) = match tail.find('[') {
+            Some(i) => (&tail[..i], Some(&tail[i..])),
+            None => (tail, None),
+        };
+        let size = match digits {
+            "" => None,
+            d if d.bytes().all(|b| b.is_ascii_digit()) => Some(
+                d.parse()
+                    .map_err(|_| invalid("item size too large", text))?,
+            ),
+            _ => return Err(invalid("data type not understood", text)),
+        };
+        let datetime = matches!(kind, 'M' | 'm');
+        if unit.is_some() && (!datetime || size.is_none()) {
+            return Err(invalid("data type not understood", text));
+        }
+        Ok(TypeParts {
+            order,
+            kind,
+            size,
+            unit,
+        })
+    }
+
+    /// The size, which must be one of `sizes` (`default` when the text has none).
+    fn size_in(&self, sizes: &[usize], default: usize, text: &str) -> Result<usize, DescrError> {
+        let size = self.size.unwrap_or(default);
+        match sizes.contains(&size) {
+            true => Ok(size),
+            false => Err(invalid("data type not understood", text)),
+        }
+    }
+
+    /// The byte order a scalar of `size` bytes has (none for one byte).
+    fn order_for(&self, size: usize) -> ByteOrder {
+        match size {
+            1 => ByteOrder::NotApplicable,
+            _ => self.order,
+        }
+    }
+}
+
+fn unsupported(text: &str, reason: &'static str) -> DescrError {
+    DescrError::Unsupported {
+        descr: text.into(),
+        reason,
+    }
+}
+
 /// Parses a NumPy type string such as `<f4`, `|S5`, `>U3`, `<M8[ns]`, `float64`.
 fn parse_type_str(text: &str) -> Result<DType, DescrError> {
     if let Some(d) = parse_type_name(text) {
         return Ok(d);
     }
-    let (order_char, rest) = match text.chars().next() {
-        Some(c @ ('<' | '>' | '|' | '=')) => (Some(c), &text[1..]),
-        _ => (None, text),
-    };
-    let order = match order_char {
-        Some('<') => ByteOrder::Little,
-        Some('>') => ByteOrder::Big,
-        _ => ByteOrder::NATIVE,
-    };
-    let mut chars = rest.chars();
-    let kind = chars
-        .next()
-        .ok_or_else(|| invalid("empty type string", text))?;
-    let tail = chars.as_str();
-    let (digits, unit_text) = match tail.find('[') {
-        Some(i) => (&tail[..i], Some(&tail[i..])),
-        None => (tail, None),
-    };
-    if kind == '?' && digits.is_empty() && unit_text.is_none() {
+    let parts = TypeParts::split(text)?;
+    if parts.kind == '?' && parts.size.is_none() && parts.unit.is_none() {
         return Ok(DType::Bool);
     }
-    let size: Option<usize> = if digits.is_empty() {
-        None
-    } else if digits.bytes().all(|b| b.is_ascii_digit()) {
-        Some(
-            digits
-                .parse()
-                .map_err(|_| invalid("item size too large", text))?,
-        )
-    } else {
-        return Err(invalid("data type not understood", text));
-    };
-    if unit_text.is_some() && !matches!(kind, 'M' | 'm') {
-        return Err(invalid("data type not understood", text));
-    }
-    let scalar = |sizes: &[usize], default: usize| -> Result<usize, DescrError> {
-        let s = size.unwrap_or(default);
-        if sizes.contains(&s) {
-            Ok(s)
-        } else {
-            Err(invalid("data type not understood", text))
-        }
-    };
-    let order_for = |s: usize| {
-        if s == 1 {
-            ByteOrder::NotApplicable
-        } else {
-            order
-        }
-    };
-    let dtype = match kind {
-        'b' if size == Some(1) => DType::Bool,
-        'i' => {
-            let s = scalar(&[1, 2, 4, 8], 4)?;
-            DType::Int {
-                size: s,
-                order: order_for(s),
-            }
-        }
-        'u' => {
-            let s = scalar(&[1, 2, 4, 8], 4)?;
-            DType::UInt {
-                size: s,
-                order: order_for(s),
-            }
-        }
-        'f' => {
-            if matches!(size, Some(10 | 12 | 16)) {
-                return Err(DescrError::Unsupported {
-                    descr: text.into(),
-                    reason: "extended-precision (long double) floats depend on the platform",
-                });
-            }
-            let s = scalar(&[2, 4, 8], 8)?;
-            DType::Float { size: s, order }
-        }
-        'c' => {
-            if matches!(size, Some(20 | 24 | 32)) {
-                return Err(DescrError::Unsupported {
-                    descr: text.into(),
-                    reason: "extended-precision (long double) complex numbers depend on the platform",
-                });
-            }
-            let s = scalar(&[8, 16], 16)?;
-            DType::Complex { size: s, order }
-        }
+    let dtype = match parts.kind {
+        'b' if parts.size == Some(1) => DType::Bool,
+        'i' | 'u' => integer_type(&parts, text)?,
+        'f' | 'c' => float_type(&parts, text)?,
         'S' | 'a' => DType::Bytes {
-            len: size.unwrap_or(0),
+            len: parts.size.unwrap_or(0),
         },
         'U' => DType::Unicode {
-            chars: size.unwrap_or(0),
-            order,
+            chars: parts.size.unwrap_or(0),
+            order: parts.order,
         },
         'V' => DType::Void {
-            size: size.unwrap_or(0),
+            size: parts.size.unwrap_or(0),
         },
         'M' | 'm' => {
-            scalar(&[8], 8)?;
-            let unit = parse_time_unit(unit_text, text)?;
-            if kind == 'M' {
-                DType::DateTime { unit, order }
-            } else {
-                DType::TimeDelta { unit, order }
+            parts.size_in(&[8], 8, text)?;
+            let unit = parse_time_unit(parts.unit, text)?;
+            let order = parts.order;
+            match parts.kind {
+                'M' => DType::DateTime { unit, order },
+                _ => DType::TimeDelta { unit, order },
             }
         }
         'O' => {
-            return Err(DescrError::Unsupported {
-                descr: text.into(),
-                reason: "object arrays hold pickled Python objects",
-            });
+            return Err(unsupported(
+                text,
+                "object arrays hold pickled Python objects",
+            ));
         }
         _ => return Err(invalid("data type not understood", text)),
     };
@@ -298,6 +295,39 @@ fn parse_type_str(text: &str) -> Result<DType, DescrError> {
         return Err(invalid("item size too large", text));
     }
     Ok(dtype)
+}
+
+/// `i` and `u` type strings: 1, 2, 4 or 8 bytes (4 by default).
+fn integer_type(parts: &TypeParts<'_>, text: &str) -> Result<DType, DescrError> {
+    let size = parts.size_in(&[1, 2, 4, 8], 4, text)?;
+    let order = parts.order_for(size);
+    Ok(match parts.kind {
+        'i' => DType::Int { size, order },
+        _ => DType::UInt { size, order },
+    })
+}
+
+/// `f` and `c` type strings; long doubles are NumPy types npmap cannot represent.
+fn float_type(parts: &TypeParts<'_>, text: &str) -> Result<DType, DescrError> {
+    let order = parts.order;
+    if parts.kind == 'f' {
+        if matches!(parts.size, Some(10 | 12 | 16)) {
+            return Err(unsupported(
+                text,
+                "extended-precision (long double) floats depend on the platform",
+            ));
+        }
+        let size = parts.size_in(&[2, 4, 8], 8, text)?;
+        return Ok(DType::Float { size, order });
+    }
+    if matches!(parts.size, Some(20 | 24 | 32)) {
+        return Err(unsupported(
+            text,
+            "extended-precision (long double) complex numbers depend on the platform",
+        ));
+    }
+    let size = parts.size_in(&[8, 16], 16, text)?;
+    Ok(DType::Complex { size, order })
 }
 
 /// NumPy's type names, which `np.dtype` also accepts in a descr.

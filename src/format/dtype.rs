@@ -443,6 +443,16 @@ mod tests {
         assert!(matches!(err("<f9"), crate::Error::BadDescr { .. }));
         assert!(matches!(err("xyz"), crate::Error::BadDescr { .. }));
         assert!(matches!(err("<M8[parsec]"), crate::Error::BadDescr { .. }));
+        // NumPy 2.4: a unit needs an explicit item size ('>m[us]' is "not understood"),
+        // while a bare 'm' or 'M' is the generic 8-byte type.
+        for refused in [">m[us]", "m[us]", ">M[D]", "<i4[s]"] {
+            assert!(
+                matches!(err(refused), crate::Error::BadDescr { .. }),
+                "{refused}"
+            );
+        }
+        assert_eq!(p("m").descr(), DType::parse("=m8").unwrap().descr());
+        assert_eq!(p(">M8[us]").descr(), ">M8[us]");
     }
 
     #[test]
