@@ -166,41 +166,9 @@ impl Header {
         file_len: Option<u64>,
         options: &HeaderOptions,
     ) -> Result<Header> {
-        let mut lead = [0u8; 8];
-        let got = read_up_to(reader, &mut lead, path)?;
-        if lead[..got.min(6)] != MAGIC[..got.min(6)] {
-            return Err(Error::BadMagic {
-                path: path.into(),
-                found: lead[..got.min(6)].to_vec(),
-            });
-        }
-        if got < 8 {
-            return Err(truncated(path, "magic string", 0, 8, got as u64));
-        }
-        let version = (lead[6], lead[7]);
-        let length_bytes = match version {
-            (1, 0) => 2,
-            (2, 0) | (3, 0) => 4,
-            (major, minor) => {
-                return Err(Error::UnsupportedVersion {
-                    path: path.into(),
-                    major,
-                    minor,
-                });
-            }
-        };
-        let mut length_field = [0u8; 4];
-        let got = read_up_to(reader, &mut length_field[..length_bytes], path)?;
-        if got < length_bytes {
-            return Err(truncated(
-                path,
-                "header length",
-                8,
-                length_bytes as u64,
-                got as u64,
-            ));
-        }
-        let header_len = u64::from(u32::from_le_bytes(length_field));
+        let version = read_magic_and_version(reader, path)?;
+        let length_bytes = if version == (1, 0) { 2 } else { 4 };
+        let header_len = read_header_len(reader, path, length_bytes)?;
         let text_start = 8 + length_bytes as u64;
         let bytes_per_char = if version.0 == 3 { 4 } else { 1 };
         if header_len > (options.max_header_size as u64).saturating_mul(bytes_per_char) {
@@ -216,24 +184,7 @@ impl Header {
                 return Err(truncated(path, "header", text_start, header_len, available));
             }
         }
-        // Without a file length (a stream), `header_len` is only a claim, which a raised
-        // cap lets reach 4 GiB: reserve a bounded amount and let the buffer grow with
-        // the bytes that actually arrive, as the data reader does.
-        const INITIAL_HEADER_CAPACITY: u64 = 64 << 10;
-        let mut raw = Vec::with_capacity(header_len.min(INITIAL_HEADER_CAPACITY) as usize);
-        reader
-            .take(header_len)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::io(path, "read header", e))?;
-        if (raw.len() as u64) < header_len {
-            return Err(truncated(
-                path,
-                "header",
-                text_start,
-                header_len,
-                raw.len() as u64,
-            ));
-        }
+        let raw = read_header_bytes(reader, path, header_len, text_start)?;
         let text = decode(&raw, version, path, text_start)?;
         let chars = text.chars().count();
         if chars > options.max_header_size {
@@ -290,40 +241,9 @@ impl Header {
                 found: format!("not a dict: {}", excerpt(&value.to_string())),
             });
         };
-        let mut descr = None;
-        let mut fortran = None;
-        let mut shape = None;
-        let mut others = Vec::new();
-        // Like a Python dict literal, a repeated key keeps its last value.
-        for (key, value) in entries {
-            match &key {
-                Literal::Str(k) if k == "descr" => descr = Some(value),
-                Literal::Str(k) if k == "fortran_order" => fortran = Some(value),
-                Literal::Str(k) if k == "shape" => shape = Some(value),
-                _ => others.push(key.to_string()),
-            }
-        }
-        let (Some(descr), Some(fortran), Some(shape), true) =
-            (&descr, &fortran, &shape, others.is_empty())
-        else {
-            let mut keys: Vec<String> = [
-                ("'descr'", &descr),
-                ("'fortran_order'", &fortran),
-                ("'shape'", &shape),
-            ]
-            .iter()
-            .filter(|(_, v)| v.is_some())
-            .map(|(k, _)| k.to_string())
-            .chain(others)
-            .collect();
-            keys.sort();
-            return Err(Error::HeaderKeys {
-                path: path.into(),
-                found: format!("keys [{}]", keys.join(", ")),
-            });
-        };
-        let shape = parse_shape(shape, path)?;
-        let fortran_order = match fortran {
+        let (descr, fortran, shape) = dict_entries(entries, path)?;
+        let shape = parse_shape(&shape, path)?;
+        let fortran_order = match &fortran {
             Literal::Bool(b) => *b,
             other => {
                 return Err(Error::BadFortranOrder {
@@ -332,7 +252,7 @@ impl Header {
                 });
             }
         };
-        let dtype = DType::from_literal(descr).map_err(|e| e.into_error(path))?;
+        let dtype = DType::from_literal(&descr).map_err(|e| e.into_error(path))?;
         let encoded_len = if latin1 {
             text.chars().count()
         } else {
@@ -619,6 +539,104 @@ fn excerpt(text: &str) -> String {
     } else {
         head
     }
+}
+
+/// The `descr`, `fortran_order` and `shape` values of the header dict; any other key,
+/// or a missing one, is an error listing the keys found. As in a Python dict literal,
+/// a repeated key keeps its last value.
+fn dict_entries(
+    entries: Vec<(Literal, Literal)>,
+    path: &Path,
+) -> Result<(Literal, Literal, Literal)> {
+    let mut descr = None;
+    let mut fortran = None;
+    let mut shape = None;
+    let mut others = Vec::new();
+    for (key, value) in entries {
+        match &key {
+            Literal::Str(k) if k == "descr" => descr = Some(value),
+            Literal::Str(k) if k == "fortran_order" => fortran = Some(value),
+            Literal::Str(k) if k == "shape" => shape = Some(value),
+            _ => others.push(key.to_string()),
+        }
+    }
+    if others.is_empty()
+        && let (Some(d), Some(f), Some(s)) = (&descr, &fortran, &shape)
+    {
+        return Ok((d.clone(), f.clone(), s.clone()));
+    }
+    let mut keys: Vec<String> = [
+        ("'descr'", &descr),
+        ("'fortran_order'", &fortran),
+        ("'shape'", &shape),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_some())
+    .map(|(k, _)| k.to_string())
+    .chain(others)
+    .collect();
+    keys.sort();
+    Err(Error::HeaderKeys {
+        path: path.into(),
+        found: format!("keys [{}]", keys.join(", ")),
+    })
+}
+
+/// Reads the magic string and the format version (1.0, 2.0 or 3.0).
+fn read_magic_and_version(reader: &mut impl Read, path: &Path) -> Result<(u8, u8)> {
+    let mut lead = [0u8; 8];
+    let got = read_up_to(reader, &mut lead, path)?;
+    if lead[..got.min(6)] != MAGIC[..got.min(6)] {
+        return Err(Error::BadMagic {
+            path: path.into(),
+            found: lead[..got.min(6)].to_vec(),
+        });
+    }
+    if got < 8 {
+        return Err(truncated(path, "magic string", 0, 8, got as u64));
+    }
+    match (lead[6], lead[7]) {
+        version @ ((1, 0) | (2, 0) | (3, 0)) => Ok(version),
+        (major, minor) => Err(Error::UnsupportedVersion {
+            path: path.into(),
+            major,
+            minor,
+        }),
+    }
+}
+
+/// Reads the little-endian header length field (2 bytes in version 1.0, else 4).
+fn read_header_len(reader: &mut impl Read, path: &Path, length_bytes: usize) -> Result<u64> {
+    let mut length_field = [0u8; 4];
+    let got = read_up_to(reader, &mut length_field[..length_bytes], path)?;
+    if got < length_bytes {
+        let (expected, found) = (length_bytes as u64, got as u64);
+        return Err(truncated(path, "header length", 8, expected, found));
+    }
+    Ok(u64::from(u32::from_le_bytes(length_field)))
+}
+
+/// Reads the `header_len` bytes of header text that start at `text_start`.
+fn read_header_bytes(
+    reader: &mut impl Read,
+    path: &Path,
+    header_len: u64,
+    text_start: u64,
+) -> Result<Vec<u8>> {
+    // Without a file length (a stream), `header_len` is only a claim, which a raised
+    // cap lets reach 4 GiB: reserve a bounded amount and let the buffer grow with
+    // the bytes that actually arrive, as the data reader does.
+    const INITIAL_HEADER_CAPACITY: u64 = 64 << 10;
+    let mut raw = Vec::with_capacity(header_len.min(INITIAL_HEADER_CAPACITY) as usize);
+    reader
+        .take(header_len)
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::io(path, "read header", e))?;
+    if (raw.len() as u64) < header_len {
+        let found = raw.len() as u64;
+        return Err(truncated(path, "header", text_start, header_len, found));
+    }
+    Ok(raw)
 }
 
 #[cfg(test)]
