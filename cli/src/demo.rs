@@ -85,13 +85,44 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
     );
     say!("baseline resident memory: {}", memory_line());
 
+    let last_column = create_fill_and_drop(args, &path)?;
+    let x = reopen_and_check(&path, &last_column)?;
+
+    step("5. two read-write mappings and a second process share writes");
+    shared_writes(&path)?;
+
+    statistics(&x, bytes)?;
+
+    step("7. memory: the array was never loaded whole");
+    say!(
+        "file size {}; process memory now: {}",
+        human_bytes(bytes),
+        memory_line()
+    );
+    if let Ok((resident, total)) = x.file().residency() {
+        say!(
+            "pages of the file in the page cache: {resident} of {total} (shared with the OS, not the process's heap)"
+        );
+    }
+    drop(x);
+
+    step("8. save X_train.npy / y_train.npy and train.npz, and reload them mapped");
+    save_training_files(&path, dir, cols)?;
+    Ok(())
+}
+
+/// Steps 1 to 3: create the file mapped (`'w+'`), fill it, keep its last column,
+/// flush and drop the mapping.
+fn create_fill_and_drop(args: &Args, path: &Path) -> CliResult<Vec<f32>> {
+    let (rows, cols) = (args.rows, args.cols);
+    let bytes = (rows * cols * 4) as u64;
     step("1. create a memory-mapped .npy ('w+')");
     let started = Instant::now();
     // Preallocating makes a full disk an error here rather than a SIGBUS during the
     // fill, and spares the fill the cost of allocating blocks page by page.
     let options = CreateOptions::new().preallocate(true);
     // SAFETY: the file is this process's own until the demo ends.
-    let mut array = unsafe { npmap::create_npy_with::<f32, _>(&path, (rows, cols), &options) }?;
+    let mut array = unsafe { npmap::create_npy_with::<f32, _>(path, (rows, cols), &options) }?;
     say!(
         "create_npy_with(preallocate): {:.1?} (blocks reserved, header as np.save writes it)",
         started.elapsed()
@@ -127,25 +158,33 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
         cols - 1
     );
 
+    Ok(last_column)
+}
+
+/// Step 4: reopen read-only and check that the last column survived.
+fn reopen_and_check(path: &Path, last_column: &[f32]) -> CliResult<npmap::NpyArray<f32, Ix2>> {
     step("4. reopen read-only and check the last column");
     let started = Instant::now();
     // SAFETY: as above.
-    let x = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly) }?;
+    let x = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly) }?;
     say!("load_npy: {:.1?}", started.elapsed());
     let same = x
         .view()
-        .column(cols - 1)
+        .column(x.view().ncols() - 1)
         .iter()
-        .zip(&last_column)
+        .zip(last_column)
         .all(|(a, b)| a.to_bits() == b.to_bits());
     say!("last column equal after reopening: {same}");
     if !same {
         return fail("demo: the last column changed after reopening");
     }
 
-    step("5. two read-write mappings and a second process share writes");
-    shared_writes(&path)?;
+    Ok(x)
+}
 
+/// Step 6: whole-array and per-column statistics, one pass each.
+fn statistics(x: &npmap::NpyArray<f32, Ix2>, bytes: u64) -> CliResult {
+    let cols = x.view().ncols();
     step("6. statistics in one pass on all cores");
     x.file().advise_sequential();
     let started = Instant::now();
@@ -179,21 +218,6 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
         (1.0f64 / 12.0).sqrt()
     );
 
-    step("7. memory: the array was never loaded whole");
-    say!(
-        "file size {}; process memory now: {}",
-        human_bytes(bytes),
-        memory_line()
-    );
-    if let Ok((resident, total)) = x.file().residency() {
-        say!(
-            "pages of the file in the page cache: {resident} of {total} (shared with the OS, not the process's heap)"
-        );
-    }
-    drop(x);
-
-    step("8. save X_train.npy / y_train.npy and train.npz, and reload them mapped");
-    save_training_files(&path, dir, cols)?;
     Ok(())
 }
 
