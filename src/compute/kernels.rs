@@ -116,7 +116,7 @@ pub(super) mod sealed {
 /// ```
 pub trait StatElement: Copy + Send + Sync + sealed::Sealed {
     /// Whether the type has NaN values (true for the float types only). When it is
-    /// false, the `nan` reductions of [`ParStats`] run the plain kernels.
+    /// false, the `nan` reductions of [`ParStats`](crate::ParStats) run the plain kernels.
     ///
     /// ```
     /// use npmap::StatElement;
