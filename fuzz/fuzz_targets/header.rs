@@ -10,10 +10,7 @@ use npmap::{DType, Header, HeaderOptions};
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz.npy");
     let default = HeaderOptions::default();
-    let raised = HeaderOptions {
-        max_header_size: 1 << 20,
-        ..Default::default()
-    };
+    let raised = HeaderOptions::new().max_header_size(1 << 20);
     for options in [&default, &raised] {
         let known = Header::read_from(&mut &data[..], path, Some(data.len() as u64), options);
         let stream = Header::read_from(&mut &data[..], path, None, options);
