@@ -2,7 +2,7 @@
 //! [`NpyFile::records`], [`read_records`], [`save_records`], [`write_records`].
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use ndarray::{Array, ArrayRef, ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
@@ -12,8 +12,8 @@ use crate::error::{Error, Result, STREAM_PATH};
 use crate::format::dtype::{DType, Field};
 use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions, read_up_to, truncated};
-use crate::fs::durable::{Durability, atomic_write, reserve_space};
-use crate::npy::save::written_in_fortran_order;
+use crate::fs::durable::Durability;
+use crate::npy::save::{save_items_as, write_items_as};
 use crate::npy::{NpyFile, dimension};
 
 use crate::npy::fields::*;
@@ -605,42 +605,14 @@ where
 {
     let path = path.as_ref();
     let dtype = record_dtype::<R>(path)?;
-    let fortran = written_in_fortran_order(array);
-    let header_len = Header::encode(&dtype, fortran, array.shape()).len();
-    let len = header_len + array.len() * std::mem::size_of::<R>();
-    atomic_write(path, Durability::Synced, |file| {
-        reserve_space(file, len as u64, path)?;
-        write_records_to(BufWriter::with_capacity(1 << 20, file), array, path)
-    })
+    save_items_as(path, array, &dtype, Durability::Synced)
 }
 
-fn write_records_to<R, D>(mut writer: impl Write, array: &ArrayRef<R, D>, path: &Path) -> Result<()>
+fn write_records_to<R, D>(writer: impl Write, array: &ArrayRef<R, D>, path: &Path) -> Result<()>
 where
     R: Record,
     D: Dimension,
 {
     let dtype = record_dtype::<R>(path)?;
-    let io = |e| Error::io(path, "write", e);
-    let fortran = written_in_fortran_order(array);
-    writer
-        .write_all(&Header::encode(&dtype, fortran, array.shape()))
-        .map_err(io)?;
-    match (array.as_slice(), array.as_slice_memory_order()) {
-        (Some(slice), _) => writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?,
-        (None, Some(slice)) if fortran => {
-            writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?
-        }
-        _ => {
-            let mut chunk: Vec<R> = Vec::with_capacity(4096.min(array.len()));
-            for &record in array.iter() {
-                chunk.push(record);
-                if chunk.len() == 4096 {
-                    writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
-                    chunk.clear();
-                }
-            }
-            writer.write_all(bytemuck::cast_slice(&chunk)).map_err(io)?;
-        }
-    }
-    writer.flush().map_err(io)
+    write_items_as(writer, array, &dtype, path)
 }

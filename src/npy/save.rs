@@ -39,25 +39,59 @@ where
     write_to(writer, array, Path::new(STREAM_PATH))
 }
 
-pub(crate) fn write_to<A, D>(
+pub(crate) fn write_to<A, D>(writer: impl Write, array: &ArrayRef<A, D>, path: &Path) -> Result<()>
+where
+    A: Element,
+    D: Dimension,
+{
+    write_items_as(writer, array, &A::dtype(), path)
+}
+
+/// The one writer of an in-memory array: the header `np.save` writes for `dtype`
+/// (the items' dtype: a number type, or a user's record type), then the items in
+/// write order — memory order for an F-contiguous array (`fortran_order: True`),
+/// logical (C) order otherwise.
+pub(crate) fn write_items_as<T, D>(
     mut writer: impl Write,
-    array: &ArrayRef<A, D>,
+    array: &ArrayRef<T, D>,
+    dtype: &DType,
     path: &Path,
 ) -> Result<()>
 where
-    A: Element,
+    T: bytemuck::NoUninit,
     D: Dimension,
 {
     let io = |e| Error::io(path, "write", e);
     let fortran = written_in_fortran_order(array);
     writer
-        .write_all(&Header::encode(&A::dtype(), fortran, array.shape()))
+        .write_all(&Header::encode(dtype, fortran, array.shape()))
         .map_err(io)?;
     match array.as_slice_memory_order() {
         Some(slice) if fortran => writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?,
         _ => write_c_order(&mut writer, array).map_err(io)?,
     }
     writer.flush().map_err(io)
+}
+
+/// The one atomic save of an in-memory array (see [`write_items_as`]): a temporary
+/// file beside `path`, its space reserved first, renamed over `path`.
+pub(crate) fn save_items_as<T, D>(
+    path: &Path,
+    array: &ArrayRef<T, D>,
+    dtype: &DType,
+    durability: Durability,
+) -> Result<()>
+where
+    T: bytemuck::NoUninit,
+    D: Dimension,
+{
+    let fortran = written_in_fortran_order(array);
+    let header_len = Header::encode(dtype, fortran, array.shape()).len();
+    let data_len = array.len() * std::mem::size_of::<T>();
+    atomic_write(path, durability, |file| {
+        reserve_space(file, (header_len + data_len) as u64, path)?;
+        write_items_as(BufWriter::with_capacity(1 << 20, file), array, dtype, path)
+    })
 }
 
 /// Whether `array` is written with `fortran_order: True`: F-contiguous and not C.
@@ -72,7 +106,7 @@ pub(crate) fn write_c_order<A, D>(
     array: &ArrayRef<A, D>,
 ) -> std::io::Result<()>
 where
-    A: Element,
+    A: bytemuck::NoUninit,
     D: Dimension,
 {
     if let Some(slice) = array.as_slice() {
@@ -320,11 +354,5 @@ where
         true => Durability::Synced,
         false => Durability::Unsynced,
     };
-    let fortran = written_in_fortran_order(array);
-    let header_len = Header::encode(&A::dtype(), fortran, array.shape()).len();
-    let data_len = array.len() * std::mem::size_of::<A>();
-    atomic_write(path, durability, |file| {
-        reserve_space(file, (header_len + data_len) as u64, path)?;
-        write_to(BufWriter::with_capacity(1 << 20, file), array, path)
-    })
+    save_items_as(path, array, &A::dtype(), durability)
 }
