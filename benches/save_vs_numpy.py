@@ -8,13 +8,13 @@ in memory backed the same way: NumPy asks for transparent huge pages on large ar
 and so does `examples/save_ops.rs`, and without freeing a temporary of the array's
 size), syncs so no earlier write-back is pending, touches and frees 2 GB (so that both
 writers fill the page cache from memory the VM's host has already backed: see
-`warm_memory` in `examples/save_ops.rs`), then times one save. NumPy's child times `np.save`; npmap's times `write_npy` into a
+`warm_memory` in `examples/save_ops.rs`), then times one save. NumPy's child times `np.save`; npmap's times `write_npy_to` into a
 `BufWriter<File>`, `save_npy_with(sync: false)` (temporary file + rename) and
 `save_npy` (temporary file + fsync + rename). Two cases, each writer in turn, the
 order rotating from round to round:
 
 - new file: the target does not exist (deleted before the child starts);
-- overwrite: the target holds the previous round's 1.6 GB. `np.save` and `write_npy`
+- overwrite: the target holds the previous round's 1.6 GB. `np.save` and `write_npy_to`
   truncate it and refill the page cache with the pages they just freed; an atomic save
   must keep the old file whole until its rename, so it takes fresh pages.
 
@@ -47,7 +47,7 @@ print(json.dumps({"seconds": time.perf_counter() - t}))
 
 WRITERS = [
     ("np.save", "np.save (no fsync)"),
-    ("write", "npmap::write_npy to a File (no fsync)"),
+    ("write", "npmap::write_npy_to to a File (no fsync)"),
     ("save-unsynced", "npmap::save_npy_with(sync: false)"),
     ("save", "npmap::save_npy (temp + fsync + rename)"),
 ]

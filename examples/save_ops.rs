@@ -89,7 +89,7 @@ fn main() {
                 npmap::save_npy_with(&path, &a, &npmap::SaveOptions::new().sync(false)).unwrap();
             } else {
                 let file = std::fs::File::create(&path).unwrap();
-                npmap::write_npy(std::io::BufWriter::new(file), &a).unwrap();
+                npmap::write_npy_to(std::io::BufWriter::new(file), &a).unwrap();
             }
             println!(
                 "{{\"seconds\": {}, \"bytes\": {}}}",

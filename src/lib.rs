@@ -8,7 +8,7 @@
 //! | write through to the file (`'r+'`) | [`MmapMode::ReadWrite`], [`NpyArray::view_mut`], [`NpyArray::flush`] |
 //! | private changes (`'c'`) | [`MmapMode::CopyOnWrite`] |
 //! | copy into memory, any byte order | [`read_npy`], [`read_npy_from`], [`NpyFile::cow`] |
-//! | save exactly as `np.save`, atomically | [`save_npy`], [`save_npy_with`], [`write_npy`] |
+//! | save exactly as `np.save`, atomically | [`save_npy`], [`save_npy_with`], [`write_npy_to`] |
 //! | create a file and map it (`'w+'`) | [`create_npy`], [`create_raw`] |
 //! | map a headerless file (`numpy.memmap`) | [`load_raw`], [`load_raw_1d`] |
 //! | grow a file row by row, crash-safe | [`NpyAppender`], [`recover`] |
@@ -68,9 +68,18 @@ pub use npy::append::{NpyAppender, recover};
 pub use npy::bytes::NpyBytes;
 pub use npy::create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
 pub use npy::raw::{load_raw, load_raw_1d};
-pub use npy::records::{Record, read_records, save_records, write_records};
-pub use npy::save::{SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw};
-pub use npy::strings::{NAT, save_bytes_strings, save_strings, write_bytes_strings, write_strings};
+#[allow(deprecated)]
+pub use npy::records::{Record, read_records, save_records, write_records, write_records_to};
+#[allow(deprecated)]
+pub use npy::save::{
+    SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw, write_npy_raw_to,
+    write_npy_to,
+};
+#[allow(deprecated)]
+pub use npy::strings::{
+    NAT, save_bytes_strings, save_strings, write_bytes_strings, write_bytes_strings_to,
+    write_strings, write_strings_to,
+};
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
     read_npy_with,

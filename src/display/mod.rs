@@ -66,7 +66,7 @@ const STREAM: &str = "<stream>";
 /// use npmap::ndarray::array;
 /// use npmap::{Header, HeaderOptions};
 /// let mut file = Vec::new();
-/// npmap::write_npy(&mut file, &array![[1.5f32, -2.0], [0.1, 1e-5]])?;
+/// npmap::write_npy_to(&mut file, &array![[1.5f32, -2.0], [0.1, 1e-5]])?;
 /// let header = Header::read_from(&mut file.as_slice(), "a.npy".as_ref(), None, &HeaderOptions::default())?;
 /// let data = &file[header.data_offset as usize..];
 /// // print(np.array([[1.5, -2.0], [0.1, 1e-5]], dtype=np.float32))

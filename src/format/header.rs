@@ -302,7 +302,7 @@ impl Header {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut bytes = Vec::new();
-    /// npmap::write_npy(&mut bytes, &npmap::ndarray::Array3::<u8>::zeros((2, 3, 4)))?;
+    /// npmap::write_npy_to(&mut bytes, &npmap::ndarray::Array3::<u8>::zeros((2, 3, 4)))?;
     /// let h = npmap::Header::read_from(&mut bytes.as_slice(), "x".as_ref(), None, &Default::default())?;
     /// assert_eq!(h.len(), 24);
     /// # Ok(()) }
@@ -317,7 +317,7 @@ impl Header {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut bytes = Vec::new();
-    /// npmap::write_npy(&mut bytes, &npmap::ndarray::Array2::<f32>::zeros((0, 5)))?;
+    /// npmap::write_npy_to(&mut bytes, &npmap::ndarray::Array2::<f32>::zeros((0, 5)))?;
     /// let h = npmap::Header::read_from(&mut bytes.as_slice(), "x".as_ref(), None, &Default::default())?;
     /// assert!(h.is_empty());
     /// assert_eq!(h.shape, [0, 5]);
@@ -332,7 +332,7 @@ impl Header {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut bytes = Vec::new();
-    /// npmap::write_npy(&mut bytes, &npmap::ndarray::Array2::<f64>::zeros((3, 4)))?;
+    /// npmap::write_npy_to(&mut bytes, &npmap::ndarray::Array2::<f64>::zeros((3, 4)))?;
     /// let h = npmap::Header::read_from(&mut bytes.as_slice(), "x".as_ref(), None, &Default::default())?;
     /// assert_eq!(h.data_len(), 3 * 4 * 8);
     /// assert_eq!(h.data_offset + h.data_len(), bytes.len() as u64);

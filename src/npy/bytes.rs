@@ -23,7 +23,7 @@ use crate::npy::{dimension, dtype_mismatch};
 /// use npmap::NpyBytes;
 /// use npmap::ndarray::{Ix2, arr2};
 /// let mut buffer = Vec::new();
-/// npmap::write_npy(&mut buffer, &arr2(&[[1i32, 2], [3, 4]]))?;
+/// npmap::write_npy_to(&mut buffer, &arr2(&[[1i32, 2], [3, 4]]))?;
 /// let npy = NpyBytes::parse(&buffer)?;
 /// assert_eq!(npy.header().shape, [2, 2]);
 /// assert_eq!(npy.cow::<i32, Ix2>()?, arr2(&[[1, 2], [3, 4]]));
@@ -43,7 +43,7 @@ impl<'a> NpyBytes<'a> {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut buffer = Vec::new();
-    /// npmap::write_npy(&mut buffer, &npmap::ndarray::arr1(&[1.5f64, 2.5]))?;
+    /// npmap::write_npy_to(&mut buffer, &npmap::ndarray::arr1(&[1.5f64, 2.5]))?;
     /// let npy = npmap::NpyBytes::parse(&buffer)?;
     /// assert_eq!(npy.header().dtype.descr(), "<f8");
     /// assert_eq!(npy.data().len(), 16);
@@ -64,7 +64,7 @@ impl<'a> NpyBytes<'a> {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut buffer = Vec::new();
-    /// npmap::write_npy(&mut buffer, &npmap::ndarray::arr1(&[7u8]))?;
+    /// npmap::write_npy_to(&mut buffer, &npmap::ndarray::arr1(&[7u8]))?;
     /// let options = npmap::HeaderOptions::default();
     /// assert_eq!(npmap::NpyBytes::parse_with(&buffer, &options)?.data(), [7]);
     /// # Ok(()) }
@@ -95,7 +95,7 @@ impl<'a> NpyBytes<'a> {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut buffer = Vec::new();
-    /// npmap::write_npy(&mut buffer, &npmap::ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// npmap::write_npy_to(&mut buffer, &npmap::ndarray::Array2::<f32>::zeros((2, 3)))?;
     /// assert_eq!(npmap::NpyBytes::parse(&buffer)?.header().data_offset, 128);
     /// # Ok(()) }
     /// ```
@@ -108,7 +108,7 @@ impl<'a> NpyBytes<'a> {
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// let mut buffer = Vec::new();
-    /// npmap::write_npy(&mut buffer, &npmap::ndarray::arr1(&[1u16, 2]))?;
+    /// npmap::write_npy_to(&mut buffer, &npmap::ndarray::arr1(&[1u16, 2]))?;
     /// let npy = npmap::NpyBytes::parse(&buffer)?;
     /// assert_eq!(npy.data(), &buffer[128..]);
     /// # Ok(()) }
@@ -123,7 +123,7 @@ impl<'a> NpyBytes<'a> {
     /// # fn main() -> npmap::Result<()> {
     /// use npmap::ndarray::{Ix1, arr1};
     /// let mut buffer = Vec::new();
-    /// npmap::write_npy(&mut buffer, &arr1(&[1.0f32, 2.0]))?;
+    /// npmap::write_npy_to(&mut buffer, &arr1(&[1.0f32, 2.0]))?;
     /// let npy = npmap::NpyBytes::parse(&buffer)?;
     /// # if buffer.as_ptr() as usize % 4 == 0 {
     /// assert_eq!(npy.view::<f32, Ix1>()?, arr1(&[1.0, 2.0]));
@@ -155,7 +155,7 @@ impl<'a> NpyBytes<'a> {
     /// # fn main() -> npmap::Result<()> {
     /// use npmap::ndarray::{Ix1, arr1};
     /// let mut buffer = vec![0u8]; // one byte in front: the data is misaligned
-    /// npmap::write_npy(&mut buffer, &arr1(&[1.0f64, 2.0]))?;
+    /// npmap::write_npy_to(&mut buffer, &arr1(&[1.0f64, 2.0]))?;
     /// let npy = npmap::NpyBytes::parse(&buffer[1..])?;
     /// assert_eq!(npy.cow::<f64, Ix1>()?, arr1(&[1.0, 2.0]));
     /// # Ok(()) }

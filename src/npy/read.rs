@@ -135,7 +135,7 @@ pub fn read_npy_with<A: Element, D: Dimension>(
 /// use npmap::ndarray::{arr1, Array1};
 /// use npmap::Error;
 /// let mut bytes = Vec::new();
-/// npmap::write_npy(&mut bytes, &arr1(&[1.5f32, 2.5, 3.5]))?;
+/// npmap::write_npy_to(&mut bytes, &arr1(&[1.5f32, 2.5, 3.5]))?;
 /// let a: Array1<f32> = npmap::read_npy_from(bytes.as_slice())?;
 /// assert_eq!(a.to_vec(), [1.5, 2.5, 3.5]);
 ///

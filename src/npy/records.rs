@@ -1,5 +1,5 @@
 //! Whole records of a structured array as a user's `#[repr(C)]` type: [`Record`],
-//! [`NpyFile::records`], [`read_records`], [`save_records`], [`write_records`].
+//! [`NpyFile::records`], [`read_records`], [`save_records`], [`write_records_to`].
 
 use std::fs::File;
 use std::io::Write;
@@ -547,7 +547,7 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
 /// #     }
 /// # }
 /// let mut out = Vec::new();
-/// npmap::write_records(&mut out, &arr1(&[Point { x: 0.5, y: 1.5 }]))?;
+/// npmap::write_records_to(&mut out, &arr1(&[Point { x: 0.5, y: 1.5 }]))?;
 /// let h = Header::read_from(&mut out.as_slice(), "out".as_ref(), None, &Default::default())?;
 /// assert_eq!((h.dtype, h.shape), (Point::dtype(), vec![1]));
 /// assert_eq!(out.len(), 128 + 8);
@@ -559,12 +559,12 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
 /// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`
 ///   (nothing is written then).
 /// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
-pub fn write_records<R, D>(writer: impl Write, array: &ArrayRef<R, D>) -> Result<()>
+pub fn write_records_to<R, D>(writer: impl Write, array: &ArrayRef<R, D>) -> Result<()>
 where
     R: Record,
     D: Dimension,
 {
-    write_records_to(writer, array, Path::new(STREAM_PATH))
+    write_records_at(writer, array, Path::new(STREAM_PATH))
 }
 
 /// Saves an array of records to `path` as `np.save` would, atomically (see
@@ -608,11 +608,22 @@ where
     save_items_as(path, array, &dtype, Durability::Synced)
 }
 
-fn write_records_to<R, D>(writer: impl Write, array: &ArrayRef<R, D>, path: &Path) -> Result<()>
+fn write_records_at<R, D>(writer: impl Write, array: &ArrayRef<R, D>, path: &Path) -> Result<()>
 where
     R: Record,
     D: Dimension,
 {
     let dtype = record_dtype::<R>(path)?;
     write_items_as(writer, array, &dtype, path)
+}
+
+/// Renamed to [`write_records_to`] (writer functions end in `_to`, reader functions in `_from`).
+#[deprecated(since = "0.2.0", note = "renamed to `write_records_to`")]
+#[doc(hidden)]
+pub fn write_records<R, D>(writer: impl Write, array: &ArrayRef<R, D>) -> Result<()>
+where
+    R: Record,
+    D: Dimension,
+{
+    write_records_to(writer, array)
 }

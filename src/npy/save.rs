@@ -23,7 +23,7 @@ const STREAM_CHUNK: usize = 1 << 16;
 ///
 /// ```
 /// let mut out = Vec::new();
-/// npmap::write_npy(&mut out, &npmap::ndarray::arr1(&[1u8, 2, 3])).unwrap();
+/// npmap::write_npy_to(&mut out, &npmap::ndarray::arr1(&[1u8, 2, 3])).unwrap();
 /// assert_eq!(out.len(), 128 + 3);
 /// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }"));
 /// ```
@@ -31,7 +31,7 @@ const STREAM_CHUNK: usize = 1 << 16;
 /// # Errors
 ///
 /// [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
-pub fn write_npy<A, D>(writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
+pub fn write_npy_to<A, D>(writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
     D: Dimension,
@@ -134,9 +134,9 @@ where
 /// let mut record = 7u16.to_le_bytes().to_vec();
 /// record.extend(0.5f32.to_le_bytes());
 /// let mut out = Vec::new();
-/// npmap::write_npy_raw(&mut out, &dtype, &[1], false, &record).unwrap();
+/// npmap::write_npy_raw_to(&mut out, &dtype, &[1], false, &record).unwrap();
 /// assert_eq!(&out[out.len() - 6..], &record[..]);
-/// let e = npmap::write_npy_raw(&mut Vec::new(), &dtype, &[2], false, &record).unwrap_err();
+/// let e = npmap::write_npy_raw_to(&mut Vec::new(), &dtype, &[2], false, &record).unwrap_err();
 /// assert!(matches!(e, Error::DataLength { expected: 12, found: 6, .. }));
 /// ```
 ///
@@ -147,7 +147,7 @@ where
 /// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
 ///   addresses.
 /// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
-pub fn write_npy_raw(
+pub fn write_npy_raw_to(
     writer: impl Write,
     dtype: &DType,
     shape: &[usize],
@@ -164,7 +164,7 @@ pub fn write_npy_raw(
     )
 }
 
-/// [`write_npy_raw`] to a file, atomically as [`save_npy`].
+/// [`write_npy_raw_to`] to a file, atomically as [`save_npy`].
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -182,7 +182,7 @@ pub fn write_npy_raw(
 ///
 /// # Errors
 ///
-/// - [`Error::DataLength`] and [`Error::ShapeOverflow`], as for [`write_npy_raw`].
+/// - [`Error::DataLength`] and [`Error::ShapeOverflow`], as for [`write_npy_raw_to`].
 /// - [`Error::Io`] when the temporary file beside `path` cannot be created
 ///   (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
 ///   e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
@@ -355,4 +355,28 @@ where
         false => Durability::Unsynced,
     };
     save_items_as(path, array, &A::dtype(), durability)
+}
+
+/// Renamed to [`write_npy_to`] (writer functions end in `_to`, reader functions in `_from`).
+#[deprecated(since = "0.2.0", note = "renamed to `write_npy_to`")]
+#[doc(hidden)]
+pub fn write_npy<A, D>(writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
+where
+    A: Element,
+    D: Dimension,
+{
+    write_npy_to(writer, array)
+}
+
+/// Renamed to [`write_npy_raw_to`] (writer functions end in `_to`, reader functions in `_from`).
+#[deprecated(since = "0.2.0", note = "renamed to `write_npy_raw_to`")]
+#[doc(hidden)]
+pub fn write_npy_raw(
+    writer: impl Write,
+    dtype: &DType,
+    shape: &[usize],
+    fortran_order: bool,
+    data: &[u8],
+) -> Result<()> {
+    write_npy_raw_to(writer, dtype, shape, fortran_order, data)
 }

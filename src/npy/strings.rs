@@ -11,7 +11,7 @@ use crate::format::dtype::{ByteOrder, DType, TimeUnit};
 use crate::format::header::Header;
 use crate::npy::NpyFile;
 use crate::npy::fields::{Loc, field_shape, locate, read_loc, view_loc};
-use crate::npy::save::{save_npy_raw, write_npy_raw};
+use crate::npy::save::{save_npy_raw, write_npy_raw_to};
 
 /// NumPy's "not a time" (`NaT`): the smallest `i64`, in every unit. Datetime and
 /// timedelta views hold it as is; compare with it before doing arithmetic.
@@ -563,11 +563,11 @@ where
 /// use npmap::ndarray::arr1;
 /// use npmap::{Error, Header};
 /// let mut out = Vec::new();
-/// npmap::write_strings(&mut out, &arr1(&["x", "yz"]), None)?; // 'U2'
+/// npmap::write_strings_to(&mut out, &arr1(&["x", "yz"]), None)?; // 'U2'
 /// let h = Header::read_from(&mut out.as_slice(), "out".as_ref(), None, &Default::default())?;
 /// assert_eq!((h.dtype.name(), h.shape), ("str64".to_string(), vec![2]));
 /// assert_eq!(out.len(), 128 + 2 * 2 * 4);
-/// let e = npmap::write_strings(&mut Vec::new(), &arr1(&["abc"]), Some(2)).unwrap_err();
+/// let e = npmap::write_strings_to(&mut Vec::new(), &arr1(&["abc"]), Some(2)).unwrap_err();
 /// assert!(matches!(e, Error::StringTooLong { index: 0, width: 2, found: 3, .. }));
 /// # Ok(()) }
 /// ```
@@ -577,7 +577,7 @@ where
 /// - [`Error::StringTooLong`] when a value has more than `width` characters (nothing
 ///   is written then).
 /// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
-pub fn write_strings<T, D>(
+pub fn write_strings_to<T, D>(
     writer: impl Write,
     array: &ArrayRef<T, D>,
     width: Option<usize>,
@@ -587,7 +587,7 @@ where
     D: Dimension,
 {
     let (dtype, fortran, data) = encode_strings(Path::new(STREAM_PATH), array, width)?;
-    write_npy_raw(writer, &dtype, array.shape(), fortran, &data)
+    write_npy_raw_to(writer, &dtype, array.shape(), fortran, &data)
 }
 
 /// Saves byte strings as an `S<width>` array (NUL-padded), atomically and byte for
@@ -627,7 +627,7 @@ where
 /// # fn main() -> npmap::Result<()> {
 /// use npmap::ndarray::arr1;
 /// let mut out = Vec::new();
-/// npmap::write_bytes_strings(&mut out, &arr1(&[b"ab".as_slice(), b"c"]), Some(3))?;
+/// npmap::write_bytes_strings_to(&mut out, &arr1(&[b"ab".as_slice(), b"c"]), Some(3))?;
 /// assert!(out.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '|S3'"));
 /// assert_eq!(out[128..], *b"ab\0c\0\0");
 /// # Ok(()) }
@@ -638,7 +638,7 @@ where
 /// - [`Error::StringTooLong`] when a value has more than `width` bytes (nothing is
 ///   written then).
 /// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
-pub fn write_bytes_strings<T, D>(
+pub fn write_bytes_strings_to<T, D>(
     writer: impl Write,
     array: &ArrayRef<T, D>,
     width: Option<usize>,
@@ -648,7 +648,37 @@ where
     D: Dimension,
 {
     let (dtype, fortran, data) = encode_bytes_strings(Path::new(STREAM_PATH), array, width)?;
-    write_npy_raw(writer, &dtype, array.shape(), fortran, &data)
+    write_npy_raw_to(writer, &dtype, array.shape(), fortran, &data)
+}
+
+/// Renamed to [`write_strings_to`] (writer functions end in `_to`, reader functions in `_from`).
+#[deprecated(since = "0.2.0", note = "renamed to `write_strings_to`")]
+#[doc(hidden)]
+pub fn write_strings<T, D>(
+    writer: impl Write,
+    array: &ArrayRef<T, D>,
+    width: Option<usize>,
+) -> Result<()>
+where
+    T: AsRef<str>,
+    D: Dimension,
+{
+    write_strings_to(writer, array, width)
+}
+
+/// Renamed to [`write_bytes_strings_to`] (writer functions end in `_to`, reader functions in `_from`).
+#[deprecated(since = "0.2.0", note = "renamed to `write_bytes_strings_to`")]
+#[doc(hidden)]
+pub fn write_bytes_strings<T, D>(
+    writer: impl Write,
+    array: &ArrayRef<T, D>,
+    width: Option<usize>,
+) -> Result<()>
+where
+    T: AsRef<[u8]>,
+    D: Dimension,
+{
+    write_bytes_strings_to(writer, array, width)
 }
 
 #[cfg(test)]

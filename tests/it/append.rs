@@ -23,7 +23,7 @@ fn appended_file_equals_np_save_of_the_final_array() {
     }
     assert_eq!(log.finish().unwrap(), 1234);
     let mut expected = Vec::new();
-    npmap::write_npy(&mut expected, &all).unwrap();
+    npmap::write_npy_to(&mut expected, &all).unwrap();
     assert!(
         std::fs::read(&path).unwrap() == expected,
         "appended file differs from np.save's bytes"
@@ -266,7 +266,7 @@ fn a_failed_append_is_undone_and_the_retry_lands_in_place() {
         wrong.first()
     );
     let mut saved = Vec::new();
-    npmap::write_npy(&mut saved, &expected).unwrap();
+    npmap::write_npy_to(&mut saved, &expected).unwrap();
     assert!(
         std::fs::read(&path).unwrap() == saved,
         "the file is not np.save's bytes"
@@ -311,7 +311,7 @@ fn a_killed_create_over_a_file_leaves_the_old_or_a_valid_new() {
     std::fs::create_dir(&kept).unwrap();
     let old = Array2::from_shape_fn((OLD_ROWS, ROW), |(i, _)| i as f64);
     let mut old_bytes = Vec::new();
-    npmap::write_npy(&mut old_bytes, &old).unwrap();
+    npmap::write_npy_to(&mut old_bytes, &old).unwrap();
     let (mut saw_old, mut saw_new, mut rounds) = (0, 0, 0);
     for round in 0..50u64 {
         if round == 0 || std::fs::read(&path).unwrap() != old_bytes {

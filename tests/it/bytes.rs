@@ -47,7 +47,7 @@ fn every_numeric_fixture_reads_the_same_from_bytes_as_from_its_file() {
 #[test]
 fn bytes_views_borrow_and_refuse_what_a_view_cannot_be() {
     let mut buffer = Vec::new();
-    npmap::write_npy(&mut buffer, &ndarray::arr1(&[1.0f64, 2.0, 3.0])).unwrap();
+    npmap::write_npy_to(&mut buffer, &ndarray::arr1(&[1.0f64, 2.0, 3.0])).unwrap();
     // Trailing bytes after the data are ignored, as NumPy ignores them.
     buffer.extend_from_slice(b"trailing");
     let npy = NpyBytes::parse(&buffer).unwrap();

@@ -234,8 +234,8 @@ fn killed_saves_leave_no_temporary_files() {
     let path = dir.path().join("target.npy");
     let old = Array1::from_shape_fn(10, |i| -(i as f64));
     let (mut old_bytes, mut new_bytes) = (Vec::new(), Vec::new());
-    npmap::write_npy(&mut old_bytes, &old).unwrap();
-    npmap::write_npy(
+    npmap::write_npy_to(&mut old_bytes, &old).unwrap();
+    npmap::write_npy_to(
         &mut new_bytes,
         &Array1::from_shape_fn(SMALL_LEN, |i| i as f64),
     )

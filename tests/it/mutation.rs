@@ -54,23 +54,23 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         .collect();
     let mut add = |name: &str, bytes: Vec<u8>| out.push((name.to_string(), bytes));
     let mut b = Vec::new();
-    npmap::write_npy(
+    npmap::write_npy_to(
         &mut b,
         &Array::from_shape_fn((3, 4).f(), |(i, j)| (i * 4 + j) as f64),
     )
     .unwrap();
     add("gen_f8_fortran", b);
     let mut b = Vec::new();
-    npmap::write_npy(&mut b, &Array::from_elem(IxDyn(&[2, 0, 5]), true)).unwrap();
+    npmap::write_npy_to(&mut b, &Array::from_elem(IxDyn(&[2, 0, 5]), true)).unwrap();
     add("gen_b1_empty", b);
     let record =
         DType::parse("[('a', '<i4'), (('t', 'b'), '>f8', (2,)), ('c', [('x', '|u1')])]").unwrap();
     let mut b = Vec::new();
-    npmap::write_npy_raw(&mut b, &record, &[2], false, &[7; 2 * 21]).unwrap();
+    npmap::write_npy_raw_to(&mut b, &record, &[2], false, &[7; 2 * 21]).unwrap();
     add("gen_record", b);
     let unicode = DType::parse("[('π', '<f8'), ('é', '|b1')]").unwrap();
     let mut b = Vec::new();
-    npmap::write_npy_raw(&mut b, &unicode, &[3], false, &[0; 27]).unwrap();
+    npmap::write_npy_raw_to(&mut b, &unicode, &[3], false, &[0; 27]).unwrap();
     add("gen_v3", b);
     // A 2.0 header: more than 65535 bytes of field names.
     let many: Vec<String> = (0..3000)
@@ -78,7 +78,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         .collect();
     let wide = DType::parse(&format!("[{}]", many.join(", "))).unwrap();
     let mut b = Vec::new();
-    npmap::write_npy_raw(&mut b, &wide, &[1], false, &[1; 3000]).unwrap();
+    npmap::write_npy_raw_to(&mut b, &wide, &[1], false, &[1; 3000]).unwrap();
     assert_eq!(&b[6..8], &[2, 0]);
     add("gen_v2", b);
     out

@@ -119,9 +119,9 @@ fn round_trip<A: Arbitrary>(
     let expected = logical_bytes(a.view());
     let path = dir.join(format!("{}.npy", A::NAME.replace(['<', '>'], "_")));
 
-    // In memory: write_npy -> read_npy_from, and the header parses back.
+    // In memory: write_npy_to -> read_npy_from, and the header parses back.
     let mut bytes = Vec::new();
-    npmap::write_npy(&mut bytes, &a).unwrap();
+    npmap::write_npy_to(&mut bytes, &a).unwrap();
     let from_stream: ArrayD<A> = npmap::read_npy_from(&bytes[..]).unwrap();
     prop_assert_eq!(from_stream.shape(), shape);
     prop_assert_eq!(logical_bytes(from_stream.view()), expected.clone());
@@ -148,7 +148,7 @@ fn round_trip<A: Arbitrary>(
     npmap::save_npy(&path, &a).unwrap();
     prop_assert!(
         std::fs::read(&path).unwrap() == bytes,
-        "save_npy != write_npy"
+        "save_npy != write_npy_to"
     );
     // SAFETY: the file is this test's own and nothing else writes it.
     let mapped = unsafe { npmap::load_npy::<A, IxDyn>(&path, MmapMode::ReadOnly) }.unwrap();
@@ -332,13 +332,13 @@ proptest! {
         prop_assert_eq!(back.as_ref().ok(), Some(&d), "descr: {} -> {:?}", text, back);
     }
 
-    /// A record dtype also survives a whole header: render with write_npy_raw, parse
+    /// A record dtype also survives a whole header: render with write_npy_raw_to, parse
     /// with Header::read_from (version 1.0, or 3.0 for names outside latin-1).
     #[test]
     fn record_headers_round_trip(d in dtype(), n in 0usize..3) {
         let data = vec![0u8; d.itemsize() * n];
         let mut bytes = Vec::new();
-        npmap::write_npy_raw(&mut bytes, &d, &[n], false, &data).unwrap();
+        npmap::write_npy_raw_to(&mut bytes, &d, &[n], false, &data).unwrap();
         let h = Header::read_from(
             &mut &bytes[..],
             "rec.npy".as_ref(),

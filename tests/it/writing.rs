@@ -75,14 +75,14 @@ fn non_contiguous_views_are_written_in_c_order() {
     let a = Array::from_shape_fn((4, 6), |(i, j)| (i * 10 + j) as i32);
     let strided = a.slice(s![..;2, 1..;2]);
     let mut bytes = Vec::new();
-    npmap::write_npy(&mut bytes, &strided).unwrap();
+    npmap::write_npy_to(&mut bytes, &strided).unwrap();
     let back: ndarray::Array2<i32> = npmap::read_npy_from(&bytes[..]).unwrap();
     assert_eq!(back, ndarray::arr2(&[[1, 3, 5], [21, 23, 25]]));
     assert!(back.is_standard_layout());
 
     let f = Array::from_shape_fn((3, 4).f(), |(i, j)| (i * 4 + j) as u8);
     let mut bytes = Vec::new();
-    npmap::write_npy(&mut bytes, &f).unwrap();
+    npmap::write_npy_to(&mut bytes, &f).unwrap();
     let text = String::from_utf8_lossy(&bytes[10..128]);
     assert!(text.contains("'fortran_order': True"), "{text}");
     assert_eq!(
@@ -93,7 +93,7 @@ fn non_contiguous_views_are_written_in_c_order() {
 
     let reversed = a.slice(s![..;-1, ..]);
     let mut bytes = Vec::new();
-    npmap::write_npy(&mut bytes, &reversed.t()).unwrap();
+    npmap::write_npy_to(&mut bytes, &reversed.t()).unwrap();
     let back: ndarray::Array2<i32> = npmap::read_npy_from(&bytes[..]).unwrap();
     assert_eq!(back, reversed.t());
 }
@@ -413,4 +413,25 @@ print(n)
 "#;
     let out = numpy::run(script, &[&list, dir.path()]);
     assert_eq!(out.trim(), cases.len().to_string());
+}
+
+/// The writer functions were renamed to `*_to` (readers end in `_from`); the old names
+/// still compile, deprecated, and write the same bytes.
+#[test]
+#[allow(deprecated)]
+fn renamed_writers_keep_their_old_names() {
+    let a = ndarray::arr2(&[[1.5f32, 2.5], [3.5, 4.5]]);
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    npmap::write_npy(&mut old, &a).unwrap();
+    npmap::write_npy_to(&mut new, &a).unwrap();
+    assert_eq!(old, new);
+    assert_eq!(
+        npmap::read_npy_from::<f32, ndarray::Ix2>(&new[..]).unwrap(),
+        a
+    );
+    let names = ndarray::arr1(&["a", "bc"]);
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    npmap::write_strings(&mut old, &names, None).unwrap();
+    npmap::write_strings_to(&mut new, &names, None).unwrap();
+    assert_eq!(old, new);
 }
