@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use npmap::ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
-use npmap::{DType, Element, par_fill_normal, par_fill_uniform};
+use npmap::{CreateOptions, DType, Element, par_fill_normal, par_fill_uniform, par_fill_with};
 
 use crate::{CliResult, FileArg, fail};
 
@@ -91,36 +91,23 @@ impl FromIndex for bool {
         i != 0
     }
 }
-impl<T: num_traits_like::FromUsize + Send + Sync + 'static> FromIndex
-    for npmap::num_complex::Complex<T>
+impl<T: FromIndex> FromIndex for npmap::num_complex::Complex<T>
 where
     npmap::num_complex::Complex<T>: Element,
 {
     fn from_index(i: usize) -> Self {
-        npmap::num_complex::Complex::new(T::from_usize(i), T::from_usize(0))
-    }
-}
-
-mod num_traits_like {
-    pub(crate) trait FromUsize: Copy {
-        fn from_usize(i: usize) -> Self;
-    }
-    impl FromUsize for f32 {
-        fn from_usize(i: usize) -> Self {
-            i as f32
-        }
-    }
-    impl FromUsize for f64 {
-        fn from_usize(i: usize) -> Self {
-            i as f64
-        }
+        npmap::num_complex::Complex::new(T::from_index(i), T::from_index(0))
     }
 }
 
 fn create<T: FromIndex>(args: &Args) -> CliResult {
     let shape = IxDyn(&args.shape).set_f(args.order == "F");
+    // A fill writes every page: reserve the blocks first, so that a full disk is an
+    // error here (and no file is left) rather than a SIGBUS in the middle of the fill.
+    let options =
+        CreateOptions::new().preallocate(args.fill != "zeros" && cfg!(target_os = "linux"));
     // SAFETY: the new file is private to this process while it is mapped.
-    let mut array = unsafe { npmap::create_npy::<T, IxDyn>(&args.file, shape) }?;
+    let mut array = unsafe { npmap::create_npy_with::<T, IxDyn>(&args.file, shape, &options) }?;
     let mut view = array.view_mut()?;
     if matches!(args.fill.as_str(), "random" | "normal")
         && !T::fill_random(&mut view, args.seed, args.fill == "normal")
@@ -134,13 +121,14 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
         ));
     }
     if args.fill == "range" {
+        // np.arange(n).reshape(shape): each element gets its C-order flat index.
         let shape = view.shape().to_vec();
         let strides: Vec<usize> = (0..shape.len())
             .map(|k| shape[k + 1..].iter().product())
             .collect();
-        view.indexed_iter_mut().for_each(|(index, value)| {
-            let flat: usize = index.slice().iter().zip(&strides).map(|(i, s)| i * s).sum();
-            *value = T::from_index(flat);
+        par_fill_with(&mut view, |index: IxDyn| {
+            let flat = index.slice().iter().zip(&strides).map(|(i, s)| i * s).sum();
+            T::from_index(flat)
         });
     }
     drop(view);

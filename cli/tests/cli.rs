@@ -506,3 +506,48 @@ fn stats_skipna_and_nan_in_json() {
     assert_eq!(v["stats"]["min"], 1.0);
     assert_eq!(v["stats"]["max"], 6.0);
 }
+
+/// `create --fill` on a full disk fails with a one-line error and leaves no file (it
+/// used to die of SIGBUS half-way with a valid header at the path). Needs root for a
+/// small tmpfs; elsewhere the test says it was skipped.
+#[test]
+fn create_with_a_fill_on_a_full_disk_is_an_error_not_a_sigbus() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(dir.path())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "full-disk create test skipped: cannot mount a tmpfs (not root?)"
+        );
+        return;
+    }
+    let target = dir.path().join("x.npy");
+    let o = npmap(&[
+        "create",
+        target.to_str().unwrap(),
+        "--dtype",
+        "f8",
+        "--shape",
+        "1000,1000",
+        "--fill",
+        "range",
+    ]);
+    let leftover: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    let _ = Command::new("umount").arg(dir.path()).status();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "status {:?}, stderr {}",
+        o.status,
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("x.npy"), "{err}");
+    assert!(leftover.is_empty(), "left behind: {leftover:?}");
+}
