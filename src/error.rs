@@ -76,7 +76,7 @@ pub enum Error {
     },
 
     /// The file does not start with `\x93NUMPY`.
-    #[error("{}: not a NumPy .npy file: expected magic b'\\x93NUMPY' at byte 0, found {}", path.display(), ByteString(found))]
+    #[error("{}: not a NumPy .npy file: expected magic b'\\x93NUMPY' at byte 0, found {}{}", path.display(), ByteString(found), pickle_hint(found))]
     BadMagic {
         /// The file.
         path: PathBuf,
@@ -568,6 +568,16 @@ impl Error {
 }
 
 /// Renders bytes the way Python renders a `bytes` literal, for messages.
+/// What a file that is not `.npy` probably is, when its first bytes say so: a Python
+/// pickle (protocol 2 or later starts with `\x80`), as `joblib.dump` and
+/// `np.save(allow_pickle=True)` of objects write.
+fn pickle_hint(found: &[u8]) -> &'static str {
+    match found.first() {
+        Some(0x80) => " (this is a Python pickle, e.g. a joblib.dump file, not .npy)",
+        _ => "",
+    }
+}
+
 struct ByteString<'a>(&'a [u8]);
 
 impl fmt::Display for ByteString<'_> {

@@ -110,8 +110,17 @@ fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliRe
             source: e,
         })?
         .len();
-    let count: usize = shape.iter().product();
-    let bytes = count as u64 * dtype.itemsize() as u64;
+    let bytes = shape
+        .iter()
+        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d as u64))
+        .ok_or_else(|| {
+            CliError::Message(format!(
+                "{}: shape {} of {} overflows a 64-bit size",
+                path.display(),
+                shape_text(shape),
+                dtype.descr()
+            ))
+        })?;
     say!("{}", path.display());
     say!("  format     raw (no header)");
     say!("  dtype      {} ({})", dtype.descr(), dtype.name());
@@ -129,7 +138,13 @@ fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliRe
             "TOO SHORT for the data"
         }
     );
-    Ok(())
+    match fits {
+        true => Ok(()),
+        false => Err(CliError::Message(format!(
+            "{}: file of {len} bytes is too short: the data needs {bytes} bytes from offset {offset}",
+            path.display()
+        ))),
+    }
 }
 
 fn print_layout(h: &Header) {

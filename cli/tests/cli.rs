@@ -551,3 +551,52 @@ fn create_with_a_fill_on_a_full_disk_is_an_error_not_a_sigbus() {
     assert!(err.contains("x.npy"), "{err}");
     assert!(leftover.is_empty(), "left behind: {leftover:?}");
 }
+
+/// `info` on a raw file too short for its shape prints the layout and exits 1; on a
+/// pickle (a joblib dump) it says what the file is.
+#[test]
+fn info_fails_on_short_raw_files_and_names_pickles() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("short.dat");
+    std::fs::write(&raw, [0u8; 10]).unwrap();
+    let o = npmap(&[
+        "info",
+        raw.to_str().unwrap(),
+        "--dtype",
+        "<f4",
+        "--shape",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("TOO SHORT"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("file of 10 bytes is too short: the data needs 12 bytes from offset 0"),
+        "{}",
+        stderr(&o)
+    );
+    let o = npmap(&[
+        "info",
+        raw.to_str().unwrap(),
+        "--dtype",
+        "<f4",
+        "--shape",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Protocol-4 pickle of a small dict, as Python writes it (the bytes of
+    // pickle.dumps({'a': 1}, protocol=4)).
+    let pickle = dir.path().join("model.joblib");
+    std::fs::write(
+        &pickle,
+        b"\x80\x04\x95\n\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s.",
+    )
+    .unwrap();
+    let o = npmap(&["info", pickle.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("this is a Python pickle, e.g. a joblib.dump file, not .npy"),
+        "{}",
+        stderr(&o)
+    );
+}
