@@ -1,13 +1,14 @@
 //! `npmap convert IN OUT [--native] [--c-order] [--align]`; `IN.npz:NAME OUT.npy` extracts.
 
 use crate::source::{Source, split_member};
-use crate::{CliResult, FileArg, fail};
+use crate::{CliError, CliResult, FileArg, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// The input: a .npy file, a .npz (with --align), or ARCHIVE.npz:MEMBER to extract.
     input: String,
-    /// The output .npy file (written atomically).
+    /// The output, written atomically: a .npz when its name ends in .npz (one stored,
+    /// mappable member named after the input), else a .npy.
     output: FileArg,
     /// Convert the data to this machine's byte order.
     #[arg(long)]
@@ -31,10 +32,11 @@ pub(crate) fn run(args: &Args) -> CliResult {
     }
     let source = Source::open(&args.input)?;
     let extracting = split_member(&args.input).is_some();
-    if !extracting && !args.native && !args.c_order {
-        return fail(
-            "convert: nothing to do; give --native, --c-order or --align, or extract ARCHIVE.npz:MEMBER",
-        );
+    let to_npz = args.output.extension().is_some_and(|e| e == "npz");
+    if !extracting && !to_npz && !args.native && !args.c_order {
+        return Err(CliError::Usage(
+            "convert: nothing to do; give --native, --c-order or --align, extract ARCHIVE.npz:MEMBER, or name a .npz output".into(),
+        ));
     }
     let h = source.header().clone();
     if !args.native && !h.dtype.is_native_order() {
@@ -54,10 +56,27 @@ pub(crate) fn run(args: &Args) -> CliResult {
 
 fn convert<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
     let array = source.cow::<T>()?;
-    if args.c_order {
-        npmap::save_npy(&args.output, &array.as_standard_layout())?;
+    let array = match args.c_order {
+        true => array.as_standard_layout().into_owned().into(),
+        false => array,
+    };
+    if args.output.extension().is_some_and(|e| e == "npz") {
+        let mut archive = npmap::NpzWriter::create(&args.output)?;
+        archive.add(&member_name(&args.input), &array)?;
+        archive.finish()?;
     } else {
         npmap::save_npy(&args.output, &array)?;
     }
     Ok(())
+}
+
+/// The member an input becomes in a .npz output: the archive member's own name, or
+/// the input file's name without its extension.
+fn member_name(input: &str) -> String {
+    match split_member(input) {
+        Some((_, name)) => name,
+        None => std::path::Path::new(input)
+            .file_stem()
+            .map_or_else(|| "arr_0".to_string(), |s| s.to_string_lossy().into_owned()),
+    }
 }

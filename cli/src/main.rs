@@ -70,6 +70,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Reported) => ExitCode::from(1),
+        Err(CliError::Usage(m)) => {
+            eprintln!("npmap: {m}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("npmap: {e}");
             ExitCode::from(1)
@@ -82,6 +86,8 @@ fn main() -> ExitCode {
 enum CliError {
     Npmap(npmap::Error),
     Message(String),
+    /// A command line that cannot do anything (exit status 2, as clap's own errors).
+    Usage(String),
     /// Failures the command already reported on stderr.
     Reported,
 }
@@ -90,7 +96,7 @@ impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CliError::Npmap(e) => write!(f, "{e}"),
-            CliError::Message(m) => f.write_str(m),
+            CliError::Message(m) | CliError::Usage(m) => f.write_str(m),
             CliError::Reported => f.write_str("errors were reported above"),
         }
     }

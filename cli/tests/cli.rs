@@ -600,3 +600,29 @@ fn info_fails_on_short_raw_files_and_names_pickles() {
         stderr(&o)
     );
 }
+
+/// `convert` writes what the output's extension says, and a conversion with nothing to
+/// do is a usage error (exit 2).
+#[test]
+fn convert_follows_the_output_extension_and_refuses_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("x.npy");
+    let a = ndarray::arr2(&[[1i32, 2, 3], [4, 5, 6]]);
+    npmap::save_npy(&input, &a.t()).unwrap(); // Fortran order on disk
+    let out = dir.path().join("out.npz");
+    let o = npmap(&["convert", input.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let z = npmap::NpzReader::open(&out).unwrap();
+    assert_eq!(z.names(), ["x"]);
+    let back: ndarray::Array2<i32> = z.read("x").unwrap();
+    assert_eq!(back, a.t());
+
+    let o = npmap(&[
+        "convert",
+        input.to_str().unwrap(),
+        dir.path().join("y.npy").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing to do"), "{}", stderr(&o));
+    assert!(!dir.path().join("y.npy").exists());
+}
