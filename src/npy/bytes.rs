@@ -189,7 +189,7 @@ pub(crate) fn origin<'p>(header: &Header, path: &'p Path) -> Origin<'p> {
 }
 
 /// The dimension of a view of `A`, after checking that the data is `A` in native order.
-fn check_native<A: Element, D: Dimension>(header: &Header, path: &Path) -> Result<D> {
+pub(crate) fn check_native<A: Element, D: Dimension>(header: &Header, path: &Path) -> Result<D> {
     match match_element::<A>(&header.dtype) {
         ElementMatch::Native => {}
         ElementMatch::Swapped => {

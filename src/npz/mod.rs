@@ -50,7 +50,7 @@ use crate::format::header::{ARRAY_ALIGN, Header, HeaderOptions};
 use crate::fs::durable::{Durability, atomic_write, create_temp_beside, sync_parent_dir};
 use crate::fs::os::read_at;
 use crate::npy::save::write_to;
-use crate::npy::{MmapMode, NpyArray, NpyFile, dimension, dtype_mismatch, read_array};
+use crate::npy::{MmapMode, NpyArray, NpyFile, read_array};
 
 mod member;
 mod reader;

@@ -459,17 +459,7 @@ impl NpzReader {
                 offset: member.data_start,
             });
         }
-        match match_element::<A>(&header.dtype) {
-            ElementMatch::Native => {}
-            ElementMatch::Swapped => {
-                return Err(Error::NonNativeByteOrder {
-                    path: path.to_path_buf(),
-                    descr: header.dtype.descr(),
-                });
-            }
-            ElementMatch::Different => return Err(dtype_mismatch::<A>(path, &header.dtype)),
-        }
-        dimension::<D>(path, &header.shape)?;
+        crate::npy::bytes::check_native::<A, D>(header, path)?;
         let offset = member.data_start + header.data_offset;
         let align = std::mem::align_of::<A>();
         if header.data_len() > 0 && !offset.is_multiple_of(align as u64) {
