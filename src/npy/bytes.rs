@@ -78,15 +78,7 @@ impl<'a> NpyBytes<'a> {
         let path = Path::new(STREAM_PATH);
         let len = bytes.len() as u64;
         let header = Header::read_from(&mut &bytes[..], path, Some(len), options)?;
-        let data = data_range(&header)
-            .and_then(|range| bytes.get(range))
-            .ok_or_else(|| Error::Truncated {
-                path: path.to_path_buf(),
-                what: "array data",
-                offset: header.data_offset,
-                expected: header.data_len(),
-                found: len.saturating_sub(header.data_offset),
-            })?;
+        let data = data_at(bytes, header.data_offset, &header, path)?;
         Ok(NpyBytes { header, data })
     }
 
@@ -174,11 +166,27 @@ impl<'a> NpyBytes<'a> {
     }
 }
 
-/// The byte range of the data in a buffer that starts with the header.
-fn data_range(header: &Header) -> Option<std::ops::Range<usize>> {
-    let start = usize::try_from(header.data_offset).ok()?;
-    let len = usize::try_from(header.data_len()).ok()?;
-    Some(start..start.checked_add(len)?)
+/// The `header.data_len()` bytes of array data at byte `offset` of `buffer`, or
+/// [`Error::Truncated`] when the buffer ends before them.
+pub(crate) fn data_at<'a>(
+    buffer: &'a [u8],
+    offset: u64,
+    header: &Header,
+    path: &Path,
+) -> Result<&'a [u8]> {
+    let range = usize::try_from(offset).ok().and_then(|start| {
+        let len = usize::try_from(header.data_len()).ok()?;
+        Some(start..start.checked_add(len)?)
+    });
+    range
+        .and_then(|r| buffer.get(r))
+        .ok_or_else(|| Error::Truncated {
+            path: path.to_path_buf(),
+            what: "array data",
+            offset,
+            expected: header.data_len(),
+            found: (buffer.len() as u64).saturating_sub(offset),
+        })
 }
 
 pub(crate) fn origin<'p>(header: &Header, path: &'p Path) -> Origin<'p> {

@@ -344,18 +344,7 @@ impl NpzReader {
         }
         // SAFETY: forwarded to the caller.
         let whole = unsafe { self.whole_archive() }?;
-        let range = usize::try_from(offset).ok().and_then(|start| {
-            Some(start..start.checked_add(usize::try_from(header.data_len()).ok()?)?)
-        });
-        let bytes = range
-            .and_then(|r| whole.get(r))
-            .ok_or_else(|| Error::Truncated {
-                path: path.clone(),
-                what: "array data",
-                offset,
-                expected: header.data_len(),
-                found: (whole.len() as u64).saturating_sub(offset),
-            })?;
+        let bytes = crate::npy::bytes::data_at(whole, offset, &header, &path)?;
         crate::npy::bytes::cow(&header, bytes, crate::npy::bytes::origin(&header, &path))
     }
 
