@@ -236,16 +236,8 @@ fn full_disk_append_child() {
 fn a_failed_append_is_undone_and_the_retry_lands_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("full.npy");
-    let out = crate::faults::child("append::full_disk_append_child", (FULL_DISK_ENV, &path))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed ({:?}): {stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout =
+        crate::faults::child_stdout("append::full_disk_append_child", (FULL_DISK_ENV, &path));
     let efbig = format!("errno {}", libc::EFBIG);
     assert!(
         stdout.contains(&format!("@ append failed: {efbig}"))

@@ -33,6 +33,22 @@ pub(crate) fn child(name: &str, env: (&str, &Path)) -> Command {
     cmd
 }
 
+/// Runs the child test `name` to completion and returns what it printed; fails the
+/// calling test, with the child's output, when the child does not succeed.
+pub(crate) fn child_stdout(name: &str, env: (&str, &Path)) -> String {
+    let out = child(name, env)
+        .output()
+        .expect("the test binary runs as a child");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "child failed ({:?}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// The text after `@ ` in the next line of the child's output that has it. The test
 /// harness prints lines of its own around (and its `test NAME ... ` before) ours.
 pub(crate) fn next_marker(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
@@ -95,16 +111,7 @@ fn fsize_child() {
 fn creating_past_the_file_size_limit_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.npy");
-    let out = child("faults::fsize_child", (FSIZE_ENV, &path))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed ({:?}): {stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = child_stdout("faults::fsize_child", (FSIZE_ENV, &path));
     // Sizing the file (ftruncate) or reserving its blocks (posix_fallocate) fails
     // with EFBIG: an error returned, not a signal.
     assert!(
