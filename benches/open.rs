@@ -33,12 +33,7 @@ fn header_with_descr(value: &str) -> Vec<u8> {
 }
 
 fn parse(bytes: &[u8]) -> npmap::Result<Header> {
-    Header::read_from(
-        &mut &bytes[..],
-        "bench.npy".as_ref(),
-        None,
-        &HeaderOptions::default(),
-    )
+    Header::read_from(&mut &bytes[..], None, &HeaderOptions::default())
 }
 
 fn bench_open(c: &mut Criterion) {

@@ -4,74 +4,66 @@
 //! May import: crate::error, crate::format.
 
 use std::io::Read;
-use std::path::Path;
 
 use bytemuck::checked::CheckedCastError;
 use bytemuck::{PodCastError, Zeroable};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::Element;
 use crate::format::header::{read_up_to, truncated};
 
 /// Where the bytes come from, for error messages.
 #[derive(Clone, Copy)]
-pub(crate) struct Origin<'a> {
-    pub path: &'a Path,
+pub(crate) struct Origin {
     pub data_offset: u64,
 }
 
-impl Origin<'_> {
+impl Origin {
     fn cast_error<A: Element>(&self, err: CheckedCastError, bytes: &[u8]) -> Error {
         match err {
             CheckedCastError::InvalidBitPattern => {
                 let index = bytes.iter().position(|&b| b > 1).unwrap_or(0);
-                Error::InvalidBool {
-                    path: self.path.into(),
+                Error::from(ErrorKind::InvalidBool {
                     offset: self.data_offset + index as u64,
                     value: bytes.get(index).copied().unwrap_or(0),
-                }
+                })
             }
             CheckedCastError::PodCastError(PodCastError::OutputSliceWouldHaveSlop)
             | CheckedCastError::PodCastError(PodCastError::SizeMismatch) => truncated(
-                self.path,
                 "array data",
                 self.data_offset,
                 bytes.len().next_multiple_of(std::mem::size_of::<A>()) as u64,
                 bytes.len() as u64,
             ),
-            CheckedCastError::PodCastError(_) => Error::Misaligned {
-                path: self.path.into(),
+            CheckedCastError::PodCastError(_) => Error::from(ErrorKind::Misaligned {
                 offset: self.data_offset,
                 align: std::mem::align_of::<A>(),
                 type_name: A::NAME,
-            },
+            }),
         }
     }
 
     fn pod_error<T>(&self, err: PodCastError, len: usize) -> Error {
         match err {
             PodCastError::OutputSliceWouldHaveSlop | PodCastError::SizeMismatch => truncated(
-                self.path,
                 "array data",
                 self.data_offset,
                 len.next_multiple_of(std::mem::size_of::<T>().max(1)) as u64,
                 len as u64,
             ),
-            _ => Error::Misaligned {
-                path: self.path.into(),
+            _ => Error::from(ErrorKind::Misaligned {
                 offset: self.data_offset,
                 align: std::mem::align_of::<T>(),
                 type_name: std::any::type_name::<T>(),
-            },
+            }),
         }
     }
 
     fn invalid_bool(&self, index: usize, value: u8) -> Error {
-        Error::InvalidBool {
-            path: self.path.into(),
+        Error::from(ErrorKind::InvalidBool {
             offset: self.data_offset + index as u64,
             value,
-        }
+        })
     }
 }
 
@@ -81,7 +73,7 @@ pub(crate) fn is_aligned_for<A: Element>(bytes: &[u8]) -> bool {
 }
 
 /// Views native-order bytes as elements: checks length, alignment and validity.
-pub(crate) fn as_elements<'a, A: Element>(bytes: &'a [u8], origin: Origin<'_>) -> Result<&'a [A]> {
+pub(crate) fn as_elements<A: Element>(bytes: &[u8], origin: Origin) -> Result<&[A]> {
     if bytes.is_empty() {
         return Ok(&[]);
     }
@@ -89,10 +81,7 @@ pub(crate) fn as_elements<'a, A: Element>(bytes: &'a [u8], origin: Origin<'_>) -
 }
 
 /// Mutable counterpart of [`as_elements`].
-pub(crate) fn as_elements_mut<'a, A: Element>(
-    bytes: &'a mut [u8],
-    origin: Origin<'_>,
-) -> Result<&'a mut [A]> {
+pub(crate) fn as_elements_mut<A: Element>(bytes: &mut [u8], origin: Origin) -> Result<&mut [A]> {
     if bytes.is_empty() {
         return Ok(&mut []);
     }
@@ -104,7 +93,7 @@ pub(crate) fn as_elements_mut<'a, A: Element>(
 
 /// Views native-order bytes as plain-old-data records (a user's [`crate::Record`]):
 /// checks length and alignment; every bit pattern is a valid `T`.
-pub(crate) fn as_pod<'a, T: bytemuck::Pod>(bytes: &'a [u8], origin: Origin<'_>) -> Result<&'a [T]> {
+pub(crate) fn as_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin) -> Result<&[T]> {
     if bytes.is_empty() {
         return Ok(&[]);
     }
@@ -112,10 +101,7 @@ pub(crate) fn as_pod<'a, T: bytemuck::Pod>(bytes: &'a [u8], origin: Origin<'_>) 
 }
 
 /// Mutable counterpart of [`as_pod`].
-pub(crate) fn as_pod_mut<'a, T: bytemuck::Pod>(
-    bytes: &'a mut [u8],
-    origin: Origin<'_>,
-) -> Result<&'a mut [T]> {
+pub(crate) fn as_pod_mut<T: bytemuck::Pod>(bytes: &mut [u8], origin: Origin) -> Result<&mut [T]> {
     if bytes.is_empty() {
         return Ok(&mut []);
     }
@@ -124,7 +110,7 @@ pub(crate) fn as_pod_mut<'a, T: bytemuck::Pod>(
 }
 
 /// Copies bytes (any alignment) into plain-old-data records.
-pub(crate) fn copy_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin<'_>) -> Result<Vec<T>> {
+pub(crate) fn copy_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
     if !bytes.len().is_multiple_of(size) {
         return Err(origin.pod_error::<T>(PodCastError::OutputSliceWouldHaveSlop, bytes.len()));
@@ -138,12 +124,11 @@ pub(crate) fn copy_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin<'_>) -> Re
 pub(crate) fn copy_elements<A: Element>(
     bytes: &[u8],
     swap: bool,
-    origin: Origin<'_>,
+    origin: Origin,
 ) -> Result<Vec<A>> {
     let size = std::mem::size_of::<A>();
     if !bytes.len().is_multiple_of(size) {
         return Err(truncated(
-            origin.path,
             "array data",
             origin.data_offset,
             bytes.len().next_multiple_of(size) as u64,
@@ -171,7 +156,7 @@ pub(crate) fn read_elements<A: Element>(
     count: usize,
     max_step: Option<usize>,
     swap: bool,
-    origin: Origin<'_>,
+    origin: Origin,
 ) -> Result<Vec<A>> {
     let size = std::mem::size_of::<A>();
     let first = (FIRST_STEP_BYTES / size.max(1)).max(1);
@@ -185,10 +170,9 @@ pub(crate) fn read_elements<A: Element>(
         let take = (count - start).min(limit.max(1));
         bits.resize(start + take, A::Raw::zeroed());
         let buf = bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits[start..]);
-        let got = read_up_to(reader, buf, origin.path)?;
+        let got = read_up_to(reader, buf)?;
         if got < buf.len() {
             return Err(truncated(
-                origin.path,
                 "array data",
                 origin.data_offset,
                 (count * size) as u64,
@@ -199,7 +183,7 @@ pub(crate) fn read_elements<A: Element>(
     finish::<A>(bits, swap, origin)
 }
 
-fn finish<A: Element>(mut bits: Vec<A::Raw>, swap: bool, origin: Origin<'_>) -> Result<Vec<A>> {
+fn finish<A: Element>(mut bits: Vec<A::Raw>, swap: bool, origin: Origin) -> Result<Vec<A>> {
     if swap && A::SWAP_UNIT > 1 {
         bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits)
             .chunks_exact_mut(A::SWAP_UNIT)
@@ -212,19 +196,16 @@ fn finish<A: Element>(mut bits: Vec<A::Raw>, swap: bool, origin: Origin<'_>) -> 
 mod tests {
     use super::*;
 
-    fn origin() -> Origin<'static> {
-        Origin {
-            path: Path::new("t.npy"),
-            data_offset: 128,
-        }
+    fn origin() -> Origin {
+        Origin { data_offset: 128 }
     }
 
     #[test]
     fn bools_must_be_zero_or_one() {
         let e = as_elements::<bool>(&[0, 1, 7], origin()).unwrap_err();
         assert!(matches!(
-            e,
-            Error::InvalidBool {
+            e.kind(),
+            ErrorKind::InvalidBool {
                 offset: 130,
                 value: 7,
                 ..
@@ -241,12 +222,16 @@ mod tests {
         let buf = [0u64; 3];
         let bytes: &[u8] = bytemuck::cast_slice(&buf);
         assert!(matches!(
-            as_elements::<f64>(&bytes[1..9], origin()),
-            Err(Error::Misaligned { align: 8, .. })
+            as_elements::<f64>(&bytes[1..9], origin())
+                .as_ref()
+                .map_err(|e| e.kind()),
+            Err(ErrorKind::Misaligned { align: 8, .. })
         ));
         assert!(matches!(
-            as_elements::<f64>(&bytes[..12], origin()),
-            Err(Error::Truncated { .. })
+            as_elements::<f64>(&bytes[..12], origin())
+                .as_ref()
+                .map_err(|e| e.kind()),
+            Err(ErrorKind::Truncated { .. })
         ));
         assert_eq!(as_elements::<f64>(&bytes[8..16], origin()).unwrap(), &[0.0]);
     }
@@ -265,7 +250,7 @@ mod tests {
         let data = [1u8, 0, 2, 0, 3];
         let e =
             read_elements::<u16>(&mut &data[..], 1 << 40, Some(2), false, origin()).unwrap_err();
-        assert!(matches!(e, Error::Truncated { found: 5, .. }));
+        assert!(matches!(e.kind(), ErrorKind::Truncated { found: 5, .. }));
         let v = read_elements::<u16>(&mut &data[..4], 2, Some(1), false, origin()).unwrap();
         assert_eq!(v, [1, 2]);
     }

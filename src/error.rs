@@ -2,12 +2,14 @@
 //!
 //! May import: nothing else of the crate.
 //!
-//! Every variant names the file it is about (`path`; `<stream>` for readers that
-//! are not files) and, where it is about bytes in the file, the byte `offset` at
-//! which the problem was found. Messages say what was expected and what was found.
+//! An [`Error`] is an [`ErrorKind`] — what went wrong: expected vs found, and the
+//! byte `offset` where it is about bytes of a file — plus the file it is about,
+//! when there is one. The format layer (`format/`) returns kinds alone; the layer
+//! that opened the file attaches its path, once.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A `Result` whose error is [`Error`].
 ///
@@ -32,63 +34,80 @@ use std::path::{Path, PathBuf};
 /// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong opening, mapping, reading or writing a NumPy file.
+/// Everything that can go wrong opening, mapping, reading or writing a NumPy file:
+/// what went wrong ([`Error::kind`]) and the file it is about ([`Error::path`]).
 ///
-/// Each variant carries the file it is about ([`Error::path`]) and the facts needed
-/// to act on it; the `Display` message states what was expected and what was found.
-/// The enum is `#[non_exhaustive]`: a `match` needs a catch-all arm.
+/// The message (`Display`) is the path, a colon, and the kind's message, which
+/// states what was expected and what was found. Errors from data that is not a
+/// named file (a reader, a writer, a buffer, [`DType::parse`](crate::DType::parse))
+/// carry no path, and their message is the kind's alone.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("x.npy");
 /// use npmap::ndarray::{Array1, Ix1};
-/// use npmap::Error;
+/// use npmap::ErrorKind;
 ///
 /// npmap::save_npy(&path, &Array1::<f64>::zeros(3))?;
-/// match npmap::read_npy::<f32, Ix1>(&path) {
-///     Err(Error::DTypeMismatch { found_name, expected, .. }) => {
-///         assert_eq!((found_name.as_str(), expected), ("float64", "f32"));
-///     }
-///     other => panic!("expected a dtype mismatch, got {other:?}"),
-/// }
+/// let e = npmap::read_npy::<f32, Ix1>(&path).unwrap_err();
+/// assert_eq!(e.path(), Some(path.as_path()));
+/// assert_eq!(
+///     e.kind(),
+///     &ErrorKind::DTypeMismatch { found: "<f8".into(), found_name: "float64".into(), expected: "f32" }
+/// );
 ///
 /// // I/O errors keep the OS error as their `source`.
 /// let e = npmap::read_npy_header(dir.path().join("missing.npy")).unwrap_err();
-/// let Error::Io { action, source, .. } = &e else { panic!("{e}") };
+/// let ErrorKind::Io { action, source } = e.kind() else { panic!("{e}") };
 /// assert_eq!((*action, source.kind()), ("open", std::io::ErrorKind::NotFound));
 /// assert!(e.to_string().contains("missing.npy: open: "));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq)]
+pub struct Error {
+    path: Option<PathBuf>,
+    kind: Box<ErrorKind>,
+}
+
+/// What went wrong: the part of an [`Error`] that does not depend on which file it
+/// is about, so tests and callers can compare it with `==`.
+///
+/// The enum is `#[non_exhaustive]`: a `match` needs a catch-all arm.
+///
+/// ```
+/// use npmap::ErrorKind;
+/// let e = npmap::DType::parse("<f16").unwrap_err();
+/// assert!(matches!(e.kind(), ErrorKind::UnsupportedDType { .. }));
+/// assert_eq!(e.path(), None);
+/// ```
+#[derive(Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// An operating-system I/O error (open, read, write, map, rename, ...).
-    #[error("{}: {action}: {source}", path.display())]
+    #[error("{action}: {source}")]
     Io {
-        /// The file.
-        path: PathBuf,
         /// What was being done, e.g. "open", "map", "read data".
         action: &'static str,
         /// The OS error.
         #[source]
-        source: std::io::Error,
+        source: IoError,
     },
 
     /// The file does not start with `\x93NUMPY`.
-    #[error("{}: not a NumPy .npy file: expected magic b'\\x93NUMPY' at byte 0, found {}{}", path.display(), ByteString(found), pickle_hint(found))]
+    #[error(
+        "not a NumPy .npy file: expected magic b'\\x93NUMPY' at byte 0, found {}{}",
+        ByteString(found),
+        pickle_hint(found)
+    )]
     BadMagic {
-        /// The file.
-        path: PathBuf,
         /// The first bytes actually found (at most 6).
         found: Vec<u8>,
     },
 
     /// A format version other than 1.0, 2.0 or 3.0.
-    #[error("{}: unsupported .npy format version {major}.{minor} at byte 6: expected 1.0, 2.0 or 3.0", path.display())]
+    #[error("unsupported .npy format version {major}.{minor} at byte 6: expected 1.0, 2.0 or 3.0")]
     UnsupportedVersion {
-        /// The file.
-        path: PathBuf,
         /// Major version byte.
         major: u8,
         /// Minor version byte.
@@ -96,10 +115,10 @@ pub enum Error {
     },
 
     /// The header is longer than the configured cap ([`crate::HeaderOptions::max_header_size`]).
-    #[error("{}: header of {found} bytes (length field at byte 8) exceeds the limit of {limit}; raise HeaderOptions::max_header_size if the file is trusted", path.display())]
+    #[error(
+        "header of {found} bytes (length field at byte 8) exceeds the limit of {limit}; raise HeaderOptions::max_header_size if the file is trusted"
+    )]
     HeaderTooLarge {
-        /// The file.
-        path: PathBuf,
         /// The header length the file declares.
         found: u64,
         /// The limit in force.
@@ -107,10 +126,8 @@ pub enum Error {
     },
 
     /// The file ends before the part named by `what` does.
-    #[error("{}: file is truncated: {what} needs {expected} bytes from byte {offset}, found {found}", path.display())]
+    #[error("file is truncated: {what} needs {expected} bytes from byte {offset}, found {found}")]
     Truncated {
-        /// The file.
-        path: PathBuf,
         /// Which part: "magic string", "header length", "header", "array data".
         what: &'static str,
         /// Where that part starts.
@@ -123,10 +140,8 @@ pub enum Error {
 
     /// The header bytes are not valid text in the version's encoding
     /// (latin-1 for 1.0/2.0 cannot fail; utf-8 for 3.0 can).
-    #[error("{}: header is not valid {encoding} at byte {offset}", path.display())]
+    #[error("header is not valid {encoding} at byte {offset}")]
     HeaderEncoding {
-        /// The file.
-        path: PathBuf,
         /// "utf-8".
         encoding: &'static str,
         /// File offset of the first invalid byte.
@@ -134,10 +149,8 @@ pub enum Error {
     },
 
     /// The header text is not a Python literal of the form NumPy writes.
-    #[error("{}: cannot parse header at byte {offset}: expected {expected}, found {found}", path.display())]
+    #[error("cannot parse header at byte {offset}: expected {expected}, found {found}")]
     HeaderSyntax {
-        /// The file.
-        path: PathBuf,
         /// File offset of the offending character.
         offset: u64,
         /// What the parser expected there.
@@ -147,10 +160,8 @@ pub enum Error {
     },
 
     /// The header nests brackets deeper than the configured limit.
-    #[error("{}: header nests deeper than {limit} levels at byte {offset}", path.display())]
+    #[error("header nests deeper than {limit} levels at byte {offset}")]
     HeaderNesting {
-        /// The file.
-        path: PathBuf,
         /// File offset of the bracket that went too deep.
         offset: u64,
         /// The limit in force.
@@ -158,37 +169,29 @@ pub enum Error {
     },
 
     /// The header is a literal but not a dict with exactly `descr`, `fortran_order`, `shape`.
-    #[error("{}: header dict is wrong: expected keys 'descr', 'fortran_order', 'shape', found {found}", path.display())]
+    #[error("header dict is wrong: expected keys 'descr', 'fortran_order', 'shape', found {found}")]
     HeaderKeys {
-        /// The file.
-        path: PathBuf,
         /// What was found instead, e.g. "keys ['descr', 'shape']" or "a list".
         found: String,
     },
 
     /// `shape` is not a tuple of non-negative integers.
-    #[error("{}: shape is not valid: expected a tuple of non-negative ints, found {found}", path.display())]
+    #[error("shape is not valid: expected a tuple of non-negative ints, found {found}")]
     BadShape {
-        /// The file.
-        path: PathBuf,
         /// The value found, as text.
         found: String,
     },
 
     /// `fortran_order` is not `True` or `False`.
-    #[error("{}: fortran_order is not valid: expected True or False, found {found}", path.display())]
+    #[error("fortran_order is not valid: expected True or False, found {found}")]
     BadFortranOrder {
-        /// The file.
-        path: PathBuf,
         /// The value found, as text.
         found: String,
     },
 
     /// `descr` is not a dtype description NumPy understands.
-    #[error("{}: descr is not a valid dtype descriptor: {reason}; found {found}", path.display())]
+    #[error("descr is not a valid dtype descriptor: {reason}; found {found}")]
     BadDescr {
-        /// The file.
-        path: PathBuf,
         /// What is wrong.
         reason: String,
         /// The descr (or the part of it) as text.
@@ -196,10 +199,8 @@ pub enum Error {
     },
 
     /// A dtype NumPy writes but npmap cannot represent (object arrays, long doubles).
-    #[error("{}: dtype '{descr}' is not supported: {reason}", path.display())]
+    #[error("dtype '{descr}' is not supported: {reason}")]
     UnsupportedDType {
-        /// The file.
-        path: PathBuf,
         /// The descr.
         descr: String,
         /// Why.
@@ -207,10 +208,8 @@ pub enum Error {
     },
 
     /// The product of the shape and the item size does not fit in memory addresses.
-    #[error("{}: shape {shape:?} with item size {itemsize} overflows the address space", path.display())]
+    #[error("shape {shape:?} with item size {itemsize} overflows the address space")]
     ShapeOverflow {
-        /// The file.
-        path: PathBuf,
         /// The declared shape.
         shape: Vec<u64>,
         /// The dtype's item size in bytes.
@@ -218,10 +217,8 @@ pub enum Error {
     },
 
     /// The file's dtype is not the element type asked for.
-    #[error("{}: dtype mismatch: file has '{found}' ({found_name}), asked for {expected}", path.display())]
+    #[error("dtype mismatch: file has '{found}' ({found_name}), asked for {expected}")]
     DTypeMismatch {
-        /// The file.
-        path: PathBuf,
         /// The file's descr, e.g. "<f8".
         found: String,
         /// NumPy's name for it, e.g. "float64".
@@ -231,10 +228,10 @@ pub enum Error {
     },
 
     /// The file's number of dimensions is not the one asked for.
-    #[error("{}: dimension mismatch: file has {found} dimensions (shape {shape:?}), asked for {expected}", path.display())]
+    #[error(
+        "dimension mismatch: file has {found} dimensions (shape {shape:?}), asked for {expected}"
+    )]
     NdimMismatch {
-        /// The file.
-        path: PathBuf,
         /// The file's ndim.
         found: usize,
         /// The requested ndim.
@@ -244,19 +241,19 @@ pub enum Error {
     },
 
     /// The data is in the other byte order and cannot be viewed in place.
-    #[error("{}: byte order: file has '{descr}' (non-native byte order), a zero-copy view needs native order; use read_npy or cow() for a converted copy", path.display())]
+    #[error(
+        "byte order: file has '{descr}' (non-native byte order), a zero-copy view needs native order; use read_npy or cow() for a converted copy"
+    )]
     NonNativeByteOrder {
-        /// The file.
-        path: PathBuf,
         /// The file's descr.
         descr: String,
     },
 
     /// The data does not start at an address aligned for the element type.
-    #[error("{}: data at byte {offset} is not aligned to {align} bytes for {type_name}; use cow() or read_npy for a copy", path.display())]
+    #[error(
+        "data at byte {offset} is not aligned to {align} bytes for {type_name}; use cow() or read_npy for a copy"
+    )]
     Misaligned {
-        /// The file.
-        path: PathBuf,
         /// The data offset in the file.
         offset: u64,
         /// The alignment the element type needs.
@@ -266,10 +263,8 @@ pub enum Error {
     },
 
     /// A bool array holds a byte that is neither 0 nor 1.
-    #[error("{}: invalid bool at byte {offset}: expected 0 or 1, found {value}", path.display())]
+    #[error("invalid bool at byte {offset}: expected 0 or 1, found {value}")]
     InvalidBool {
-        /// The file.
-        path: PathBuf,
         /// File offset of the byte.
         offset: u64,
         /// The byte.
@@ -277,10 +272,10 @@ pub enum Error {
     },
 
     /// Raw bytes handed to a writer do not match the dtype and shape they describe.
-    #[error("{}: data length mismatch: dtype '{descr}' with shape {shape:?} needs {expected} bytes, found {found}", path.display())]
+    #[error(
+        "data length mismatch: dtype '{descr}' with shape {shape:?} needs {expected} bytes, found {found}"
+    )]
     DataLength {
-        /// The file being written.
-        path: PathBuf,
         /// The dtype's descr.
         descr: String,
         /// The shape.
@@ -292,10 +287,10 @@ pub enum Error {
     },
 
     /// Rows handed to an appender do not have the file's row shape.
-    #[error("{}: row shape mismatch: the file's rows have shape {expected:?}, found an array of shape {found:?}", path.display())]
+    #[error(
+        "row shape mismatch: the file's rows have shape {expected:?}, found an array of shape {found:?}"
+    )]
     RowShape {
-        /// The file.
-        path: PathBuf,
         /// The shape of one row in the file.
         expected: Vec<usize>,
         /// The shape of the array given.
@@ -303,44 +298,36 @@ pub enum Error {
     },
 
     /// The file cannot be appended to.
-    #[error("{}: cannot append: {reason}", path.display())]
+    #[error("cannot append: {reason}")]
     Unappendable {
-        /// The file.
-        path: PathBuf,
         /// Why.
         reason: &'static str,
     },
 
     /// Another [`crate::NpyAppender`] (in this process or another) holds the file's
     /// append lock: one appender at a time.
-    #[error("{}: the file is being appended by another writer: expected to take its append lock, found it held (by an NpyAppender in this or another process); finish that appender first", path.display())]
-    AppendLocked {
-        /// The file.
-        path: PathBuf,
-    },
+    #[error(
+        "the file is being appended by another writer: expected to take its append lock, found it held (by an NpyAppender in this or another process); finish that appender first"
+    )]
+    AppendLocked,
 
     /// A mutable view was asked of a read-only mapping.
-    #[error("{}: the file is mapped read-only; open it with MmapMode::ReadWrite or CopyOnWrite for a mutable view", path.display())]
-    ReadOnly {
-        /// The file.
-        path: PathBuf,
-    },
+    #[error(
+        "the file is mapped read-only; open it with MmapMode::ReadWrite or CopyOnWrite for a mutable view"
+    )]
+    ReadOnly,
 
     /// The archive is not a zip file npmap can read, or a member's entry is unusable
     /// (encrypted, an unsupported compression method, sizes that contradict each other).
-    #[error("{}: not a readable .npz (zip) archive: {reason}", path.display())]
+    #[error("not a readable .npz (zip) archive: {reason}")]
     Zip {
-        /// The archive (`archive.npz`) or the member (`archive.npz:name`).
-        path: PathBuf,
         /// What is wrong: expected vs found.
         reason: String,
     },
 
     /// No member of the archive has the name asked for.
-    #[error("{}: no member '{name}' (looked for '{name}.npy' and '{name}'); members are {available:?}", path.display())]
+    #[error("no member '{name}' (looked for '{name}.npy' and '{name}'); members are {available:?}")]
     MemberNotFound {
-        /// The archive.
-        path: PathBuf,
         /// The name asked for.
         name: String,
         /// The names the archive holds, as [`crate::NpzReader::names`] lists them.
@@ -348,10 +335,10 @@ pub enum Error {
     },
 
     /// A compressed member was asked to be mapped.
-    #[error("{}: member is compressed ({method}, data at byte {offset} of the archive): only stored members can be mapped; use read() or cow() for a copy, or rewrite the archive with realign_npz", path.display())]
+    #[error(
+        "member is compressed ({method}, data at byte {offset} of the archive): only stored members can be mapped; use read() or cow() for a copy, or rewrite the archive with realign_npz"
+    )]
     MemberCompressed {
-        /// `archive.npz:name`.
-        path: PathBuf,
         /// The compression method, e.g. "deflate".
         method: String,
         /// Where the member's compressed data starts in the archive.
@@ -359,10 +346,10 @@ pub enum Error {
     },
 
     /// A stored member's array data is not at an offset aligned for the element type.
-    #[error("{}: array data at byte {offset} of the archive is not aligned to {align} bytes for {type_name}; use read() or cow() for a copy, or rewrite the archive with realign_npz", path.display())]
+    #[error(
+        "array data at byte {offset} of the archive is not aligned to {align} bytes for {type_name}; use read() or cow() for a copy, or rewrite the archive with realign_npz"
+    )]
     MemberMisaligned {
-        /// `archive.npz:name`.
-        path: PathBuf,
         /// Where the array data starts in the archive.
         offset: u64,
         /// The alignment the element type needs.
@@ -372,10 +359,10 @@ pub enum Error {
     },
 
     /// A member's size in the archive does not match what its `.npy` header needs.
-    #[error("{}: the archive declares {declared} bytes for the member, its .npy header needs {expected} (header + data)", path.display())]
+    #[error(
+        "the archive declares {declared} bytes for the member, its .npy header needs {expected} (header + data)"
+    )]
     MemberSize {
-        /// `archive.npz:name`.
-        path: PathBuf,
         /// Uncompressed size the archive declares.
         declared: u64,
         /// Size the member's `.npy` header implies.
@@ -384,19 +371,19 @@ pub enum Error {
 
     /// A compressed member inflates to more bytes than the archive declares (a zip bomb,
     /// or a corrupt entry). Reading stopped one byte past the declared size.
-    #[error("{}: member inflates past the {declared} bytes the archive declares; stopped reading (corrupt entry or zip bomb)", path.display())]
+    #[error(
+        "member inflates past the {declared} bytes the archive declares; stopped reading (corrupt entry or zip bomb)"
+    )]
     MemberTooLarge {
-        /// `archive.npz:name`.
-        path: PathBuf,
         /// Uncompressed size the archive declares.
         declared: u64,
     },
 
     /// A member's CRC-32 does not match the one the archive declares.
-    #[error("{}: CRC-32 mismatch: the archive declares {expected:#010x}, the member's {len} bytes give {found:#010x}", path.display())]
+    #[error(
+        "CRC-32 mismatch: the archive declares {expected:#010x}, the member's {len} bytes give {found:#010x}"
+    )]
     Crc {
-        /// `archive.npz:name`.
-        path: PathBuf,
         /// The CRC-32 the archive declares.
         expected: u32,
         /// The CRC-32 of the data read.
@@ -406,10 +393,8 @@ pub enum Error {
     },
 
     /// A field was asked of an array whose dtype is not a structured record.
-    #[error("{}: dtype '{descr}' has no fields (not a structured array); asked for field '{field}'", path.display())]
+    #[error("dtype '{descr}' has no fields (not a structured array); asked for field '{field}'")]
     NotStructured {
-        /// The file.
-        path: PathBuf,
         /// The file's descr.
         descr: String,
         /// The field asked for.
@@ -417,10 +402,8 @@ pub enum Error {
     },
 
     /// No field of the record has the name (or dotted path) asked for.
-    #[error("{}: no field '{field}' in the record; fields are {available:?}", path.display())]
+    #[error("no field '{field}' in the record; fields are {available:?}")]
     FieldNotFound {
-        /// The file.
-        path: PathBuf,
         /// The name or dotted path asked for, e.g. "inner.y".
         field: String,
         /// The names available at the level where the lookup failed.
@@ -430,10 +413,10 @@ pub enum Error {
     /// A field cannot be viewed in place as a strided array of the element type: its
     /// first element is not aligned, or the record size is not a multiple of the
     /// element size.
-    #[error("{}: field '{field}' at byte {offset} with records of {record_size} bytes cannot be viewed as {type_name} (needs {align}-byte alignment and a record size that is a multiple of {size}); use read_field for a copy", path.display())]
+    #[error(
+        "field '{field}' at byte {offset} with records of {record_size} bytes cannot be viewed as {type_name} (needs {align}-byte alignment and a record size that is a multiple of {size}); use read_field for a copy"
+    )]
     FieldMisaligned {
-        /// The file.
-        path: PathBuf,
         /// The field.
         field: String,
         /// File offset of the field in the first record.
@@ -449,10 +432,8 @@ pub enum Error {
     },
 
     /// The file's record dtype is not the one a [`crate::Record`] type describes.
-    #[error("{}: record mismatch: file has '{found}', {type_name} describes '{expected}'", path.display())]
+    #[error("record mismatch: file has '{found}', {type_name} describes '{expected}'")]
     RecordMismatch {
-        /// The file.
-        path: PathBuf,
         /// The Rust record type.
         type_name: &'static str,
         /// The descr the Rust type describes.
@@ -462,10 +443,8 @@ pub enum Error {
     },
 
     /// A [`crate::Record`] type's field list does not describe its layout.
-    #[error("{}: record type {type_name} is not a valid NumPy record: {reason}", path.display())]
+    #[error("record type {type_name} is not a valid NumPy record: {reason}")]
     BadRecordType {
-        /// The file being read or written.
-        path: PathBuf,
         /// The Rust record type.
         type_name: &'static str,
         /// What is wrong (expected vs found).
@@ -473,10 +452,8 @@ pub enum Error {
     },
 
     /// A `U` string holds a value that is not a Unicode scalar value.
-    #[error("{}: invalid string at byte {offset}: expected a Unicode code point, found {value:#x}", path.display())]
+    #[error("invalid string at byte {offset}: expected a Unicode code point, found {value:#x}")]
     InvalidString {
-        /// The file.
-        path: PathBuf,
         /// File offset of the code unit.
         offset: u64,
         /// The code unit found.
@@ -484,10 +461,8 @@ pub enum Error {
     },
 
     /// A string to be written does not fit the width asked for.
-    #[error("{}: string at index {index} is {found} {unit} long, the width is {width}", path.display())]
+    #[error("string at index {index} is {found} {unit} long, the width is {width}")]
     StringTooLong {
-        /// The file being written.
-        path: PathBuf,
         /// Index (in logical order) of the value.
         index: usize,
         /// The width asked for.
@@ -500,70 +475,151 @@ pub enum Error {
 }
 
 impl Error {
-    /// The file this error is about: the path given to the call, `archive.npz:name`
-    /// for a member of an archive, `<stream>` for data read from or written to a
-    /// reader or writer, `<descr>` for [`DType::parse`](crate::DType::parse), and
-    /// `<shape>` when [`load_raw`](crate::load_raw) is given a shape whose size
-    /// overflows.
+    /// An error about the file at `path`.
+    pub(crate) fn at(path: impl Into<PathBuf>, kind: ErrorKind) -> Self {
+        Error {
+            path: Some(path.into()),
+            kind: Box::new(kind),
+        }
+    }
+
+    /// Shorthand for an [`ErrorKind::Io`] about the file at `path`.
+    pub(crate) fn io(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+        source: std::io::Error,
+    ) -> Self {
+        Error::at(path, ErrorKind::io(action, source))
+    }
+
+    /// An [`ErrorKind::Io`] about data that is not a named file (a reader or writer).
+    pub(crate) fn stream_io(action: &'static str, source: std::io::Error) -> Self {
+        Error::from(ErrorKind::io(action, source))
+    }
+
+    /// This error, about the file at `path` unless it already names a file: the one
+    /// place where a layer that knows the file labels what a lower layer found.
+    pub(crate) fn in_file(mut self, path: impl Into<PathBuf>) -> Self {
+        if self.path.is_none() {
+            self.path = Some(path.into());
+        }
+        self
+    }
+
+    /// The file this error is about: the path given to the call, or
+    /// `archive.npz:name` for a member of an archive; `None` for data that is not a
+    /// named file (a reader, a writer, a buffer, a descr string).
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("missing.npy");
     /// let e = npmap::read_npy_header(&path).unwrap_err();
-    /// assert_eq!(e.path(), path);
+    /// assert_eq!(e.path(), Some(path.as_path()));
     /// let e = npmap::read_npy_from::<f32, npmap::ndarray::Ix1>(&b"not npy"[..]).unwrap_err();
-    /// assert_eq!(e.path(), std::path::Path::new("<stream>"));
+    /// assert_eq!(e.path(), None);
     /// ```
-    pub fn path(&self) -> &Path {
-        match self {
-            Error::Io { path, .. }
-            | Error::BadMagic { path, .. }
-            | Error::UnsupportedVersion { path, .. }
-            | Error::HeaderTooLarge { path, .. }
-            | Error::Truncated { path, .. }
-            | Error::HeaderEncoding { path, .. }
-            | Error::HeaderSyntax { path, .. }
-            | Error::HeaderNesting { path, .. }
-            | Error::HeaderKeys { path, .. }
-            | Error::BadShape { path, .. }
-            | Error::BadFortranOrder { path, .. }
-            | Error::BadDescr { path, .. }
-            | Error::UnsupportedDType { path, .. }
-            | Error::ShapeOverflow { path, .. }
-            | Error::DTypeMismatch { path, .. }
-            | Error::NdimMismatch { path, .. }
-            | Error::NonNativeByteOrder { path, .. }
-            | Error::Misaligned { path, .. }
-            | Error::InvalidBool { path, .. }
-            | Error::DataLength { path, .. }
-            | Error::RowShape { path, .. }
-            | Error::Unappendable { path, .. }
-            | Error::AppendLocked { path }
-            | Error::ReadOnly { path }
-            | Error::Zip { path, .. }
-            | Error::MemberNotFound { path, .. }
-            | Error::MemberCompressed { path, .. }
-            | Error::MemberMisaligned { path, .. }
-            | Error::MemberSize { path, .. }
-            | Error::MemberTooLarge { path, .. }
-            | Error::Crc { path, .. }
-            | Error::NotStructured { path, .. }
-            | Error::FieldNotFound { path, .. }
-            | Error::FieldMisaligned { path, .. }
-            | Error::RecordMismatch { path, .. }
-            | Error::BadRecordType { path, .. }
-            | Error::InvalidString { path, .. }
-            | Error::StringTooLong { path, .. } => path,
-        }
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
-    /// Shorthand for an [`Error::Io`].
-    pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
+    /// What went wrong.
+    ///
+    /// ```
+    /// use npmap::ErrorKind;
+    /// let e = npmap::read_npy_from::<f32, npmap::ndarray::Ix1>(&b"not npy"[..]).unwrap_err();
+    /// assert_eq!(e.kind(), &ErrorKind::BadMagic { found: b"not np".to_vec() });
+    /// ```
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// What went wrong, by value.
+    ///
+    /// ```
+    /// use npmap::ErrorKind;
+    /// let e = npmap::DType::parse("<f16").unwrap_err();
+    /// let ErrorKind::UnsupportedDType { descr, .. } = e.into_kind() else { unreachable!() };
+    /// assert_eq!(descr, "<f16");
+    /// ```
+    pub fn into_kind(self) -> ErrorKind {
+        *self.kind
+    }
+}
+
+impl From<ErrorKind> for Error {
+    /// An error about data that is not a named file.
+    fn from(kind: ErrorKind) -> Self {
+        Error {
+            path: None,
+            kind: Box::new(kind),
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{}: {}", path.display(), self.kind),
+            None => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.kind)
+    }
+}
+
+impl ErrorKind {
+    /// Shorthand for an [`ErrorKind::Io`].
+    pub(crate) fn io(action: &'static str, source: std::io::Error) -> Self {
+        ErrorKind::Io {
+            action,
+            source: IoError(Arc::new(source)),
+        }
+    }
+}
+
+/// The operating-system error inside an [`ErrorKind::Io`]: a [`std::io::Error`]
+/// (dereference it for [`kind`](std::io::Error::kind) and
+/// [`raw_os_error`](std::io::Error::raw_os_error)) that compares equal to another
+/// of the same kind, OS code and message, so [`ErrorKind`] can be `PartialEq`.
+///
+/// ```
+/// use npmap::ErrorKind;
+/// let e = npmap::read_npy_header("/no/such/dir/x.npy").unwrap_err();
+/// let ErrorKind::Io { source, .. } = e.kind() else { unreachable!() };
+/// assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+/// assert_eq!(source.raw_os_error(), Some(2));
+/// ```
+#[derive(Clone, Debug)]
+pub struct IoError(Arc<std::io::Error>);
+
+impl std::ops::Deref for IoError {
+    type Target = std::io::Error;
+    fn deref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind()
+            && self.0.raw_os_error() == other.0.raw_os_error()
+            && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl fmt::Display for IoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
@@ -594,6 +650,3 @@ impl fmt::Display for ByteString<'_> {
         f.write_str("'")
     }
 }
-
-/// The name used in errors for data that does not come from a named file.
-pub(crate) const STREAM_PATH: &str = "<stream>";

@@ -60,7 +60,7 @@ pub use compute::kernels::{StatElement, kernel_instruction_set};
 pub use compute::moments::Moments;
 pub use compute::par_stats::ParStats;
 pub use compute::progress::Progress;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, IoError, Result};
 pub use format::dtype::{ByteOrder, DType, Field, TimeUnit};
 pub use format::element::Element;
 pub use format::header::{Header, HeaderOptions};

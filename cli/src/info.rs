@@ -104,11 +104,7 @@ fn print_npz(path: &FileArg) -> CliResult {
 fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliResult {
     let dtype = DType::parse(dtype)?;
     let len = std::fs::metadata(path)
-        .map_err(|e| npmap::Error::Io {
-            path: path.clone(),
-            action: "stat",
-            source: e,
-        })?
+        .map_err(|e| CliError::Message(format!("{}: stat: {e}", path.display())))?
         .len();
     let bytes = shape
         .iter()

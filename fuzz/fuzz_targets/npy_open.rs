@@ -24,13 +24,8 @@ fn scratch() -> &'static PathBuf {
 
 fn check_copy<A: npmap::Element + PartialEq + std::fmt::Debug>(data: &[u8]) {
     if let Ok(a) = read_npy_from::<A, IxDyn>(data) {
-        let h = npmap::Header::read_from(
-            &mut &data[..],
-            "x".as_ref(),
-            None,
-            &npmap::HeaderOptions::default(),
-        )
-        .expect("read_npy_from accepted the header");
+        let h = npmap::Header::read_from(&mut &data[..], None, &npmap::HeaderOptions::default())
+            .expect("read_npy_from accepted the header");
         assert_eq!(a.shape(), &h.shape[..]);
     }
 }

@@ -30,9 +30,7 @@ mod layout;
 mod scalar;
 mod time;
 
-use std::path::Path;
-
-use crate::{ByteOrder, DType, Error, Field, Header, NpyFile, Result};
+use crate::{ByteOrder, DType, Error, ErrorKind, Field, Header, NpyFile, Result};
 
 use float::{ComplexFormat, FloatFormat, complex_str, float_str};
 use layout::{Grid, subarray_text};
@@ -47,9 +45,6 @@ const THRESHOLD: usize = 1000;
 
 /// NumPy's default `edgeitems`: items shown at each end of a summarised axis.
 const EDGE_ITEMS: usize = 3;
-
-/// The name errors use for bytes that do not come from a named file.
-const STREAM: &str = "<stream>";
 
 /// The text `print(a)` writes for the array that `header` and `data` describe
 /// (without the final newline); with `rows: Some(n)`, that of `a[:n]`, the first `n`
@@ -67,7 +62,7 @@ const STREAM: &str = "<stream>";
 /// use npmap::{Header, HeaderOptions};
 /// let mut file = Vec::new();
 /// npmap::write_npy_to(&mut file, &array![[1.5f32, -2.0], [0.1, 1e-5]])?;
-/// let header = Header::read_from(&mut file.as_slice(), "a.npy".as_ref(), None, &HeaderOptions::default())?;
+/// let header = Header::read_from(&mut file.as_slice(), None, &HeaderOptions::default())?;
 /// let data = &file[header.data_offset as usize..];
 /// // print(np.array([[1.5, -2.0], [0.1, 1e-5]], dtype=np.float32))
 /// let text = npmap::display::array_text(&header, data, None)?;
@@ -79,23 +74,19 @@ const STREAM: &str = "<stream>";
 ///
 /// # Errors
 ///
-/// - [`Error::DataLength`] when `data` is not exactly the bytes the dtype and shape
+/// - [`ErrorKind::DataLength`] when `data` is not exactly the bytes the dtype and shape
 ///   need (expected and found lengths in the message);
-/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory;
-/// - [`Error::InvalidString`] for a 0-d `U` array whose text holds a code unit that is
+/// - [`ErrorKind::ShapeOverflow`] when the shape's byte size does not fit in memory;
+/// - [`ErrorKind::InvalidString`] for a 0-d `U` array whose text holds a code unit that is
 ///   not a Unicode scalar value (a surrogate or a value above U+10FFFF: NumPy's
 ///   `print` fails on those too; inside arrays they are escaped, as NumPy does);
-/// - [`Error::UnsupportedDType`] for a generic-unit `datetime64` holding anything but
+/// - [`ErrorKind::UnsupportedDType`] for a generic-unit `datetime64` holding anything but
 ///   NaT (it has no calendar meaning; NumPy refuses it too);
-/// - [`Error::BadDescr`] when a record field lies outside its record.
+/// - [`ErrorKind::BadDescr`] when a record field lies outside its record.
 ///
-/// Errors name the data `<stream>`; [`npy_text`] names the file.
+/// Errors carry no path; those of [`npy_text`] name the file.
 pub fn array_text(header: &Header, data: &[u8], rows: Option<usize>) -> Result<String> {
-    let origin = Origin {
-        path: Path::new(STREAM),
-        data,
-        base: 0,
-    };
+    let origin = Origin { data, base: 0 };
     render(header, origin, rows)
 }
 
@@ -121,11 +112,10 @@ pub fn array_text(header: &Header, data: &[u8], rows: Option<usize>) -> Result<S
 pub fn npy_text(file: &NpyFile, rows: Option<usize>) -> Result<String> {
     let header = file.header();
     let origin = Origin {
-        path: file.path(),
         data: file.data(),
         base: header.data_offset,
     };
-    render(header, origin, rows)
+    render(header, origin, rows).map_err(|e| e.in_file(file.path()))
 }
 
 /// The text `print` writes for one element of `dtype` on its own (a 0-d array, or
@@ -143,11 +133,10 @@ pub fn npy_text(file: &NpyFile, rows: Option<usize>) -> Result<String> {
 ///
 /// # Errors
 ///
-/// [`Error::DataLength`] when `bytes` is not one item of `dtype`; otherwise as
+/// [`ErrorKind::DataLength`] when `bytes` is not one item of `dtype`; otherwise as
 /// [`array_text`] for a 0-d array.
 pub fn scalar_text(dtype: &DType, bytes: &[u8]) -> Result<String> {
     let origin = Origin {
-        path: Path::new(STREAM),
         data: bytes,
         base: 0,
     };
@@ -158,7 +147,6 @@ pub fn scalar_text(dtype: &DType, bytes: &[u8]) -> Result<String> {
 /// Where the bytes come from, for error messages.
 #[derive(Clone, Copy)]
 struct Origin<'a> {
-    path: &'a Path,
     /// All of the array's data (items are slices of it).
     data: &'a [u8],
     /// Offset of `data` in the file.
@@ -176,12 +164,13 @@ impl<'a> Origin<'a> {
     fn item(&self, start: usize, len: usize) -> Result<&'a [u8]> {
         let end = start.checked_add(len);
         end.and_then(|end| self.data.get(start..end))
-            .ok_or_else(|| Error::Truncated {
-                path: self.path.into(),
-                what: "array data",
-                offset: self.base.saturating_add(start as u64),
-                expected: len as u64,
-                found: self.data.len().saturating_sub(start) as u64,
+            .ok_or_else(|| {
+                Error::from(ErrorKind::Truncated {
+                    what: "array data",
+                    offset: self.base.saturating_add(start as u64),
+                    expected: len as u64,
+                    found: self.data.len().saturating_sub(start) as u64,
+                })
             })
     }
 
@@ -189,21 +178,19 @@ impl<'a> Origin<'a> {
         if self.data.len() as u64 == expected {
             return Ok(());
         }
-        Err(Error::DataLength {
-            path: self.path.into(),
+        Err(Error::from(ErrorKind::DataLength {
             descr: dtype.descr(),
             shape: shape.to_vec(),
             expected,
             found: self.data.len() as u64,
-        })
+        }))
     }
 
     fn overflow(&self, dtype: &DType, shape: &[usize]) -> Error {
-        Error::ShapeOverflow {
-            path: self.path.into(),
+        Error::from(ErrorKind::ShapeOverflow {
             shape: shape.iter().map(|&d| d as u64).collect(),
             itemsize: dtype.itemsize(),
-        }
+        })
     }
 }
 
@@ -307,10 +294,11 @@ fn gather<'a>(
             .try_fold(0usize, |acc, ((&p, axis), &stride)| {
                 acc.checked_add(axis[p].checked_mul(stride)?)
             })
-            .ok_or_else(|| Error::ShapeOverflow {
-                path: origin.path.into(),
-                shape: indices.iter().map(|a| a.len() as u64).collect(),
-                itemsize,
+            .ok_or_else(|| {
+                Error::from(ErrorKind::ShapeOverflow {
+                    shape: indices.iter().map(|a| a.len() as u64).collect(),
+                    itemsize,
+                })
             })?;
         items.push(origin.item(start, itemsize)?);
         for (p, axis) in position.iter_mut().zip(indices).rev() {
@@ -365,7 +353,7 @@ fn column(dtype: &DType, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<String>
         DType::Void { .. } => items.iter().map(|b| void_str(b)).collect(),
         DType::DateTime { unit, .. } => {
             let text = |v| datetime_text(v, unit).map(|t| format!("'{t}'"));
-            timelike(items, order, text).ok_or_else(|| generic_datetime(dtype, cx))?
+            timelike(items, order, text).ok_or_else(|| generic_datetime(dtype))?
         }
         DType::TimeDelta { .. } => {
             timelike(items, order, |v| Some(v.to_string())).unwrap_or_default()
@@ -452,7 +440,7 @@ fn field_words(field: &Field, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<St
         .and_then(|bytes| bytes.checked_add(field.offset));
     let record = items.first().map_or(0, |item| item.len());
     if end.is_none_or(|end| end > record) {
-        return Err(outside_record(field, record, cx));
+        return Err(outside_record(field, record));
     }
     if width == 0 && total > MAX_EMPTY_ELEMENTS {
         return Err(overflow());
@@ -464,7 +452,7 @@ fn field_words(field: &Field, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<St
                 .checked_mul(width)
                 .and_then(|s| s.checked_add(field.offset));
             let part = start.and_then(|s| item.get(s..s.checked_add(width)?));
-            parts.push(part.ok_or_else(|| outside_record(field, item.len(), cx))?);
+            parts.push(part.ok_or_else(|| outside_record(field, item.len()))?);
         }
     }
     let sub = Context {
@@ -510,7 +498,7 @@ fn scalar_str(dtype: &DType, bytes: &[u8], origin: Origin<'_>) -> Result<String>
         DType::Void { .. } => void_str(bytes),
         DType::DateTime { unit, .. } => match signed(bytes, order) {
             NAT => "NaT".into(),
-            v => datetime_text(v, unit).ok_or_else(|| generic_datetime(dtype, cx))?,
+            v => datetime_text(v, unit).ok_or_else(|| generic_datetime(dtype))?,
         },
         DType::TimeDelta { unit, .. } => timedelta_str(signed(bytes, order), unit),
         DType::Record { .. } => column(dtype, &[bytes], cx)?.pop().unwrap_or_default(),
@@ -520,25 +508,22 @@ fn scalar_str(dtype: &DType, bytes: &[u8], origin: Origin<'_>) -> Result<String>
 
 /// A `U` code unit that cannot be printed: `index` within `item`.
 fn bad_char(cx: Context<'_>, item: &[u8], (index, value): (usize, u32)) -> Error {
-    Error::InvalidString {
-        path: cx.origin.path.into(),
+    Error::from(ErrorKind::InvalidString {
         offset: cx.origin.offset_of(item).saturating_add(4 * index as u64),
         value,
-    }
+    })
 }
 
-fn generic_datetime(dtype: &DType, cx: Context<'_>) -> Error {
-    Error::UnsupportedDType {
-        path: cx.origin.path.into(),
+fn generic_datetime(dtype: &DType) -> Error {
+    Error::from(ErrorKind::UnsupportedDType {
         descr: dtype.descr(),
         reason: "a datetime64 of generic unit holds a value other than NaT, which has no \
                  calendar meaning (NumPy cannot print it either)",
-    }
+    })
 }
 
-fn outside_record(field: &Field, record: usize, cx: Context<'_>) -> Error {
-    Error::BadDescr {
-        path: cx.origin.path.into(),
+fn outside_record(field: &Field, record: usize) -> Error {
+    Error::from(ErrorKind::BadDescr {
         reason: format!(
             "field '{}' ({} at byte {}, shape {:?}) lies outside the {record}-byte record",
             field.name,
@@ -547,7 +532,7 @@ fn outside_record(field: &Field, record: usize, cx: Context<'_>) -> Error {
             field.shape
         ),
         found: field.dtype.descr(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -565,7 +550,7 @@ mod tests {
         bytes.extend((text.len() as u16).to_le_bytes());
         bytes.extend(text.as_bytes());
         let options = HeaderOptions::default();
-        Header::read_from(&mut bytes.as_slice(), "t.npy".as_ref(), None, &options).unwrap()
+        Header::read_from(&mut bytes.as_slice(), None, &options).unwrap()
     }
 
     #[test]
@@ -598,8 +583,8 @@ mod tests {
         let err = scalar_text(&f4, &[0, 0, 0]).unwrap_err();
         assert!(
             matches!(
-                err,
-                Error::DataLength {
+                err.kind(),
+                ErrorKind::DataLength {
                     expected: 4,
                     found: 3,
                     ..
@@ -610,15 +595,18 @@ mod tests {
         // A generic-unit datetime64 other than NaT: NumPy raises too.
         let m8 = DType::parse("<M8").unwrap();
         let err = scalar_text(&m8, &0i64.to_le_bytes()).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedDType { .. }), "{err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::UnsupportedDType { .. }),
+            "{err}"
+        );
         assert_eq!(scalar_text(&m8, &i64::MIN.to_le_bytes()).unwrap(), "NaT");
         // A lone surrogate cannot be written as text.
         let u1 = DType::parse("<U1").unwrap();
         let err = scalar_text(&u1, &0xd800u32.to_le_bytes()).unwrap_err();
         assert!(
             matches!(
-                err,
-                Error::InvalidString {
+                err.kind(),
+                ErrorKind::InvalidString {
                     offset: 0,
                     value: 0xd800,
                     ..

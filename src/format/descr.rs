@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::error::ErrorKind;
 use crate::format::dtype::{ByteOrder, DType, Field, TimeUnit, python_repr_shape};
 use crate::format::literal::{Literal, python_repr_str};
 
@@ -23,35 +24,34 @@ impl DType {
     /// missing order character mean the native order.
     ///
     /// ```
-    /// use npmap::{ByteOrder, DType, Error};
+    /// use npmap::{ByteOrder, DType, ErrorKind};
     /// assert_eq!(DType::parse(">i8").unwrap(), DType::Int { size: 8, order: ByteOrder::Big });
     /// assert_eq!(DType::parse("float32").unwrap(), DType::parse("=f4").unwrap());
-    /// assert!(matches!(DType::parse("|O"), Err(Error::UnsupportedDType { .. })));
-    /// assert!(matches!(DType::parse("<f3"), Err(Error::BadDescr { .. })));
+    /// assert!(matches!(DType::parse("|O").as_ref().map_err(|e| e.kind()), Err(ErrorKind::UnsupportedDType { .. })));
+    /// assert!(matches!(DType::parse("<f3").as_ref().map_err(|e| e.kind()), Err(ErrorKind::BadDescr { .. })));
     /// ```
     ///
     /// # Errors
     ///
-    /// Errors name the path `<descr>`, offsets count from the start of `descr`.
+    /// Errors carry no path; offsets count from the start of `descr`.
     ///
-    /// - [`Error::BadDescr`](crate::Error::BadDescr) when the text is not a dtype NumPy
+    /// - [`ErrorKind::BadDescr`](crate::ErrorKind::BadDescr) when the text is not a dtype NumPy
     ///   accepts (an unknown type, a bad size or unit, duplicate or empty field names).
-    /// - [`Error::UnsupportedDType`](crate::Error::UnsupportedDType) for dtypes npmap does
+    /// - [`ErrorKind::UnsupportedDType`](crate::ErrorKind::UnsupportedDType) for dtypes npmap does
     ///   not represent: object arrays (`O`) and the platform-dependent long doubles
     ///   (`f10`, `f12`, `f16`, `c20`, `c24`, `c32`).
-    /// - [`Error::HeaderSyntax`](crate::Error::HeaderSyntax) when a structured descr is not
-    ///   a Python literal, and [`Error::HeaderNesting`](crate::Error::HeaderNesting) when it
+    /// - [`ErrorKind::HeaderSyntax`](crate::ErrorKind::HeaderSyntax) when a structured descr is not
+    ///   a Python literal, and [`ErrorKind::HeaderNesting`](crate::ErrorKind::HeaderNesting) when it
     ///   nests deeper than the default [`HeaderOptions::max_depth`](crate::HeaderOptions::max_depth).
     pub fn parse(descr: &str) -> crate::Result<DType> {
-        let path = std::path::Path::new("<descr>");
         let text = if descr.trim_start().starts_with(['[', '(', '\'', '"']) {
             descr.to_string()
         } else {
             python_repr_str(descr)
         };
         let literal = crate::format::literal::parse(&text, &crate::HeaderOptions::default())
-            .map_err(|e| e.into_error(path, 0))?;
-        DType::from_literal(&literal).map_err(|e| e.into_error(path))
+            .map_err(|e| e.into_error(0))?;
+        DType::from_literal(&literal).map_err(|e| e.into_error())
     }
 
     /// Builds a dtype from the parsed `descr` value of a header.
@@ -494,18 +494,14 @@ fn parse_subarray_shape(value: &Literal) -> Result<Vec<usize>, DescrError> {
 }
 
 impl DescrError {
-    pub(crate) fn into_error(self, path: &std::path::Path) -> crate::Error {
+    pub(crate) fn into_error(self) -> crate::Error {
         match self {
-            DescrError::Invalid { reason, found } => crate::Error::BadDescr {
-                path: path.to_path_buf(),
-                reason,
-                found,
-            },
-            DescrError::Unsupported { descr, reason } => crate::Error::UnsupportedDType {
-                path: path.to_path_buf(),
-                descr,
-                reason,
-            },
+            DescrError::Invalid { reason, found } => {
+                crate::Error::from(ErrorKind::BadDescr { reason, found })
+            }
+            DescrError::Unsupported { descr, reason } => {
+                crate::Error::from(ErrorKind::UnsupportedDType { descr, reason })
+            }
         }
     }
 }

@@ -437,17 +437,35 @@ mod tests {
     #[test]
     fn unsupported_and_invalid_types_are_told_apart() {
         let err = |s: &str| DType::parse(s).unwrap_err();
-        assert!(matches!(err("|O"), crate::Error::UnsupportedDType { .. }));
-        assert!(matches!(err("<f16"), crate::Error::UnsupportedDType { .. }));
-        assert!(matches!(err("<c32"), crate::Error::UnsupportedDType { .. }));
-        assert!(matches!(err("<f9"), crate::Error::BadDescr { .. }));
-        assert!(matches!(err("xyz"), crate::Error::BadDescr { .. }));
-        assert!(matches!(err("<M8[parsec]"), crate::Error::BadDescr { .. }));
+        assert!(matches!(
+            err("|O").kind(),
+            crate::ErrorKind::UnsupportedDType { .. }
+        ));
+        assert!(matches!(
+            err("<f16").kind(),
+            crate::ErrorKind::UnsupportedDType { .. }
+        ));
+        assert!(matches!(
+            err("<c32").kind(),
+            crate::ErrorKind::UnsupportedDType { .. }
+        ));
+        assert!(matches!(
+            err("<f9").kind(),
+            crate::ErrorKind::BadDescr { .. }
+        ));
+        assert!(matches!(
+            err("xyz").kind(),
+            crate::ErrorKind::BadDescr { .. }
+        ));
+        assert!(matches!(
+            err("<M8[parsec]").kind(),
+            crate::ErrorKind::BadDescr { .. }
+        ));
         // NumPy 2.4: a unit needs an explicit item size ('>m[us]' is "not understood"),
         // while a bare 'm' or 'M' is the generic 8-byte type.
         for refused in [">m[us]", "m[us]", ">M[D]", "<i4[s]"] {
             assert!(
-                matches!(err(refused), crate::Error::BadDescr { .. }),
+                matches!(err(refused).kind(), crate::ErrorKind::BadDescr { .. }),
                 "{refused}"
             );
         }

@@ -24,7 +24,7 @@ mod sealed {
 pub trait Element:
     bytemuck::CheckedBitPattern + bytemuck::NoUninit + Copy + Send + Sync + 'static + sealed::Sealed
 {
-    /// The Rust name of the type, for messages: what [`Error::DTypeMismatch`](crate::Error::DTypeMismatch)
+    /// The Rust name of the type, for messages: what [`ErrorKind::DTypeMismatch`](crate::ErrorKind::DTypeMismatch)
     /// reports as `expected`.
     ///
     /// ```

@@ -10,9 +10,9 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::path::Path;
 
 use crate::HeaderOptions;
+use crate::error::ErrorKind;
 
 /// A parsed Python literal.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,20 +45,19 @@ pub(crate) enum LiteralErrorKind {
 
 impl LiteralError {
     /// The crate error for this failure, with `base` the file offset of the text.
-    pub(crate) fn into_error(self, path: &Path, base: u64) -> crate::Error {
+    pub(crate) fn into_error(self, base: u64) -> crate::Error {
         let offset = base + self.pos as u64;
         match self.kind {
-            LiteralErrorKind::Syntax { expected, found } => crate::Error::HeaderSyntax {
-                path: path.to_path_buf(),
-                offset,
-                expected,
-                found,
-            },
-            LiteralErrorKind::Nesting { limit } => crate::Error::HeaderNesting {
-                path: path.to_path_buf(),
-                offset,
-                limit,
-            },
+            LiteralErrorKind::Syntax { expected, found } => {
+                crate::Error::from(ErrorKind::HeaderSyntax {
+                    offset,
+                    expected,
+                    found,
+                })
+            }
+            LiteralErrorKind::Nesting { limit } => {
+                crate::Error::from(ErrorKind::HeaderNesting { offset, limit })
+            }
         }
     }
 }

@@ -13,7 +13,6 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::os;
@@ -91,7 +90,8 @@ fn write_and_persist(
     write: impl FnOnce(&File) -> Result<()>,
 ) -> Result<Option<File>> {
     let mut temp = TempFile::beside(path)?;
-    write(&temp.file)?;
+    // What `write` reports without a path (a writer's errors) is about `path`.
+    write(&temp.file).map_err(|e| e.in_file(path))?;
     if durability == Durability::Synced {
         temp.file
             .sync_all()
@@ -152,7 +152,7 @@ impl Slots {
                 // A writer that found the name before the lock takes it is removing it.
                 Ok(false) => Ok(None),
                 Ok(true) => Ok(Some(file)),
-                Err(e) if e.kind() == ErrorKind::Unsupported => Ok(Some(file)),
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => Ok(Some(file)),
                 Err(e) => Err(e),
             }
         })
@@ -179,13 +179,13 @@ impl Slots {
             let p = self.slot(k);
             match take(&p) {
                 Ok(Some(t)) => return Ok((p, t, k)),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists && !retried => {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !retried => {
                     if remove_if_abandoned(&p) {
                         retried = true;
                         continue;
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Ok(None) => {}
                 Err(e) => return Err((p, e)),
             }
@@ -211,7 +211,7 @@ impl Slots {
 fn remove_if_abandoned(path: &Path) -> bool {
     let file = match os::open_to_lock(path) {
         Ok(file) => file,
-        Err(e) => return e.kind() == ErrorKind::NotFound,
+        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
     };
     let regular = file.metadata().is_ok_and(|m| m.is_file());
     // Holding its lock, nobody else takes it over while it is checked and removed.
@@ -223,7 +223,7 @@ fn remove_if_abandoned(path: &Path) -> bool {
     }
     match std::fs::remove_file(path) {
         Ok(()) => true,
-        Err(e) => e.kind() == ErrorKind::NotFound,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
     }
 }
 
@@ -317,7 +317,7 @@ impl TempFile {
                 self.name = NameGuard(None);
                 Ok(true)
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
             // A named file on a filesystem without hard links: rename, which cannot
             // refuse to replace a file created meanwhile.
             Err(_) if self.name.0.is_some() => self.persist(path, Replace::Any),
@@ -346,6 +346,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::error::ErrorKind;
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -412,8 +413,8 @@ mod tests {
             ))
         });
         assert!(matches!(
-            failed,
-            Err(Error::Io {
+            failed.as_ref().map_err(|e| e.kind()),
+            Err(ErrorKind::Io {
                 action: "write",
                 ..
             })

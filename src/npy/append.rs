@@ -11,13 +11,13 @@
 //! a failed one is undone: see [`NpyAppender`] on errors.
 
 use std::fs::File;
-use std::io::{ErrorKind, Write};
+use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayRef, Dimension};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 use crate::fs::durable::{Replace, atomic_write_locked};
@@ -42,7 +42,7 @@ const BUFFER: usize = 1 << 20;
 /// returning `Ok` appended are exactly the rows in the file after a successful
 /// [`finish`](Self::finish). The one exception is a failed sync (`fsync`): what
 /// reached the disk is then unknown, and the appender refuses further use with
-/// [`Error::Unappendable`]; drop it and [`open`](Self::open) the file again, which
+/// [`ErrorKind::Unappendable`]; drop it and [`open`](Self::open) the file again, which
 /// keeps the rows of the last successful flush. If `finish` fails, the file holds
 /// exactly the rows of the last successful flush.
 ///
@@ -50,7 +50,7 @@ const BUFFER: usize = 1 << 20;
 /// (`flock`) on its file from [`create`](Self::create) or [`open`](Self::open) until
 /// it is finished or dropped (or its process dies). A second appender on the same
 /// file, or [`recover`], in this process or another, is refused with
-/// [`Error::AppendLocked`]. The lock is advisory: only appenders and `recover` take
+/// [`ErrorKind::AppendLocked`]. The lock is advisory: only appenders and `recover` take
 /// it. A [`MmapMode::ReadWrite`](crate::MmapMode::ReadWrite) mapping, `save_npy` or
 /// another program can still write or replace the file while an appender holds it,
 /// and nothing stops them: rows written through a mapping may be overwritten by the
@@ -68,10 +68,9 @@ const BUFFER: usize = 1 << 20;
 /// let mut log = NpyAppender::<f32>::create(&path, &[3])?;
 /// log.append(&arr2(&[[1.0, 2.0, 3.0]]))?;
 /// log.append(&arr2(&[[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))?;
-/// assert!(matches!(
-///     NpyAppender::<f32>::open(&path), // one writer at a time
-///     Err(npmap::Error::AppendLocked { .. })
-/// ));
+/// // One writer at a time:
+/// let second = NpyAppender::<f32>::open(&path).unwrap_err();
+/// assert_eq!(second.kind(), &npmap::ErrorKind::AppendLocked);
 /// assert_eq!(log.finish()?, 3);
 /// let back: Array2<f32> = npmap::read_npy(&path)?;
 /// assert_eq!(back.row(2).to_vec(), [7.0, 8.0, 9.0]);
@@ -114,7 +113,7 @@ impl<A: Element> NpyAppender<A> {
     /// one. As with [`save_npy`](crate::save_npy), `path` then names a new file:
     /// mappings of the old one keep seeing the old one, a symbolic link at `path` is
     /// itself replaced, and the old file's permissions are not kept. Refused with
-    /// [`Error::AppendLocked`] while another appender holds the old file.
+    /// [`ErrorKind::AppendLocked`] while another appender holds the old file.
     ///
     /// The header is the one `np.save` writes, with room for the first axis to grow to
     /// any length. An empty `row_shape` makes a 1-D file whose rows are single elements.
@@ -133,10 +132,10 @@ impl<A: Element> NpyAppender<A> {
     ///
     /// # Errors
     ///
-    /// - [`Error::Io`] when the file cannot be created, written or synced (`action`
+    /// - [`ErrorKind::Io`] when the file cannot be created, written or synced (`action`
     ///   `"create"`, `"write header"`, `"sync"`, `"seek"`).
-    /// - [`Error::ShapeOverflow`] when a row's byte size does not fit in memory addresses.
-    /// - [`Error::AppendLocked`] while another appender, in this process or another,
+    /// - [`ErrorKind::ShapeOverflow`] when a row's byte size does not fit in memory addresses.
+    /// - [`ErrorKind::AppendLocked`] while another appender, in this process or another,
     ///   holds the file.
     pub fn create(path: impl AsRef<Path>, row_shape: &[usize]) -> Result<Self> {
         let path = path.as_ref();
@@ -149,8 +148,8 @@ impl<A: Element> NpyAppender<A> {
             false,
             shape,
             header_bytes.len() as u64,
-            path,
-        )?;
+        )
+        .map_err(|e| e.in_file(path))?;
         loop {
             // The old file stays locked until the new one has replaced it, so that no
             // appender starts on it meanwhile; with none, the new file must not
@@ -175,14 +174,14 @@ impl<A: Element> NpyAppender<A> {
 
     /// Opens an existing C-order file of `A` with at least one dimension to append
     /// to it. Bytes after the data its header describes (left by a crash) are cut off.
-    /// Refused with [`Error::AppendLocked`] while another appender holds the file.
+    /// Refused with [`ErrorKind::AppendLocked`] while another appender holds the file.
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("ids.npy");
     /// use npmap::ndarray::{arr1, Ix1};
-    /// use npmap::{Error, NpyAppender};
+    /// use npmap::{ErrorKind, NpyAppender};
     /// npmap::save_npy(&path, &arr1(&[1i64, 2]))?; // a file np.save wrote works too
     /// let mut ids = NpyAppender::<i64>::open(&path)?;
     /// assert_eq!((ids.rows(), ids.row_shape()), (2, &[][..]));
@@ -191,42 +190,48 @@ impl<A: Element> NpyAppender<A> {
     /// assert_eq!(npmap::read_npy::<i64, Ix1>(&path)?.to_vec(), [1, 2, 3, 4]);
     ///
     /// let wrong = NpyAppender::<f64>::open(&path);
-    /// assert!(matches!(wrong, Err(Error::DTypeMismatch { expected: "f64", .. })));
+    /// assert!(matches!(wrong.as_ref().map_err(|e| e.kind()), Err(ErrorKind::DTypeMismatch { expected: "f64", .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::Io`] when the file cannot be opened for writing, read, cut back to its
+    /// - [`ErrorKind::Io`] when the file cannot be opened for writing, read, cut back to its
     ///   data (`"truncate"`) or positioned (`"seek"`); the errors of
     ///   [`Header::read_from`](crate::Header::read_from) for a malformed or truncated file.
-    /// - [`Error::DTypeMismatch`] when the file's dtype is not `A` in native byte order.
-    /// - [`Error::Unappendable`] for a 0-d array, or for Fortran-order data with more than
+    /// - [`ErrorKind::DTypeMismatch`] when the file's dtype is not `A` in native byte order.
+    /// - [`ErrorKind::Unappendable`] for a 0-d array, or for Fortran-order data with more than
     ///   one dimension longer than 1.
-    /// - [`Error::AppendLocked`] while another appender, in this process or another,
+    /// - [`ErrorKind::AppendLocked`] while another appender, in this process or another,
     ///   holds the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let (file, len, header) = open_header_locked(path)?;
         if match_element::<A>(&header.dtype) != ElementMatch::Native {
-            return Err(Error::DTypeMismatch {
-                path: path.into(),
-                found: header.dtype.descr(),
-                found_name: header.dtype.name(),
-                expected: A::NAME,
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::DTypeMismatch {
+                    found: header.dtype.descr(),
+                    found_name: header.dtype.name(),
+                    expected: A::NAME,
+                },
+            ));
         }
         if header.fortran_order && header.shape.iter().filter(|&&d| d > 1).count() > 1 {
-            return Err(Error::Unappendable {
-                path: path.into(),
-                reason: "the file is in Fortran order; rows can only be appended to C-order data",
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::Unappendable {
+                    reason: "the file is in Fortran order; rows can only be appended to C-order data",
+                },
+            ));
         }
         if header.shape.is_empty() {
-            return Err(Error::Unappendable {
-                path: path.into(),
-                reason: "a 0-d array has no first axis to grow",
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::Unappendable {
+                    reason: "a 0-d array has no first axis to grow",
+                },
+            ));
         }
         let end = header.data_offset + header.data_len();
         if len > end {
@@ -321,12 +326,12 @@ impl<A: Element> NpyAppender<A> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("x.npy");
     /// use npmap::ndarray::{arr2, Array2};
-    /// use npmap::{Error, NpyAppender};
+    /// use npmap::{ErrorKind, NpyAppender};
     /// let mut log = NpyAppender::<i32>::create(&path, &[2])?;
     /// let block = arr2(&[[1, 2], [3, 4], [5, 6]]);
     /// log.append(&block.slice(npmap::ndarray::s![..;2, ..]))?; // rows 0 and 2
     /// let e = log.append(&arr2(&[[1, 2, 3]])).unwrap_err();
-    /// assert!(matches!(e, Error::RowShape { ref expected, ref found, .. }
+    /// assert!(matches!(e.kind(), ErrorKind::RowShape { expected, found, .. }
     ///     if expected == &[2] && found == &[1, 3]));
     /// log.finish()?;
     /// assert_eq!(npmap::read_npy::<i32, _>(&path)?, Array2::from(vec![[1, 2], [5, 6]]));
@@ -335,11 +340,11 @@ impl<A: Element> NpyAppender<A> {
     ///
     /// # Errors
     ///
-    /// - [`Error::RowShape`] when `rows` does not have one more dimension than a row, or
+    /// - [`ErrorKind::RowShape`] when `rows` does not have one more dimension than a row, or
     ///   its other axes are not the row shape.
-    /// - [`Error::ShapeOverflow`] when the file's size would no longer fit in memory
+    /// - [`ErrorKind::ShapeOverflow`] when the file's size would no longer fit in memory
     ///   addresses.
-    /// - [`Error::Io`] (`action` `"append"`) when writing to the file fails; as writes are
+    /// - [`ErrorKind::Io`] (`action` `"append"`) when writing to the file fails; as writes are
     ///   buffered, such an error may also surface at the next flush.
     pub fn append<D>(&mut self, rows: &ArrayRef<A, D>) -> Result<()>
     where
@@ -347,11 +352,13 @@ impl<A: Element> NpyAppender<A> {
     {
         self.check_usable()?;
         if rows.ndim() != self.row_shape.len() + 1 || rows.shape()[1..] != self.row_shape[..] {
-            return Err(Error::RowShape {
-                path: self.path.clone(),
-                expected: self.row_shape.clone(),
-                found: rows.shape().to_vec(),
-            });
+            return Err(Error::at(
+                self.path.clone(),
+                ErrorKind::RowShape {
+                    expected: self.row_shape.clone(),
+                    found: rows.shape().to_vec(),
+                },
+            ));
         }
         let added = rows.shape()[0];
         let new_rows = self
@@ -391,10 +398,10 @@ impl<A: Element> NpyAppender<A> {
     ///
     /// # Errors
     ///
-    /// - [`Error::Io`] when writing the buffered rows (`"write"`), syncing them
+    /// - [`ErrorKind::Io`] when writing the buffered rows (`"write"`), syncing them
     ///   (`"sync data"`), rewriting the header (`"rewrite header"`) or syncing it
     ///   (`"sync header"`) fails.
-    /// - [`Error::Unappendable`] when the header has no room left for the new shape, as
+    /// - [`ErrorKind::Unappendable`] when the header has no room left for the new shape, as
     ///   with files whose header another writer padded less than NumPy does (re-save
     ///   the file with [`save_npy`](crate::save_npy)). The rows stay in the file, after the
     ///   data the header describes.
@@ -423,10 +430,8 @@ impl<A: Element> NpyAppender<A> {
             &shape,
             self.data_offset,
         )
-        .ok_or_else(|| Error::Unappendable {
-            path: self.path.clone(),
-            reason: "the header has no room left for the new shape; re-save the file with save_npy",
-        })?;
+        .ok_or_else(|| Error::at(self.path.clone(), ErrorKind::Unappendable {
+            reason: "the header has no room left for the new shape; re-save the file with save_npy",}))?;
         write_at(&self.file, &header, 0).map_err(|e| Error::io(&self.path, "rewrite header", e))?;
         self.sync("sync header")?;
         self.flushed_rows = self.rows;
@@ -505,35 +510,33 @@ impl<A: Element> NpyAppender<A> {
     fn check_usable(&self) -> Result<()> {
         match self.broken {
             None => Ok(()),
-            Some(_) => Err(Error::Unappendable {
-                path: self.path.clone(),
-                reason: "an earlier sync failed, so what reached the disk is unknown; \
+            Some(_) => Err(Error::at(
+                self.path.clone(),
+                ErrorKind::Unappendable {
+                    reason: "an earlier sync failed, so what reached the disk is unknown; \
                          drop this appender and open the file again (it keeps the rows of \
                          the last successful flush)",
-            }),
+                },
+            )),
         }
     }
 
     fn check_size(&self, rows: usize) -> Result<()> {
         let mut shape = vec![rows];
         shape.extend_from_slice(&self.row_shape);
-        Header::new(
-            self.version,
-            A::dtype(),
-            false,
-            shape,
-            self.data_offset,
-            &self.path,
-        )
-        .map(drop)
+        Header::new(self.version, A::dtype(), false, shape, self.data_offset)
+            .map_err(|e| e.in_file(&self.path))
+            .map(drop)
     }
 
     fn overflow(&self) -> Error {
-        Error::ShapeOverflow {
-            path: self.path.clone(),
-            shape: vec![u64::MAX],
-            itemsize: self.row_bytes as usize,
-        }
+        Error::at(
+            self.path.clone(),
+            ErrorKind::ShapeOverflow {
+                shape: vec![u64::MAX],
+                itemsize: self.row_bytes as usize,
+            },
+        )
     }
 }
 
@@ -599,7 +602,7 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
 
 /// Repairs a file an appending process left behind: cuts off bytes after the data
 /// the header describes (rows appended after the last flush, possibly partial).
-/// Returns the number of rows the file holds. Refused with [`Error::AppendLocked`]
+/// Returns the number of rows the file holds. Refused with [`ErrorKind::AppendLocked`]
 /// while an appender holds the file.
 /// A file with nothing to cut is left untouched.
 ///
@@ -617,12 +620,12 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the file cannot be opened for writing, read, truncated
+/// [`ErrorKind::Io`] when the file cannot be opened for writing, read, truncated
 /// (`"truncate"`) or synced (`"sync"`), and the errors of
 /// [`Header::read_from`](crate::Header::read_from) for a file that is not a well-formed
 /// `.npy` or is shorter than its header says.
 ///
-/// [`Error::AppendLocked`] while an appender, in this process or another, holds the file.
+/// [`ErrorKind::AppendLocked`] while an appender, in this process or another, holds the file.
 pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
     let path = path.as_ref();
     let (file, len, header) = open_header_locked(path)?;
@@ -642,20 +645,20 @@ fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
     loop {
         let file = match File::options().read(true).write(write).open(path) {
             Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, "open", e)),
         };
         match os::try_lock(&file) {
             Ok(true) => {}
-            Ok(false) => return Err(Error::AppendLocked { path: path.into() }),
+            Ok(false) => return Err(Error::at(path, ErrorKind::AppendLocked)),
             // Filesystems without locks (some network and FUSE ones): no guard there.
-            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
             Err(e) => return Err(Error::io(path, "lock", e)),
         }
         match os::same_file(&file, path, true) {
             Ok(true) => return Ok(Some(file)),
             Ok(false) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(path, "stat", e)),
         }
     }
@@ -664,11 +667,12 @@ fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
 /// [`open_locked`] for writing, with the header read once the lock is held.
 fn open_header_locked(path: &Path) -> Result<(File, u64, Header)> {
     let mut file = open_locked(path, true)?
-        .ok_or_else(|| Error::io(path, "open", ErrorKind::NotFound.into()))?;
+        .ok_or_else(|| Error::io(path, "open", std::io::ErrorKind::NotFound.into()))?;
     let len = file
         .metadata()
         .map_err(|e| Error::io(path, "stat", e))?
         .len();
-    let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+    let header = Header::read_from(&mut file, Some(len), &HeaderOptions::default())
+        .map_err(|e| e.in_file(path))?;
     Ok((file, len, header))
 }

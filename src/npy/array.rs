@@ -7,7 +7,7 @@ use std::ptr::NonNull;
 
 use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions};
 
@@ -84,7 +84,7 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("counts.npy");
     /// use npmap::ndarray::{Array1, Ix1};
-    /// use npmap::{Error, MmapMode};
+    /// use npmap::{ErrorKind, MmapMode};
     /// npmap::save_npy(&path, &Array1::<u32>::zeros(3))?;
     /// // SAFETY: nothing else truncates or writes the file while it is mapped.
     /// let mut c = unsafe { npmap::load_npy::<u32, Ix1>(&path, MmapMode::ReadWrite)? };
@@ -94,22 +94,20 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
     ///
     /// // SAFETY: as above.
     /// let mut r = unsafe { npmap::load_npy::<u32, Ix1>(&path, MmapMode::ReadOnly)? };
-    /// assert!(matches!(r.view_mut(), Err(Error::ReadOnly { .. })));
+    /// assert!(matches!(r.view_mut().as_ref().map_err(|e| e.kind()), Err(ErrorKind::ReadOnly { .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::ReadOnly`] when the array was mapped with [`MmapMode::ReadOnly`].
+    /// [`ErrorKind::ReadOnly`] when the array was mapped with [`MmapMode::ReadOnly`].
     pub fn view_mut(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
         let shape = self.dim.clone().set_f(self.file.header.fortran_order);
         let ptr = match &mut self.file.map {
             Mapping::Empty => NonNull::<A>::dangling().as_ptr(),
             Mapping::Writable(m) => m.as_mut_ptr().cast::<A>(),
             Mapping::ReadOnly(_) => {
-                return Err(Error::ReadOnly {
-                    path: self.file.path.clone(),
-                });
+                return Err(Error::at(self.file.path.clone(), ErrorKind::ReadOnly));
             }
         };
         // SAFETY: as in `view`; the mapping is writable and borrowed mutably through
@@ -136,7 +134,7 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] (`action` `"flush"`) when the operating system fails to write the
+    /// [`ErrorKind::Io`] (`action` `"flush"`) when the operating system fails to write the
     /// pages back.
     pub fn flush(&self) -> Result<()> {
         self.file.flush()
@@ -206,7 +204,7 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("eye.npy");
 /// use npmap::ndarray::{Array2, Ix2};
-/// use npmap::{Error, MmapMode};
+/// use npmap::{ErrorKind, MmapMode};
 /// npmap::save_npy(&path, &Array2::<f64>::eye(3))?;
 /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
 /// let x = unsafe { npmap::load_npy::<f64, Ix2>(&path, MmapMode::ReadOnly)? };
@@ -214,15 +212,15 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
 ///
 /// // SAFETY: as above.
 /// let wrong = unsafe { npmap::load_npy::<f32, Ix2>(&path, MmapMode::ReadOnly) };
-/// assert!(matches!(wrong, Err(Error::DTypeMismatch { expected: "f32", .. })));
+/// assert!(matches!(wrong.as_ref().map_err(|e| e.kind()), Err(ErrorKind::DTypeMismatch { expected: "f32", .. })));
 /// # Ok(()) }
 /// ```
 ///
 /// # Errors
 ///
 /// The errors of [`NpyFile::open`] (I/O, a malformed or truncated file) and of
-/// [`NpyFile::view`]: [`Error::DTypeMismatch`], [`Error::NdimMismatch`],
-/// [`Error::NonNativeByteOrder`], [`Error::Misaligned`], [`Error::InvalidBool`].
+/// [`NpyFile::view`]: [`ErrorKind::DTypeMismatch`], [`ErrorKind::NdimMismatch`],
+/// [`ErrorKind::NonNativeByteOrder`], [`ErrorKind::Misaligned`], [`ErrorKind::InvalidBool`].
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).
@@ -255,7 +253,7 @@ pub unsafe fn load_npy<A: Element, D: Dimension>(
 /// # Errors
 ///
 /// As [`load_npy`], with `options` deciding when a header is
-/// [`Error::HeaderTooLarge`] or nests too deep ([`Error::HeaderNesting`]).
+/// [`ErrorKind::HeaderTooLarge`] or nests too deep ([`ErrorKind::HeaderNesting`]).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](NpyFile#safety).

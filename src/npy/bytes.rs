@@ -3,12 +3,10 @@
 //! checks a view needs (dtype, byte order, dimensions, alignment, length) are the
 //! functions here; [`crate::NpyFile`] and `.npz` members use the same ones.
 
-use std::path::Path;
-
 use ndarray::{Array, ArrayView, ArrayViewMut, CowArray, Dimension, ShapeBuilder};
 
 use crate::cast::{self, Origin};
-use crate::error::{Error, Result, STREAM_PATH};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 use crate::npy::{dimension, dtype_mismatch};
@@ -53,7 +51,7 @@ impl<'a> NpyBytes<'a> {
     /// # Errors
     ///
     /// The errors of [`Header::read_from`] for bytes that are not a well-formed
-    /// `.npy` image, among them [`Error::Truncated`] when the buffer is shorter than
+    /// `.npy` image, among them [`ErrorKind::Truncated`] when the buffer is shorter than
     /// its header says.
     pub fn parse(bytes: &'a [u8]) -> Result<NpyBytes<'a>> {
         NpyBytes::parse_with(bytes, &HeaderOptions::default())
@@ -72,13 +70,12 @@ impl<'a> NpyBytes<'a> {
     ///
     /// # Errors
     ///
-    /// As [`NpyBytes::parse`]; [`Error::HeaderTooLarge`] and [`Error::HeaderNesting`]
+    /// As [`NpyBytes::parse`]; [`ErrorKind::HeaderTooLarge`] and [`ErrorKind::HeaderNesting`]
     /// follow `options`.
     pub fn parse_with(bytes: &'a [u8], options: &HeaderOptions) -> Result<NpyBytes<'a>> {
-        let path = Path::new(STREAM_PATH);
         let len = bytes.len() as u64;
-        let header = Header::read_from(&mut &bytes[..], path, Some(len), options)?;
-        let data = data_at(bytes, header.data_offset, &header, path)?;
+        let header = Header::read_from(&mut &bytes[..], Some(len), options)?;
+        let data = data_at(bytes, header.data_offset, &header)?;
         Ok(NpyBytes { header, data })
     }
 
@@ -126,18 +123,14 @@ impl<'a> NpyBytes<'a> {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the dtype is not `A`'s, [`Error::NonNativeByteOrder`]
+    /// - [`ErrorKind::DTypeMismatch`] when the dtype is not `A`'s, [`ErrorKind::NonNativeByteOrder`]
     ///   when it is `A` in the other byte order (use [`NpyBytes::cow`]).
-    /// - [`Error::NdimMismatch`] when `D` has another number of dimensions.
-    /// - [`Error::Misaligned`] when the data does not start at a multiple of `A`'s
+    /// - [`ErrorKind::NdimMismatch`] when `D` has another number of dimensions.
+    /// - [`ErrorKind::Misaligned`] when the data does not start at a multiple of `A`'s
     ///   alignment in memory (use [`NpyBytes::cow`]).
-    /// - [`Error::InvalidBool`] for `bool` data holding a byte other than 0 or 1.
+    /// - [`ErrorKind::InvalidBool`] for `bool` data holding a byte other than 0 or 1.
     pub fn view<A: Element, D: Dimension>(&self) -> Result<ArrayView<'a, A, D>> {
-        view(
-            &self.header,
-            self.data,
-            origin(&self.header, Path::new(STREAM_PATH)),
-        )
+        view(&self.header, self.data, origin(&self.header))
     }
 
     /// The data as `A`: a view when the bytes allow it, else a converted copy (the other
@@ -158,109 +151,94 @@ impl<'a> NpyBytes<'a> {
     /// As [`NpyBytes::view`], except that another byte order and misalignment are
     /// not errors.
     pub fn cow<A: Element, D: Dimension>(&self) -> Result<CowArray<'a, A, D>> {
-        cow(
-            &self.header,
-            self.data,
-            origin(&self.header, Path::new(STREAM_PATH)),
-        )
+        cow(&self.header, self.data, origin(&self.header))
     }
 }
 
 /// The `header.data_len()` bytes of array data at byte `offset` of `buffer`, or
-/// [`Error::Truncated`] when the buffer ends before them.
-pub(crate) fn data_at<'a>(
-    buffer: &'a [u8],
-    offset: u64,
-    header: &Header,
-    path: &Path,
-) -> Result<&'a [u8]> {
+/// [`ErrorKind::Truncated`] when the buffer ends before them.
+pub(crate) fn data_at<'a>(buffer: &'a [u8], offset: u64, header: &Header) -> Result<&'a [u8]> {
     let range = usize::try_from(offset).ok().and_then(|start| {
         let len = usize::try_from(header.data_len()).ok()?;
         Some(start..start.checked_add(len)?)
     });
-    range
-        .and_then(|r| buffer.get(r))
-        .ok_or_else(|| Error::Truncated {
-            path: path.to_path_buf(),
+    range.and_then(|r| buffer.get(r)).ok_or_else(|| {
+        Error::from(ErrorKind::Truncated {
             what: "array data",
             offset,
             expected: header.data_len(),
             found: (buffer.len() as u64).saturating_sub(offset),
         })
+    })
 }
 
-pub(crate) fn origin<'p>(header: &Header, path: &'p Path) -> Origin<'p> {
+pub(crate) fn origin(header: &Header) -> Origin {
     Origin {
-        path,
         data_offset: header.data_offset,
     }
 }
 
 /// The dimension of a view of `A`, after checking that the data is `A` in native order.
-pub(crate) fn check_native<A: Element, D: Dimension>(header: &Header, path: &Path) -> Result<D> {
+pub(crate) fn check_native<A: Element, D: Dimension>(header: &Header) -> Result<D> {
     match match_element::<A>(&header.dtype) {
         ElementMatch::Native => {}
         ElementMatch::Swapped => {
-            return Err(Error::NonNativeByteOrder {
-                path: path.to_path_buf(),
+            return Err(Error::from(ErrorKind::NonNativeByteOrder {
                 descr: header.dtype.descr(),
-            });
+            }));
         }
-        ElementMatch::Different => return Err(dtype_mismatch::<A>(path, &header.dtype)),
+        ElementMatch::Different => return Err(dtype_mismatch::<A>(&header.dtype)),
     }
-    dimension::<D>(path, &header.shape)
+    dimension::<D>(&header.shape)
 }
 
-fn overflow(header: &Header, path: &Path) -> Error {
-    Error::ShapeOverflow {
-        path: path.to_path_buf(),
+fn overflow(header: &Header) -> Error {
+    Error::from(ErrorKind::ShapeOverflow {
         shape: header.shape.iter().map(|&d| d as u64).collect(),
         itemsize: header.dtype.itemsize(),
-    }
+    })
 }
 
 /// The one checked view: `data` is exactly the array's bytes, described by `header`.
 pub(crate) fn view<'a, A: Element, D: Dimension>(
     header: &Header,
     data: &'a [u8],
-    origin: Origin<'_>,
+    origin: Origin,
 ) -> Result<ArrayView<'a, A, D>> {
-    let dim = check_native::<A, D>(header, origin.path)?;
+    let dim = check_native::<A, D>(header)?;
     let elements = cast::as_elements::<A>(data, origin)?;
-    ArrayView::from_shape(dim.set_f(header.fortran_order), elements)
-        .map_err(|_| overflow(header, origin.path))
+    ArrayView::from_shape(dim.set_f(header.fortran_order), elements).map_err(|_| overflow(header))
 }
 
 /// The one checked mutable view (see [`view`]).
 pub(crate) fn view_mut<'a, A: Element, D: Dimension>(
     header: &Header,
     data: &'a mut [u8],
-    origin: Origin<'_>,
+    origin: Origin,
 ) -> Result<ArrayViewMut<'a, A, D>> {
-    let dim = check_native::<A, D>(header, origin.path)?;
+    let dim = check_native::<A, D>(header)?;
     let elements = cast::as_elements_mut::<A>(data, origin)?;
     ArrayViewMut::from_shape(dim.set_f(header.fortran_order), elements)
-        .map_err(|_| overflow(header, origin.path))
+        .map_err(|_| overflow(header))
 }
 
 /// A view when the bytes are `A` in native order and aligned, else a converted copy.
 pub(crate) fn cow<'a, A: Element, D: Dimension>(
     header: &Header,
     data: &'a [u8],
-    origin: Origin<'_>,
+    origin: Origin,
 ) -> Result<CowArray<'a, A, D>> {
     let swap = match match_element::<A>(&header.dtype) {
         ElementMatch::Native => false,
         ElementMatch::Swapped => true,
-        ElementMatch::Different => return Err(dtype_mismatch::<A>(origin.path, &header.dtype)),
+        ElementMatch::Different => return Err(dtype_mismatch::<A>(&header.dtype)),
     };
     if !swap && cast::is_aligned_for::<A>(data) {
         return view::<A, D>(header, data, origin).map(CowArray::from);
     }
-    let dim = dimension::<D>(origin.path, &header.shape)?;
-    let path = origin.path;
+    let dim = dimension::<D>(&header.shape)?;
     let elements = cast::copy_elements::<A>(data, swap, origin)?;
     Array::from_shape_vec(dim.set_f(header.fortran_order), elements)
         .map(CowArray::from)
-        .map_err(|_| overflow(header, path))
+        .map_err(|_| overflow(header))
 }

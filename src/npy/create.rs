@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ndarray::{Array, Dimension, ShapeBuilder};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::Element;
 use crate::format::header::Header;
 use crate::fs::durable::{Durability, atomic_write};
@@ -66,11 +66,10 @@ pub(crate) fn shape_and_order<D: Dimension>(
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .is_some_and(|n| n <= isize::MAX as usize);
     if !fits {
-        return Err(Error::ShapeOverflow {
-            path: "<shape>".into(),
+        return Err(Error::from(ErrorKind::ShapeOverflow {
             shape: dim.slice().iter().map(|&d| d as u64).collect(),
             itemsize: 0,
-        });
+        }));
     }
     // ndarray keeps the order flag private; an array of zero-sized elements (which
     // allocates nothing and touches no memory) reveals it.
@@ -105,9 +104,9 @@ pub(crate) fn shape_and_order<D: Dimension>(
 ///
 /// # Errors
 ///
-/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+/// - [`ErrorKind::ShapeOverflow`] when the shape's byte size does not fit in memory
 ///   addresses.
-/// - [`Error::Io`] when the temporary file cannot be created, written, sized or renamed
+/// - [`ErrorKind::Io`] when the temporary file cannot be created, written, sized or renamed
 ///   over `path` (`action` `"create temporary file"`, `"write header"`, `"size file"`,
 ///   `"rename temporary file"`), or mapped (`"map"`).
 ///
@@ -142,12 +141,12 @@ pub unsafe fn create_npy<A: Element, D: Dimension>(
 ///
 /// # Errors
 ///
-/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+/// - [`ErrorKind::ShapeOverflow`] when the shape's byte size does not fit in memory
 ///   addresses.
-/// - [`Error::Io`] when the temporary file cannot be created, written, sized or renamed
+/// - [`ErrorKind::Io`] when the temporary file cannot be created, written, sized or renamed
 ///   over `path` (`action` `"create temporary file"`, `"write header"`, `"size file"`,
 ///   `"rename temporary file"`), or mapped (`"map"`).
-/// - With `preallocate`, [`Error::Io`] (`"preallocate"`) when the blocks cannot be
+/// - With `preallocate`, [`ErrorKind::Io`] (`"preallocate"`) when the blocks cannot be
 ///   reserved: a full disk, or a platform other than Linux.
 ///
 /// # Safety
@@ -158,7 +157,7 @@ pub unsafe fn create_npy_with<A: Element, D: Dimension>(
     options: &CreateOptions,
 ) -> Result<NpyArray<A, D>> {
     let path = path.as_ref();
-    let (dim, fortran) = shape_and_order(shape).map_err(|e| with_path(e, path))?;
+    let (dim, fortran) = shape_and_order(shape).map_err(|e| e.in_file(path))?;
     let prefix = Header::encode(&A::dtype(), fortran, dim.slice());
     let header = Header::new(
         (prefix[6], prefix[7]),
@@ -166,8 +165,8 @@ pub unsafe fn create_npy_with<A: Element, D: Dimension>(
         fortran,
         dim.slice().to_vec(),
         prefix.len() as u64,
-        path,
-    )?;
+    )
+    .map_err(|e| e.in_file(path))?;
     let file = create_sized(path, &prefix, &header, options)?;
     // SAFETY: `create_sized` made the file exactly header + data long; the caller
     // keeps the contract of `NpyFile`.
@@ -197,9 +196,9 @@ pub unsafe fn create_npy_with<A: Element, D: Dimension>(
 ///
 /// # Errors
 ///
-/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+/// - [`ErrorKind::ShapeOverflow`] when the shape's byte size does not fit in memory
 ///   addresses.
-/// - [`Error::Io`] when the temporary file cannot be created, sized or renamed
+/// - [`ErrorKind::Io`] when the temporary file cannot be created, sized or renamed
 ///   over `path` (`action` `"create temporary file"`, `"size file"`,
 ///   `"rename temporary file"`), or mapped (`"map"`).
 ///
@@ -231,12 +230,12 @@ pub unsafe fn create_raw<A: Element, D: Dimension>(
 ///
 /// # Errors
 ///
-/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+/// - [`ErrorKind::ShapeOverflow`] when the shape's byte size does not fit in memory
 ///   addresses.
-/// - [`Error::Io`] when the temporary file cannot be created, sized or renamed
+/// - [`ErrorKind::Io`] when the temporary file cannot be created, sized or renamed
 ///   over `path` (`action` `"create temporary file"`, `"size file"`,
 ///   `"rename temporary file"`), or mapped (`"map"`).
-/// - With `preallocate`, [`Error::Io`] (`"preallocate"`) when the blocks cannot be
+/// - With `preallocate`, [`ErrorKind::Io`] (`"preallocate"`) when the blocks cannot be
 ///   reserved: a full disk, or a platform other than Linux.
 ///
 /// # Safety
@@ -247,8 +246,9 @@ pub unsafe fn create_raw_with<A: Element, D: Dimension>(
     options: &CreateOptions,
 ) -> Result<NpyArray<A, D>> {
     let path = path.as_ref();
-    let (dim, fortran) = shape_and_order(shape).map_err(|e| with_path(e, path))?;
-    let header = Header::new((0, 0), A::dtype(), fortran, dim.slice().to_vec(), 0, path)?;
+    let (dim, fortran) = shape_and_order(shape).map_err(|e| e.in_file(path))?;
+    let header = Header::new((0, 0), A::dtype(), fortran, dim.slice().to_vec(), 0)
+        .map_err(|e| e.in_file(path))?;
     let file = create_sized(path, &[], &header, options)?;
     // SAFETY: as in `create_npy_with`.
     unsafe { NpyFile::map_file(&file, path, header, MmapMode::ReadWrite) }?.into_array()
@@ -284,18 +284,4 @@ fn create_sized(
             std::io::Error::other("file was not created"),
         )
     })
-}
-
-/// Puts the file's path into a shape error raised before the path was known.
-fn with_path(error: Error, path: &Path) -> Error {
-    match error {
-        Error::ShapeOverflow {
-            shape, itemsize, ..
-        } => Error::ShapeOverflow {
-            path: path.to_path_buf(),
-            shape,
-            itemsize,
-        },
-        other => other,
-    }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use ndarray::{Array, ArrayView, ArrayViewMut, Dimension, ShapeBuilder, StrideShape};
 
 use crate::cast::{self, Origin};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
 use crate::format::header::Header;
@@ -53,11 +53,13 @@ impl Loc {
 /// nested records (`"inner.y"`); a field whose own name contains a dot is found first.
 pub(crate) fn locate(path: &Path, dtype: &DType, name: &str) -> Result<Loc> {
     let DType::Record { .. } = dtype else {
-        return Err(Error::NotStructured {
-            path: path.to_path_buf(),
-            descr: dtype.descr(),
-            field: name.to_string(),
-        });
+        return Err(Error::at(
+            path,
+            ErrorKind::NotStructured {
+                descr: dtype.descr(),
+                field: name.to_string(),
+            },
+        ));
     };
     let record_size = dtype.itemsize();
     let mut current = dtype;
@@ -90,11 +92,13 @@ pub(crate) fn locate(path: &Path, dtype: &DType, name: &str) -> Result<Loc> {
                 current = &f.dtype;
             }
             None => {
-                return Err(Error::FieldNotFound {
-                    path: path.to_path_buf(),
-                    field: name.to_string(),
-                    available: fields.iter().map(|f| f.name.clone()).collect(),
-                });
+                return Err(Error::at(
+                    path,
+                    ErrorKind::FieldNotFound {
+                        field: name.to_string(),
+                        available: fields.iter().map(|f| f.name.clone()).collect(),
+                    },
+                ));
             }
         }
     }
@@ -120,12 +124,14 @@ pub(crate) fn field_element<A: Element>(path: &Path, loc: &Loc) -> Result<bool> 
     } else if found.to_native() == wanted {
         Ok(true)
     } else {
-        Err(Error::DTypeMismatch {
-            path: path.to_path_buf(),
-            found: loc.dtype.descr(),
-            found_name: loc.dtype.name(),
-            expected: A::NAME,
-        })
+        Err(Error::at(
+            path,
+            ErrorKind::DTypeMismatch {
+                found: loc.dtype.descr(),
+                found_name: loc.dtype.name(),
+                expected: A::NAME,
+            },
+        ))
     }
 }
 
@@ -140,7 +146,7 @@ pub(crate) fn field_shape<D: Dimension>(
     record_stride: usize,
 ) -> Result<StrideShape<D>> {
     let full: Vec<usize> = shape.iter().chain(sub).copied().collect();
-    let dim = dimension::<D>(path, &full)?;
+    let dim = dimension::<D>(&full).map_err(|e| e.in_file(path))?;
     let mut strides = D::zeros(full.len());
     let mut step = record_stride;
     let n = shape.len();
@@ -178,15 +184,17 @@ fn view_span<A: Element>(
     // With one record at most the record stride is never used.
     let strided = header.len() > 1;
     if (strided && !loc.record_size.is_multiple_of(size)) || !address.is_multiple_of(align) {
-        return Err(Error::FieldMisaligned {
-            path: path.to_path_buf(),
-            field: loc.name.clone(),
-            offset: file_offset,
-            record_size: loc.record_size,
-            align,
-            size,
-            type_name: A::NAME,
-        });
+        return Err(Error::at(
+            path,
+            ErrorKind::FieldMisaligned {
+                field: loc.name.clone(),
+                offset: file_offset,
+                record_size: loc.record_size,
+                align,
+                size,
+                type_name: A::NAME,
+            },
+        ));
     }
     let elements = (bytes.len() - loc.offset) / size;
     Ok((loc.offset..loc.offset + elements * size, file_offset))
@@ -200,15 +208,18 @@ pub(crate) fn view_loc<'a, A: Element, D: Dimension>(
     loc: &Loc,
 ) -> Result<ArrayView<'a, A, D>> {
     if field_element::<A>(path, loc)? {
-        return Err(Error::NonNativeByteOrder {
-            path: path.to_path_buf(),
-            descr: loc.dtype.descr(),
-        });
+        return Err(Error::at(
+            path,
+            ErrorKind::NonNativeByteOrder {
+                descr: loc.dtype.descr(),
+            },
+        ));
     }
     let (span, data_offset) = view_span::<A>(path, header, bytes, loc)?;
     let stride = loc.record_size / std::mem::size_of::<A>();
     let shape = field_shape::<D>(path, &header.shape, header.fortran_order, &loc.sub, stride)?;
-    let elements = cast::as_elements::<A>(&bytes[span], Origin { path, data_offset })?;
+    let elements = cast::as_elements::<A>(&bytes[span], Origin { data_offset })
+        .map_err(|e| e.in_file(path))?;
     ArrayView::from_shape(shape, elements).map_err(|_| overflow(path, header))
 }
 
@@ -223,10 +234,10 @@ pub(crate) fn read_loc<A: Element, D: Dimension>(
     let swap = field_element::<A>(path, loc)?;
     let gathered = gather(bytes, loc, header.len());
     let origin = Origin {
-        path,
         data_offset: header.data_offset + loc.offset as u64,
     };
-    let elements = cast::copy_elements::<A>(&gathered, swap, origin)?;
+    let elements =
+        cast::copy_elements::<A>(&gathered, swap, origin).map_err(|e| e.in_file(path))?;
     let shape = field_shape::<D>(
         path,
         &header.shape,
@@ -251,11 +262,13 @@ pub(crate) fn gather(bytes: &[u8], loc: &Loc, count: usize) -> Vec<u8> {
 }
 
 pub(crate) fn overflow(path: &Path, header: &Header) -> Error {
-    Error::ShapeOverflow {
-        path: path.to_path_buf(),
-        shape: header.shape.iter().map(|&d| d as u64).collect(),
-        itemsize: header.dtype.itemsize(),
-    }
+    Error::at(
+        path,
+        ErrorKind::ShapeOverflow {
+            shape: header.shape.iter().map(|&d| d as u64).collect(),
+            itemsize: header.dtype.itemsize(),
+        },
+    )
 }
 
 impl NpyFile {
@@ -268,7 +281,7 @@ impl NpyFile {
     ///
     /// A view needs the field in native byte order, its first element aligned for `A`
     /// and the record size a multiple of `size_of::<A>()`; otherwise the error
-    /// ([`Error::NonNativeByteOrder`], [`Error::FieldMisaligned`]) suggests
+    /// ([`ErrorKind::NonNativeByteOrder`], [`ErrorKind::FieldMisaligned`]) suggests
     /// [`NpyFile::read_field`], which copies. For a `bool` field every byte the view
     /// spans (other fields' bytes included) must be 0 or 1; `read_field` has no such
     /// limit.
@@ -293,24 +306,24 @@ impl NpyFile {
     /// let weight = f.field::<f32, Ix1>("weight")?;
     /// assert_eq!(weight.to_vec(), [55.5, 75.0]);
     /// assert_eq!(weight.strides(), [2]); // one record = two f32
-    /// assert!(matches!(f.field::<f32, Ix1>("height"), Err(npmap::Error::FieldNotFound { .. })));
-    /// assert!(matches!(f.field::<f64, Ix1>("weight"), Err(npmap::Error::DTypeMismatch { .. })));
+    /// assert!(matches!(f.field::<f32, Ix1>("height").as_ref().map_err(|e| e.kind()), Err(npmap::ErrorKind::FieldNotFound { .. })));
+    /// assert!(matches!(f.field::<f64, Ix1>("weight").as_ref().map_err(|e| e.kind()), Err(npmap::ErrorKind::DTypeMismatch { .. })));
     /// # }
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::NotStructured`] when the array's dtype is not a record.
-    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
-    /// - [`Error::DTypeMismatch`] when the field's type is not `A` (datetime and
+    /// - [`ErrorKind::NotStructured`] when the array's dtype is not a record.
+    /// - [`ErrorKind::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`ErrorKind::DTypeMismatch`] when the field's type is not `A` (datetime and
     ///   timedelta fields match `i64`).
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions other than the
     ///   array's plus the field's sub-array dimensions.
-    /// - [`Error::NonNativeByteOrder`] when the field is in the other byte order.
-    /// - [`Error::FieldMisaligned`] when its first element is not aligned for `A` or the
+    /// - [`ErrorKind::NonNativeByteOrder`] when the field is in the other byte order.
+    /// - [`ErrorKind::FieldMisaligned`] when its first element is not aligned for `A` or the
     ///   record size is not a multiple of `size_of::<A>()`.
-    /// - [`Error::InvalidBool`] for a `bool` field when a byte the view spans is neither
+    /// - [`ErrorKind::InvalidBool`] for a `bool` field when a byte the view spans is neither
     ///   0 nor 1.
     pub fn field<A: Element, D: Dimension>(&self, name: &str) -> Result<ArrayView<'_, A, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
@@ -339,7 +352,7 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// [`Error::ReadOnly`] for a [`crate::MmapMode::ReadOnly`] mapping, and the errors of
+    /// [`ErrorKind::ReadOnly`] for a [`crate::MmapMode::ReadOnly`] mapping, and the errors of
     /// [`NpyFile::field`].
     pub fn field_mut<A: Element, D: Dimension>(
         &mut self,
@@ -349,20 +362,20 @@ impl NpyFile {
         let header = self.header().clone();
         let loc = locate(&path, &header.dtype, name)?;
         if field_element::<A>(&path, &loc)? {
-            return Err(Error::NonNativeByteOrder {
+            return Err(Error::at(
                 path,
-                descr: loc.dtype.descr(),
-            });
+                ErrorKind::NonNativeByteOrder {
+                    descr: loc.dtype.descr(),
+                },
+            ));
         }
         let bytes = self.data_mut()?;
         let (span, data_offset) = view_span::<A>(&path, &header, bytes, &loc)?;
         let stride = loc.record_size / std::mem::size_of::<A>();
         let shape = field_shape::<D>(&path, &header.shape, header.fortran_order, &loc.sub, stride)?;
-        let origin = Origin {
-            path: &path,
-            data_offset,
-        };
-        let elements = cast::as_elements_mut::<A>(&mut bytes[span], origin)?;
+        let origin = Origin { data_offset };
+        let elements =
+            cast::as_elements_mut::<A>(&mut bytes[span], origin).map_err(|e| e.in_file(&path))?;
         ArrayViewMut::from_shape(shape, elements).map_err(|_| overflow(&path, &header))
     }
 
@@ -374,7 +387,7 @@ impl NpyFile {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("packed.npy");
     /// use npmap::ndarray::Ix1;
-    /// use npmap::Error;
+    /// use npmap::ErrorKind;
     /// // A packed record: the big-endian f8 sits at byte 1 of each 9-byte record.
     /// let dtype = npmap::DType::parse("[('flag', '|u1'), ('x', '>f8')]")?;
     /// let mut data = vec![1u8];
@@ -383,20 +396,20 @@ impl NpyFile {
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
     /// let e = f.field::<f64, Ix1>("x").unwrap_err();
-    /// assert!(matches!(e, Error::NonNativeByteOrder { .. } | Error::FieldMisaligned { .. }));
+    /// assert!(matches!(e.kind(), ErrorKind::NonNativeByteOrder { .. } | ErrorKind::FieldMisaligned { .. }));
     /// assert_eq!(f.read_field::<f64, Ix1>("x")?.to_vec(), [2.5]);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::NotStructured`] when the array's dtype is not a record.
-    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
-    /// - [`Error::DTypeMismatch`] when the field's type is not `A` (datetime and
+    /// - [`ErrorKind::NotStructured`] when the array's dtype is not a record.
+    /// - [`ErrorKind::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`ErrorKind::DTypeMismatch`] when the field's type is not `A` (datetime and
     ///   timedelta fields match `i64`).
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions other than the
     ///   array's plus the field's sub-array dimensions.
-    /// - [`Error::InvalidBool`] for a `bool` field holding a byte other than 0 or 1.
+    /// - [`ErrorKind::InvalidBool`] for a `bool` field holding a byte other than 0 or 1.
     pub fn read_field<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
         read_loc(self.path(), self.header(), self.data(), &loc)

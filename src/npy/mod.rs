@@ -28,7 +28,7 @@ use memmap2::{Mmap, MmapMut, MmapOptions};
 use ndarray::{ArrayView, ArrayViewMut, CowArray, Dimension, IxDyn};
 
 use crate::cast::Origin;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions};
@@ -37,7 +37,7 @@ use crate::format::header::{Header, HeaderOptions};
 ///
 /// | mode | NumPy | file opened | writes through a view |
 /// |---|---|---|---|
-/// | [`ReadOnly`](MmapMode::ReadOnly) | `'r'` | for reading | refused ([`Error::ReadOnly`]) |
+/// | [`ReadOnly`](MmapMode::ReadOnly) | `'r'` | for reading | refused ([`ErrorKind::ReadOnly`]) |
 /// | [`ReadWrite`](MmapMode::ReadWrite) | `'r+'` | for reading and writing | reach the file, seen by every mapping of it |
 /// | [`CopyOnWrite`](MmapMode::CopyOnWrite) | `'c'` | for reading | stay in this mapping's private pages |
 ///
@@ -46,12 +46,12 @@ use crate::format::header::{Header, HeaderOptions};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("x.npy");
 /// use npmap::ndarray::{Array1, Ix1};
-/// use npmap::{Error, MmapMode, NpyFile};
+/// use npmap::{ErrorKind, MmapMode, NpyFile};
 /// npmap::save_npy(&path, &Array1::<i32>::zeros(3))?;
 ///
 /// // SAFETY: nothing truncates the file or writes invalid values to it while it is mapped.
 /// let mut r = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
-/// assert!(matches!(r.view_mut::<i32, Ix1>(), Err(Error::ReadOnly { .. })));
+/// assert!(matches!(r.view_mut::<i32, Ix1>().as_ref().map_err(|e| e.kind()), Err(ErrorKind::ReadOnly { .. })));
 ///
 /// // SAFETY: as above.
 /// let mut c = unsafe { NpyFile::open(&path, MmapMode::CopyOnWrite)? };
@@ -153,7 +153,7 @@ impl NpyFile {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("X.npy");
     /// use npmap::ndarray::{Array2, Ix2};
-    /// use npmap::{DType, Error, MmapMode, NpyFile};
+    /// use npmap::{DType, ErrorKind, MmapMode, NpyFile};
     /// npmap::save_npy(&path, &Array2::<f32>::from_elem((2, 3), 0.5))?;
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
@@ -169,18 +169,18 @@ impl NpyFile {
     /// std::fs::write(&text, "hello").unwrap();
     /// // SAFETY: the file is never mapped: opening it fails.
     /// let e = unsafe { NpyFile::open(&text, MmapMode::ReadOnly) }.unwrap_err();
-    /// assert!(matches!(e, Error::BadMagic { ref found, .. } if found == b"hello"));
+    /// assert!(matches!(e.kind(), ErrorKind::BadMagic { found, .. } if found == b"hello"));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::Io`] when the file cannot be opened (`action` `"open"`: missing, or not
+    /// - [`ErrorKind::Io`] when the file cannot be opened (`action` `"open"`: missing, or not
     ///   writable for [`MmapMode::ReadWrite`]), its size or header cannot be read
     ///   (`"stat"`, `"read header"`), or it cannot be mapped (`"map"`).
     /// - The errors of [`Header::read_from`] for a file that is not a well-formed `.npy`:
-    ///   [`Error::BadMagic`] for another kind of file, [`Error::Truncated`] when the file
-    ///   ends before its header or its data does, [`Error::HeaderTooLarge`] for a header
+    ///   [`ErrorKind::BadMagic`] for another kind of file, [`ErrorKind::Truncated`] when the file
+    ///   ends before its header or its data does, [`ErrorKind::HeaderTooLarge`] for a header
     ///   longer than [`HeaderOptions::default`] accepts, and the others listed there.
     ///
     /// # Safety
@@ -196,12 +196,12 @@ impl NpyFile {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("x.npy");
-    /// use npmap::{Error, HeaderOptions, MmapMode, NpyFile};
+    /// use npmap::{ErrorKind, HeaderOptions, MmapMode, NpyFile};
     /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[1u8, 2]))?; // a 118-byte header
     /// let strict = HeaderOptions::new().max_header_size(100);
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let e = unsafe { NpyFile::open_with(&path, MmapMode::ReadOnly, &strict) }.unwrap_err();
-    /// assert!(matches!(e, Error::HeaderTooLarge { found: 118, limit: 100, .. }));
+    /// assert!(matches!(e.kind(), ErrorKind::HeaderTooLarge { found: 118, limit: 100, .. }));
     ///
     /// let roomy = HeaderOptions::new().max_header_size(1 << 20);
     /// // SAFETY: as above.
@@ -213,7 +213,7 @@ impl NpyFile {
     /// # Errors
     ///
     /// As [`NpyFile::open`], with `options` deciding when a header is
-    /// [`Error::HeaderTooLarge`] or nests too deep ([`Error::HeaderNesting`]).
+    /// [`ErrorKind::HeaderTooLarge`] or nests too deep ([`ErrorKind::HeaderNesting`]).
     ///
     /// # Safety
     /// See the [type-level contract](NpyFile#safety).
@@ -335,15 +335,12 @@ impl NpyFile {
         match &mut self.map {
             Mapping::Empty => Ok(&mut []),
             Mapping::Writable(m) => Ok(m),
-            Mapping::ReadOnly(_) => Err(Error::ReadOnly {
-                path: self.path.clone(),
-            }),
+            Mapping::ReadOnly(_) => Err(Error::at(self.path.clone(), ErrorKind::ReadOnly)),
         }
     }
 
-    fn origin(&self) -> Origin<'_> {
+    fn origin(&self) -> Origin {
         Origin {
-            path: &self.path,
             data_offset: self.header.data_offset,
         }
     }
@@ -360,32 +357,33 @@ impl NpyFile {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("x.npy");
     /// use npmap::ndarray::{arr2, Ix1, Ix2, IxDyn};
-    /// use npmap::{Error, MmapMode, NpyFile};
+    /// use npmap::{ErrorKind, MmapMode, NpyFile};
     /// npmap::save_npy(&path, &arr2(&[[1i16, 2, 3], [4, 5, 6]]))?;
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
     /// assert_eq!(f.view::<i16, Ix2>()?[[1, 2]], 6);
     /// assert_eq!(f.view::<i16, IxDyn>()?.shape(), [2, 3]);
     /// let e = f.view::<i16, Ix1>().unwrap_err();
-    /// assert!(matches!(e, Error::NdimMismatch { found: 2, expected: 1, .. }));
-    /// assert!(matches!(f.view::<u16, Ix2>(), Err(Error::DTypeMismatch { .. })));
+    /// assert!(matches!(e.kind(), ErrorKind::NdimMismatch { found: 2, expected: 1, .. }));
+    /// assert!(matches!(f.view::<u16, Ix2>().as_ref().map_err(|e| e.kind()), Err(ErrorKind::DTypeMismatch { .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the file's dtype is not `A`'s.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the file
+    /// - [`ErrorKind::DTypeMismatch`] when the file's dtype is not `A`'s.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the file
     ///   has another.
-    /// - [`Error::NonNativeByteOrder`] when the data is in the other byte order.
-    /// - [`Error::Misaligned`] when the data does not start at an address aligned for `A`
+    /// - [`ErrorKind::NonNativeByteOrder`] when the data is in the other byte order.
+    /// - [`ErrorKind::Misaligned`] when the data does not start at an address aligned for `A`
     ///   (never for files that NumPy or npmap wrote: their data starts on a 64-byte
     ///   boundary).
-    /// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
+    /// - [`ErrorKind::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
     ///
     /// [`NpyFile::cow`] copies in the byte-order and alignment cases.
     pub fn view<A: Element, D: Dimension>(&self) -> Result<ArrayView<'_, A, D>> {
         bytes::view(&self.header, self.map.bytes(), self.origin())
+            .map_err(|e| e.in_file(&self.path))
     }
 
     /// A mutable zero-copy view; refused for [`MmapMode::ReadOnly`].
@@ -410,23 +408,18 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// [`Error::ReadOnly`] for a [`MmapMode::ReadOnly`] mapping, and the errors of
+    /// [`ErrorKind::ReadOnly`] for a [`MmapMode::ReadOnly`] mapping, and the errors of
     /// [`NpyFile::view`].
     pub fn view_mut<A: Element, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, A, D>> {
-        let origin = Origin {
-            path: &self.path,
-            data_offset: self.header.data_offset,
-        };
+        let origin = self.origin();
         let data: &mut [u8] = match &mut self.map {
             Mapping::Empty => &mut [],
             Mapping::Writable(m) => m,
             Mapping::ReadOnly(_) => {
-                return Err(Error::ReadOnly {
-                    path: self.path.clone(),
-                });
+                return Err(Error::at(self.path.clone(), ErrorKind::ReadOnly));
             }
         };
-        bytes::view_mut(&self.header, data, origin)
+        bytes::view_mut(&self.header, data, origin).map_err(|e| e.in_file(&self.path))
     }
 
     /// The data as `A`: borrowed when a zero-copy view is possible, otherwise a copy
@@ -437,7 +430,7 @@ impl NpyFile {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("be.npy");
     /// use npmap::ndarray::Ix1;
-    /// use npmap::{Error, MmapMode, NpyFile};
+    /// use npmap::{ErrorKind, MmapMode, NpyFile};
     /// // A big-endian file, as written by `np.save(path, a.astype('>f8'))`.
     /// let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
     /// let dict = "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }";
@@ -448,7 +441,7 @@ impl NpyFile {
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
     /// # if cfg!(target_endian = "little") {
-    /// assert!(matches!(f.view::<f64, Ix1>(), Err(Error::NonNativeByteOrder { .. })));
+    /// assert!(matches!(f.view::<f64, Ix1>().as_ref().map_err(|e| e.kind()), Err(ErrorKind::NonNativeByteOrder { .. })));
     /// let c = f.cow::<f64, Ix1>()?;
     /// assert!(c.is_owned());
     /// assert_eq!(c.to_vec(), [1.5, -2.0]);
@@ -458,12 +451,12 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the file's dtype is not `A`'s (in either byte order).
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the file
+    /// - [`ErrorKind::DTypeMismatch`] when the file's dtype is not `A`'s (in either byte order).
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the file
     ///   has another.
-    /// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
+    /// - [`ErrorKind::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
     pub fn cow<A: Element, D: Dimension>(&self) -> Result<CowArray<'_, A, D>> {
-        bytes::cow(&self.header, self.map.bytes(), self.origin())
+        bytes::cow(&self.header, self.map.bytes(), self.origin()).map_err(|e| e.in_file(&self.path))
     }
 
     /// Turns the file into a typed array after checking dtype, dimensions, byte order,
@@ -489,7 +482,7 @@ impl NpyFile {
     /// The errors of [`NpyFile::view`]; the file is dropped (and unmapped) with the error.
     pub fn into_array<A: Element, D: Dimension>(self) -> Result<NpyArray<A, D>> {
         self.view::<A, D>()?;
-        let dim = dimension::<D>(&self.path, &self.header.shape)?;
+        let dim = dimension::<D>(&self.header.shape).map_err(|e| e.in_file(&self.path))?;
         Ok(NpyArray {
             file: self,
             dim,
@@ -517,7 +510,7 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] (`action` `"flush"`) when the operating system fails to write the
+    /// [`ErrorKind::Io`] (`action` `"flush"`) when the operating system fails to write the
     /// pages back (`msync`), for instance on a full disk or a failing device.
     pub fn flush(&self) -> Result<()> {
         match (&self.map, self.mode) {
@@ -697,21 +690,21 @@ pub(crate) unsafe fn map_whole_read_only(file: &File, path: &Path) -> Result<Mma
     unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, "map", e))
 }
 
-pub(crate) fn dtype_mismatch<A: Element>(path: &Path, found: &DType) -> Error {
-    Error::DTypeMismatch {
-        path: path.to_path_buf(),
+pub(crate) fn dtype_mismatch<A: Element>(found: &DType) -> Error {
+    Error::from(ErrorKind::DTypeMismatch {
         found: found.descr(),
         found_name: found.name(),
         expected: A::NAME,
-    }
+    })
 }
 
 /// The shape as the dimension type `D`, or an error naming both.
-pub(crate) fn dimension<D: Dimension>(path: &Path, shape: &[usize]) -> Result<D> {
-    D::from_dimension(&IxDyn(shape)).ok_or_else(|| Error::NdimMismatch {
-        path: path.to_path_buf(),
-        found: shape.len(),
-        expected: D::NDIM.unwrap_or(shape.len()),
-        shape: shape.to_vec(),
+pub(crate) fn dimension<D: Dimension>(shape: &[usize]) -> Result<D> {
+    D::from_dimension(&IxDyn(shape)).ok_or_else(|| {
+        Error::from(ErrorKind::NdimMismatch {
+            found: shape.len(),
+            expected: D::NDIM.unwrap_or(shape.len()),
+            shape: shape.to_vec(),
+        })
     })
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use ndarray::{Array, Dimension, ShapeBuilder};
 
 use crate::cast::{self, Origin};
-use crate::error::{Error, Result, STREAM_PATH};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{Header, HeaderOptions};
 
@@ -26,9 +26,9 @@ use super::*;
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the file cannot be opened, its size read (`"stat"`) or its
+/// [`ErrorKind::Io`] when the file cannot be opened, its size read (`"stat"`) or its
 /// header read (`"read header"`), and the errors of [`Header::read_from`] for a file
-/// that is not a well-formed `.npy`, among them [`Error::Truncated`] when the file is
+/// that is not a well-formed `.npy`, among them [`ErrorKind::Truncated`] when the file is
 /// shorter than its header says.
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<Header> {
     open_npy(path.as_ref(), false, &HeaderOptions::default()).map(|(_, _, header)| header)
@@ -56,7 +56,7 @@ pub(crate) fn open_npy(
     options: &HeaderOptions,
 ) -> Result<(File, u64, Header)> {
     let (mut file, len) = open_file(path, writable)?;
-    let header = Header::read_from(&mut file, path, Some(len), options)?;
+    let header = Header::read_from(&mut file, Some(len), options).map_err(|e| e.in_file(path))?;
     Ok((file, len, header))
 }
 
@@ -78,13 +78,13 @@ pub(crate) fn open_npy(
 ///
 /// # Errors
 ///
-/// - [`Error::Io`] when the file cannot be opened or read.
+/// - [`ErrorKind::Io`] when the file cannot be opened or read.
 /// - The errors of [`Header::read_from`] for a file that is not a well-formed `.npy`,
-///   among them [`Error::Truncated`] when the file is shorter than its header says.
-/// - [`Error::DTypeMismatch`] when the file's dtype is not `A`'s (in either byte order).
-/// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the file
+///   among them [`ErrorKind::Truncated`] when the file is shorter than its header says.
+/// - [`ErrorKind::DTypeMismatch`] when the file's dtype is not `A`'s (in either byte order).
+/// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the file
 ///   has another.
-/// - [`Error::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
+/// - [`ErrorKind::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
 pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
     read_npy_with(path, &HeaderOptions::default())
 }
@@ -96,11 +96,11 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("x.npy");
 /// use npmap::ndarray::Ix1;
-/// use npmap::{Error, HeaderOptions};
+/// use npmap::{ErrorKind, HeaderOptions};
 /// npmap::save_npy(&path, &npmap::ndarray::arr1(&[7u8]))?; // a 118-byte header
 /// let tight = HeaderOptions::new().max_header_size(64);
 /// let e = npmap::read_npy_with::<u8, Ix1>(&path, &tight).unwrap_err();
-/// assert!(matches!(e, Error::HeaderTooLarge { found: 118, limit: 64, .. }));
+/// assert!(matches!(e.kind(), ErrorKind::HeaderTooLarge { found: 118, limit: 64, .. }));
 /// let a = npmap::read_npy_with::<u8, Ix1>(&path, &HeaderOptions::default())?;
 /// assert_eq!(a.to_vec(), [7]);
 /// # Ok(()) }
@@ -109,7 +109,7 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
 /// # Errors
 ///
 /// As [`read_npy`], with `options` deciding when a header is
-/// [`Error::HeaderTooLarge`] or nests too deep ([`Error::HeaderNesting`]).
+/// [`ErrorKind::HeaderTooLarge`] or nests too deep ([`ErrorKind::HeaderNesting`]).
 pub fn read_npy_with<A: Element, D: Dimension>(
     path: impl AsRef<Path>,
     options: &HeaderOptions,
@@ -121,19 +121,19 @@ pub fn read_npy_with<A: Element, D: Dimension>(
         .map_err(|e| Error::io(path, "stat", e))?
         .len();
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    read_array(&mut reader, path, Some(len), options)
+    read_array(&mut reader, Some(len), options).map_err(|e| e.in_file(path))
 }
 
 /// Reads a `.npy` stream (for instance a member of an archive) into memory.
 ///
 /// The data is read in bounded steps, so a stream that declares more data than it
-/// holds is refused without allocating the declared size. Errors name the source
-/// `<stream>`.
+/// holds is refused without allocating the declared size. Errors carry no path
+/// ([`Error::path`] is `None`).
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// use npmap::ndarray::{arr1, Array1};
-/// use npmap::Error;
+/// use npmap::ErrorKind;
 /// let mut bytes = Vec::new();
 /// npmap::write_npy_to(&mut bytes, &arr1(&[1.5f32, 2.5, 3.5]))?;
 /// let a: Array1<f32> = npmap::read_npy_from(bytes.as_slice())?;
@@ -141,41 +141,35 @@ pub fn read_npy_with<A: Element, D: Dimension>(
 ///
 /// let cut = &bytes[..bytes.len() - 2]; // the last element is incomplete
 /// let e = npmap::read_npy_from::<f32, npmap::ndarray::Ix1>(cut).unwrap_err();
-/// assert!(matches!(e, Error::Truncated { what: "array data", expected: 12, found: 10, .. }));
+/// assert!(matches!(e.kind(), ErrorKind::Truncated { what: "array data", expected: 12, found: 10, .. }));
 /// # Ok(()) }
 /// ```
 ///
 /// # Errors
 ///
-/// - [`Error::Io`] when reading from `reader` fails.
+/// - [`ErrorKind::Io`] when reading from `reader` fails.
 /// - The errors of [`Header::read_from`] for a stream that is not a well-formed `.npy`,
-///   and [`Error::Truncated`] when the stream ends before the data does.
-/// - [`Error::DTypeMismatch`], [`Error::NdimMismatch`] and [`Error::InvalidBool`], as
+///   and [`ErrorKind::Truncated`] when the stream ends before the data does.
+/// - [`ErrorKind::DTypeMismatch`], [`ErrorKind::NdimMismatch`] and [`ErrorKind::InvalidBool`], as
 ///   for [`read_npy`].
 pub fn read_npy_from<A: Element, D: Dimension>(reader: impl Read) -> Result<Array<A, D>> {
     let mut reader = reader;
-    read_array(
-        &mut reader,
-        Path::new(STREAM_PATH),
-        None,
-        &HeaderOptions::default(),
-    )
+    read_array(&mut reader, None, &HeaderOptions::default())
 }
 
 /// Reads header and data; `file_len`, when known, was checked against the header.
 pub(crate) fn read_array<A: Element, D: Dimension>(
     reader: &mut impl Read,
-    path: &Path,
     file_len: Option<u64>,
     options: &HeaderOptions,
 ) -> Result<Array<A, D>> {
-    let header = Header::read_from(reader, path, file_len, options)?;
+    let header = Header::read_from(reader, file_len, options)?;
     let swap = match match_element::<A>(&header.dtype) {
         ElementMatch::Native => false,
         ElementMatch::Swapped => true,
-        ElementMatch::Different => return Err(dtype_mismatch::<A>(path, &header.dtype)),
+        ElementMatch::Different => return Err(dtype_mismatch::<A>(&header.dtype)),
     };
-    let dim = dimension::<D>(path, &header.shape)?;
+    let dim = dimension::<D>(&header.shape)?;
     let count = header.len();
     // With the length checked, read in one step; from a stream, grow as data arrives.
     let step = match file_len {
@@ -183,15 +177,13 @@ pub(crate) fn read_array<A: Element, D: Dimension>(
         None => Some((16 << 20) / std::mem::size_of::<A>().max(1)),
     };
     let origin = Origin {
-        path,
         data_offset: header.data_offset,
     };
     let elements = cast::read_elements::<A>(reader, count, step, swap, origin)?;
     Array::from_shape_vec(dim.set_f(header.fortran_order), elements).map_err(|_| {
-        Error::ShapeOverflow {
-            path: path.to_path_buf(),
+        Error::from(ErrorKind::ShapeOverflow {
             shape: header.shape.iter().map(|&d| d as u64).collect(),
             itemsize: header.dtype.itemsize(),
-        }
+        })
     })
 }

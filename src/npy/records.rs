@@ -8,7 +8,7 @@ use std::path::Path;
 use ndarray::{Array, ArrayRef, ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
 
 use crate::cast::{self, Origin};
-use crate::error::{Error, Result, STREAM_PATH};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::{DType, Field};
 use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions, read_up_to, truncated};
@@ -31,7 +31,7 @@ impl NpyFile {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("points.npy");
     /// use npmap::ndarray::{arr1, Ix1, Ix2};
-    /// use npmap::{Error, Field, MmapMode, NpyFile, Record};
+    /// use npmap::{ErrorKind, Field, MmapMode, NpyFile, Record};
     /// use std::mem::offset_of;
     ///
     /// #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
@@ -49,26 +49,25 @@ impl NpyFile {
     /// let points = f.records::<Point, Ix1>()?;
     /// assert_eq!(points[1], Point { x: 3.0, y: 4.0 });
     /// assert_eq!(points.iter().map(|p| p.x + p.y).sum::<f32>(), 10.0);
-    /// assert!(matches!(f.records::<Point, Ix2>(), Err(Error::NdimMismatch { .. })));
+    /// assert!(matches!(f.records::<Point, Ix2>().as_ref().map_err(|e| e.kind()), Err(ErrorKind::NdimMismatch { .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`.
-    /// - [`Error::RecordMismatch`] when the file's dtype is not `R::dtype()`.
-    /// - [`Error::NonNativeByteOrder`] when it is, but in the other byte order.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::BadRecordType`] when `R::fields()` does not describe a layout inside `R`.
+    /// - [`ErrorKind::RecordMismatch`] when the file's dtype is not `R::dtype()`.
+    /// - [`ErrorKind::NonNativeByteOrder`] when it is, but in the other byte order.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
-    /// - [`Error::Misaligned`] when the data is not aligned for `R`.
+    /// - [`ErrorKind::Misaligned`] when the data is not aligned for `R`.
     pub fn records<R: Record, D: Dimension>(&self) -> Result<ArrayView<'_, R, D>> {
         check_records::<R>(self.path(), &self.header().dtype, false)?;
-        let dim = dimension::<D>(self.path(), &self.header().shape)?;
+        let dim = dimension::<D>(&self.header().shape).map_err(|e| e.in_file(self.path()))?;
         let origin = Origin {
-            path: self.path(),
             data_offset: self.header().data_offset,
         };
-        let records = cast::as_pod::<R>(self.data(), origin)?;
+        let records = cast::as_pod::<R>(self.data(), origin).map_err(|e| e.in_file(self.path()))?;
         ArrayView::from_shape(dim.set_f(self.header().fortran_order), records)
             .map_err(|_| overflow(self.path(), self.header()))
     }
@@ -102,18 +101,18 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// [`Error::ReadOnly`] for a [`crate::MmapMode::ReadOnly`] mapping, and the errors of
+    /// [`ErrorKind::ReadOnly`] for a [`crate::MmapMode::ReadOnly`] mapping, and the errors of
     /// [`NpyFile::records`].
     pub fn records_mut<R: Record, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, R, D>> {
         let path = self.path().to_path_buf();
         let header = self.header().clone();
         check_records::<R>(&path, &header.dtype, false)?;
-        let dim = dimension::<D>(&path, &header.shape)?;
+        let dim = dimension::<D>(&header.shape).map_err(|e| e.in_file(&path))?;
         let origin = Origin {
-            path: &path,
             data_offset: header.data_offset,
         };
-        let records = cast::as_pod_mut::<R>(self.data_mut()?, origin)?;
+        let records =
+            cast::as_pod_mut::<R>(self.data_mut()?, origin).map_err(|e| e.in_file(&path))?;
         ArrayViewMut::from_shape(dim.set_f(header.fortran_order), records)
             .map_err(|_| overflow(&path, &header))
     }
@@ -126,7 +125,7 @@ impl NpyFile {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("be.npy");
     /// use npmap::ndarray::Ix1;
-    /// use npmap::{DType, Error, Field, MmapMode, NpyFile, Record};
+    /// use npmap::{DType, ErrorKind, Field, MmapMode, NpyFile, Record};
     /// use std::mem::offset_of;
     /// # #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
     /// # #[repr(C)]
@@ -143,7 +142,7 @@ impl NpyFile {
     /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
     /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
     /// # if cfg!(target_endian = "little") {
-    /// assert!(matches!(f.records::<Point, Ix1>(), Err(Error::NonNativeByteOrder { .. })));
+    /// assert!(matches!(f.records::<Point, Ix1>().as_ref().map_err(|e| e.kind()), Err(ErrorKind::NonNativeByteOrder { .. })));
     /// # }
     /// assert_eq!(f.read_records::<Point, Ix1>()?[0], Point { x: 1.0, y: 2.0 });
     /// # Ok(()) }
@@ -151,8 +150,8 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// [`Error::BadRecordType`], [`Error::RecordMismatch`] (the file's dtype is neither
-    /// `R::dtype()` nor its byte-swapped form) and [`Error::NdimMismatch`], as for
+    /// [`ErrorKind::BadRecordType`], [`ErrorKind::RecordMismatch`] (the file's dtype is neither
+    /// `R::dtype()` nor its byte-swapped form) and [`ErrorKind::NdimMismatch`], as for
     /// [`NpyFile::records`].
     pub fn read_records<R: Record, D: Dimension>(&self) -> Result<Array<R, D>> {
         records_from_bytes(self.path(), self.header(), self.data().to_vec())
@@ -173,12 +172,11 @@ fn records_from_bytes<R: Record, D: Dimension>(
             }
         }
     }
-    let dim = dimension::<D>(path, &header.shape)?;
+    let dim = dimension::<D>(&header.shape).map_err(|e| e.in_file(path))?;
     let origin = Origin {
-        path,
         data_offset: header.data_offset,
     };
-    let records = cast::copy_pod::<R>(&bytes, origin)?;
+    let records = cast::copy_pod::<R>(&bytes, origin).map_err(|e| e.in_file(path))?;
     Array::from_shape_vec(dim.set_f(header.fortran_order), records)
         .map_err(|_| overflow(path, header))
 }
@@ -212,7 +210,7 @@ fn records_from_bytes<R: Record, D: Dimension>(
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the file cannot be opened or read, the errors of
+/// [`ErrorKind::Io`] when the file cannot be opened or read, the errors of
 /// [`Header::read_from`](crate::Header::read_from) for a malformed or truncated file,
 /// and those of [`NpyFile::read_records`].
 pub fn read_records<R: Record, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<R, D>> {
@@ -228,18 +226,19 @@ pub(crate) fn read_whole(path: &Path) -> Result<(Header, Vec<u8>)> {
         .metadata()
         .map_err(|e| Error::io(path, "stat", e))?
         .len();
-    let header = Header::read_from(&mut file, path, Some(len), &HeaderOptions::default())?;
+    let header = Header::read_from(&mut file, Some(len), &HeaderOptions::default())
+        .map_err(|e| e.in_file(path))?;
     let data_len = usize::try_from(header.data_len()).map_err(|_| overflow(path, &header))?;
     let mut bytes = vec![0u8; data_len];
-    let got = read_up_to(&mut file, &mut bytes, path)?;
+    let got = read_up_to(&mut file, &mut bytes).map_err(|e| e.in_file(path))?;
     if got < data_len {
         return Err(truncated(
-            path,
             "array data",
             header.data_offset,
             data_len as u64,
             got as u64,
-        ));
+        )
+        .in_file(path));
     }
     Ok((header, bytes))
 }
@@ -435,7 +434,7 @@ impl Field {
 /// Checks `R`'s field list and compares its dtype with the file's; `Ok(true)` when
 /// the file is the byte-swapped form of it (only accepted when `allow_swap`).
 fn check_records<R: Record>(path: &Path, found: &DType, allow_swap: bool) -> Result<bool> {
-    let expected = record_dtype::<R>(path)?;
+    let expected = record_dtype::<R>().map_err(|e| e.in_file(path))?;
     if *found == expected {
         return Ok(false);
     }
@@ -443,26 +442,31 @@ fn check_records<R: Record>(path: &Path, found: &DType, allow_swap: bool) -> Res
         if allow_swap {
             return Ok(true);
         }
-        return Err(Error::NonNativeByteOrder {
-            path: path.to_path_buf(),
-            descr: found.descr(),
-        });
+        return Err(Error::at(
+            path,
+            ErrorKind::NonNativeByteOrder {
+                descr: found.descr(),
+            },
+        ));
     }
-    Err(Error::RecordMismatch {
-        path: path.to_path_buf(),
-        type_name: std::any::type_name::<R>(),
-        expected: expected.descr(),
-        found: found.descr(),
-    })
+    Err(Error::at(
+        path,
+        ErrorKind::RecordMismatch {
+            type_name: std::any::type_name::<R>(),
+            expected: expected.descr(),
+            found: found.descr(),
+        },
+    ))
 }
 
 /// `R::dtype()` after checking that it describes a layout inside `R`.
-fn record_dtype<R: Record>(path: &Path) -> Result<DType> {
+fn record_dtype<R: Record>() -> Result<DType> {
     let dtype = R::dtype();
-    let bad = |reason: String| Error::BadRecordType {
-        path: path.to_path_buf(),
-        type_name: std::any::type_name::<R>(),
-        reason,
+    let bad = |reason: String| {
+        Error::from(ErrorKind::BadRecordType {
+            type_name: std::any::type_name::<R>(),
+            reason,
+        })
     };
     let DType::Record { fields, itemsize } = &dtype else {
         return Err(bad(format!(
@@ -548,7 +552,7 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
 /// # }
 /// let mut out = Vec::new();
 /// npmap::write_records_to(&mut out, &arr1(&[Point { x: 0.5, y: 1.5 }]))?;
-/// let h = Header::read_from(&mut out.as_slice(), "out".as_ref(), None, &Default::default())?;
+/// let h = Header::read_from(&mut out.as_slice(), None, &Default::default())?;
 /// assert_eq!((h.dtype, h.shape), (Point::dtype(), vec![1]));
 /// assert_eq!(out.len(), 128 + 8);
 /// # Ok(()) }
@@ -556,15 +560,15 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
 ///
 /// # Errors
 ///
-/// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`
+/// - [`ErrorKind::BadRecordType`] when `R::fields()` does not describe a layout inside `R`
 ///   (nothing is written then).
-/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
+/// - [`ErrorKind::Io`] (`action` `"write"`, no path) when `writer` fails.
 pub fn write_records_to<R, D>(writer: impl Write, array: &ArrayRef<R, D>) -> Result<()>
 where
     R: Record,
     D: Dimension,
 {
-    write_records_at(writer, array, Path::new(STREAM_PATH))
+    write_items_as(writer, array, &record_dtype::<R>()?)
 }
 
 /// Saves an array of records to `path` as `np.save` would, atomically (see
@@ -595,8 +599,8 @@ where
 ///
 /// # Errors
 ///
-/// - [`Error::BadRecordType`] when `R::fields()` does not describe a layout inside `R`.
-/// - [`Error::Io`] when the temporary file beside `path` cannot be created, its space
+/// - [`ErrorKind::BadRecordType`] when `R::fields()` does not describe a layout inside `R`.
+/// - [`ErrorKind::Io`] when the temporary file beside `path` cannot be created, its space
 ///   reserved, written, synced or renamed over `path`; `path` is then left as it was.
 pub fn save_records<R, D>(path: impl AsRef<Path>, array: &ArrayRef<R, D>) -> Result<()>
 where
@@ -604,17 +608,8 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
-    let dtype = record_dtype::<R>(path)?;
+    let dtype = record_dtype::<R>().map_err(|e| e.in_file(path))?;
     save_items_as(path, array, &dtype, Durability::Synced)
-}
-
-fn write_records_at<R, D>(writer: impl Write, array: &ArrayRef<R, D>, path: &Path) -> Result<()>
-where
-    R: Record,
-    D: Dimension,
-{
-    let dtype = record_dtype::<R>(path)?;
-    write_items_as(writer, array, &dtype, path)
 }
 
 /// Renamed to [`write_records_to`] (writer functions end in `_to`, reader functions in `_from`).

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ndarray::{ArrayRef, Dimension};
 
-use crate::error::{Error, Result, STREAM_PATH};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
 use crate::format::header::Header;
@@ -30,21 +30,13 @@ const STREAM_CHUNK: usize = 1 << 16;
 ///
 /// # Errors
 ///
-/// [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
+/// [`ErrorKind::Io`] (`action` `"write"`, no path) when `writer` fails.
 pub fn write_npy_to<A, D>(writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
     D: Dimension,
 {
-    write_to(writer, array, Path::new(STREAM_PATH))
-}
-
-pub(crate) fn write_to<A, D>(writer: impl Write, array: &ArrayRef<A, D>, path: &Path) -> Result<()>
-where
-    A: Element,
-    D: Dimension,
-{
-    write_items_as(writer, array, &A::dtype(), path)
+    write_items_as(writer, array, &A::dtype())
 }
 
 /// The one writer of an in-memory array: the header `np.save` writes for `dtype`
@@ -55,13 +47,12 @@ pub(crate) fn write_items_as<T, D>(
     mut writer: impl Write,
     array: &ArrayRef<T, D>,
     dtype: &DType,
-    path: &Path,
 ) -> Result<()>
 where
     T: bytemuck::NoUninit,
     D: Dimension,
 {
-    let io = |e| Error::io(path, "write", e);
+    let io = |e| Error::stream_io("write", e);
     let fortran = written_in_fortran_order(array);
     writer
         .write_all(&Header::encode(dtype, fortran, array.shape()))
@@ -90,7 +81,7 @@ where
     let data_len = array.len() * std::mem::size_of::<T>();
     atomic_write(path, durability, |file| {
         reserve_space(file, (header_len + data_len) as u64, path)?;
-        write_items_as(BufWriter::with_capacity(1 << 20, file), array, dtype, path)
+        write_items_as(BufWriter::with_capacity(1 << 20, file), array, dtype)
     })
 }
 
@@ -129,7 +120,7 @@ where
 /// `data` must hold exactly the elements of `shape` in the given memory order.
 ///
 /// ```
-/// use npmap::{DType, Error};
+/// use npmap::{DType, ErrorKind};
 /// let dtype = DType::parse("[('id', '<u2'), ('score', '<f4')]").unwrap();
 /// let mut record = 7u16.to_le_bytes().to_vec();
 /// record.extend(0.5f32.to_le_bytes());
@@ -137,16 +128,16 @@ where
 /// npmap::write_npy_raw_to(&mut out, &dtype, &[1], false, &record).unwrap();
 /// assert_eq!(&out[out.len() - 6..], &record[..]);
 /// let e = npmap::write_npy_raw_to(&mut Vec::new(), &dtype, &[2], false, &record).unwrap_err();
-/// assert!(matches!(e, Error::DataLength { expected: 12, found: 6, .. }));
+/// assert!(matches!(e.kind(), ErrorKind::DataLength { expected: 12, found: 6, .. }));
 /// ```
 ///
 /// # Errors
 ///
-/// - [`Error::DataLength`] when `data` is not `dtype.itemsize()` times the number of
+/// - [`ErrorKind::DataLength`] when `data` is not `dtype.itemsize()` times the number of
 ///   elements of `shape` bytes long; nothing is written then.
-/// - [`Error::ShapeOverflow`] when the shape's byte size does not fit in memory
+/// - [`ErrorKind::ShapeOverflow`] when the shape's byte size does not fit in memory
 ///   addresses.
-/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
+/// - [`ErrorKind::Io`] (`action` `"write"`, no path) when `writer` fails.
 pub fn write_npy_raw_to(
     writer: impl Write,
     dtype: &DType,
@@ -154,14 +145,7 @@ pub fn write_npy_raw_to(
     fortran_order: bool,
     data: &[u8],
 ) -> Result<()> {
-    write_raw_to(
-        writer,
-        dtype,
-        shape,
-        fortran_order,
-        data,
-        Path::new(STREAM_PATH),
-    )
+    write_raw_to(writer, dtype, shape, fortran_order, data)
 }
 
 /// [`write_npy_raw_to`] to a file, atomically as [`save_npy`].
@@ -182,8 +166,8 @@ pub fn write_npy_raw_to(
 ///
 /// # Errors
 ///
-/// - [`Error::DataLength`] and [`Error::ShapeOverflow`], as for [`write_npy_raw_to`].
-/// - [`Error::Io`] when the temporary file beside `path` cannot be created
+/// - [`ErrorKind::DataLength`] and [`ErrorKind::ShapeOverflow`], as for [`write_npy_raw_to`].
+/// - [`ErrorKind::Io`] when the temporary file beside `path` cannot be created
 ///   (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
 ///   e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
 ///   (`"rename temporary file"`). `path` is then left as it was and the temporary
@@ -205,7 +189,6 @@ pub fn save_npy_raw(
             shape,
             fortran_order,
             data,
-            path,
         )
     })
 }
@@ -216,26 +199,17 @@ fn write_raw_to(
     shape: &[usize],
     fortran_order: bool,
     data: &[u8],
-    path: &Path,
 ) -> Result<()> {
-    let header = Header::new(
-        (1, 0),
-        dtype.clone(),
-        fortran_order,
-        shape.to_vec(),
-        0,
-        path,
-    )?;
+    let header = Header::new((1, 0), dtype.clone(), fortran_order, shape.to_vec(), 0)?;
     if header.data_len() != data.len() as u64 {
-        return Err(Error::DataLength {
-            path: path.to_path_buf(),
+        return Err(Error::from(ErrorKind::DataLength {
             descr: dtype.descr(),
             shape: shape.to_vec(),
             expected: header.data_len(),
             found: data.len() as u64,
-        });
+        }));
     }
-    let io = |e| Error::io(path, "write", e);
+    let io = |e| Error::stream_io("write", e);
     writer
         .write_all(&Header::encode(dtype, fortran_order, shape))
         .map_err(io)?;
@@ -259,7 +233,7 @@ fn write_raw_to(
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the temporary file beside `path` cannot be created
+/// [`ErrorKind::Io`] when the temporary file beside `path` cannot be created
 /// (`action` `"create temporary file"`), its space reserved (`"reserve disk space"`,
 /// e.g. a full disk), written (`"write"`), synced (`"sync"`) or renamed over `path`
 /// (`"rename temporary file"`). `path` is then left as it was and the temporary

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayRef, ArrayView, Dimension};
 
-use crate::error::{Error, Result, STREAM_PATH};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::{ByteOrder, DType, TimeUnit};
 use crate::format::header::Header;
 use crate::npy::NpyFile;
@@ -49,10 +49,14 @@ fn decode_loc<T, D: Dimension>(
         &loc.sub,
         loc.sub_count(),
     )?;
-    Array::from_shape_vec(shape, values).map_err(|_| Error::ShapeOverflow {
-        path: path.to_path_buf(),
-        shape: header.shape.iter().map(|&d| d as u64).collect(),
-        itemsize: header.dtype.itemsize(),
+    Array::from_shape_vec(shape, values).map_err(|_| {
+        Error::at(
+            path,
+            ErrorKind::ShapeOverflow {
+                shape: header.shape.iter().map(|&d| d as u64).collect(),
+                itemsize: header.dtype.itemsize(),
+            },
+        )
     })
 }
 
@@ -76,11 +80,13 @@ fn decode_unicode(path: &Path, item: &[u8], order: ByteOrder, offset: u64) -> Re
         .iter()
         .enumerate()
         .map(|(k, &u)| {
-            char::from_u32(u).ok_or(Error::InvalidString {
-                path: path.to_path_buf(),
-                offset: offset + 4 * k as u64,
-                value: u,
-            })
+            char::from_u32(u).ok_or(Error::at(
+                path,
+                ErrorKind::InvalidString {
+                    offset: offset + 4 * k as u64,
+                    value: u,
+                },
+            ))
         })
         .collect()
 }
@@ -92,12 +98,14 @@ fn decode_bytes(item: &[u8]) -> Vec<u8> {
 }
 
 fn not_text(path: &Path, dtype: &DType, expected: &'static str) -> Error {
-    Error::DTypeMismatch {
-        path: path.to_path_buf(),
-        found: dtype.descr(),
-        found_name: dtype.name(),
-        expected,
-    }
+    Error::at(
+        path,
+        ErrorKind::DTypeMismatch {
+            found: dtype.descr(),
+            found_name: dtype.name(),
+            expected,
+        },
+    )
 }
 
 fn strings_of<D: Dimension>(
@@ -152,7 +160,7 @@ impl NpyFile {
     /// Copies a `U<n>` array into `String`s: UCS-4 in either byte order, trailing
     /// NULs stripped as NumPy does (so `''` and values shorter than `n` come back as
     /// written). A code unit that is not a Unicode scalar value is an
-    /// [`Error::InvalidString`]; another dtype is an [`Error::DTypeMismatch`].
+    /// [`ErrorKind::InvalidString`]; another dtype is an [`ErrorKind::DTypeMismatch`].
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
@@ -169,9 +177,9 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the array's dtype is not `U<n>`.
-    /// - [`Error::InvalidString`] for a code unit that is not a Unicode scalar value.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `U<n>`.
+    /// - [`ErrorKind::InvalidString`] for a code unit that is not a Unicode scalar value.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
     pub fn read_strings<D: Dimension>(&self) -> Result<Array<String, D>> {
         let loc = Loc::whole(&self.header().dtype);
@@ -195,8 +203,8 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the array's dtype is not `S<n>`.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `S<n>`.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
     pub fn read_bytes_strings<D: Dimension>(&self) -> Result<Array<Vec<u8>, D>> {
         let loc = Loc::whole(&self.header().dtype);
@@ -231,11 +239,11 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::NotStructured`] when the array's dtype is not a record.
-    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
-    /// - [`Error::DTypeMismatch`] when the field is not `U<n>`.
-    /// - [`Error::InvalidString`] for a code unit that is not a Unicode scalar value.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    /// - [`ErrorKind::NotStructured`] when the array's dtype is not a record.
+    /// - [`ErrorKind::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`ErrorKind::DTypeMismatch`] when the field is not `U<n>`.
+    /// - [`ErrorKind::InvalidString`] for a code unit that is not a Unicode scalar value.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions other than the
     ///   array's plus the field's sub-array dimensions.
     pub fn read_field_strings<D: Dimension>(&self, name: &str) -> Result<Array<String, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
@@ -260,10 +268,10 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::NotStructured`] when the array's dtype is not a record.
-    /// - [`Error::FieldNotFound`] when no field has the name or dotted path `name`.
-    /// - [`Error::DTypeMismatch`] when the field is not `S<n>`.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions other than the
+    /// - [`ErrorKind::NotStructured`] when the array's dtype is not a record.
+    /// - [`ErrorKind::FieldNotFound`] when no field has the name or dotted path `name`.
+    /// - [`ErrorKind::DTypeMismatch`] when the field is not `S<n>`.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions other than the
     ///   array's plus the field's sub-array dimensions.
     pub fn read_field_bytes_strings<D: Dimension>(&self, name: &str) -> Result<Array<Vec<u8>, D>> {
         let loc = locate(self.path(), &self.header().dtype, name)?;
@@ -294,10 +302,10 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the array's dtype is not `datetime64` (`M8`).
-    /// - [`Error::NonNativeByteOrder`] when the data is in the other byte order.
-    /// - [`Error::Misaligned`] when the data is not aligned for `i64`.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `datetime64` (`M8`).
+    /// - [`ErrorKind::NonNativeByteOrder`] when the data is in the other byte order.
+    /// - [`ErrorKind::Misaligned`] when the data is not aligned for `i64`.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
     pub fn datetimes<D: Dimension>(&self) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
         self.time_view(TimeKind::DateTime)
@@ -326,10 +334,10 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the array's dtype is not `timedelta64` (`m8`).
-    /// - [`Error::NonNativeByteOrder`] when the data is in the other byte order.
-    /// - [`Error::Misaligned`] when the data is not aligned for `i64`.
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `timedelta64` (`m8`).
+    /// - [`ErrorKind::NonNativeByteOrder`] when the data is in the other byte order.
+    /// - [`ErrorKind::Misaligned`] when the data is not aligned for `i64`.
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
     pub fn timedeltas<D: Dimension>(&self) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
         self.time_view(TimeKind::TimeDelta)
@@ -356,8 +364,8 @@ impl NpyFile {
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the array's dtype is not `datetime64` (`M8`).
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `datetime64` (`M8`).
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
     pub fn read_datetimes<D: Dimension>(&self) -> Result<(Array<i64, D>, TimeUnit)> {
         self.time_copy(TimeKind::DateTime)
@@ -378,14 +386,14 @@ impl NpyFile {
     /// let (ticks, unit) = f.read_timedeltas::<Ix2>()?;
     /// assert_eq!(ticks[[1, 0]], 3);
     /// assert_eq!((unit.multiplier, unit.unit.as_str()), (10, "us"));
-    /// assert!(matches!(f.read_datetimes::<Ix2>(), Err(npmap::Error::DTypeMismatch { .. })));
+    /// assert!(matches!(f.read_datetimes::<Ix2>().as_ref().map_err(|e| e.kind()), Err(npmap::ErrorKind::DTypeMismatch { .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::DTypeMismatch`] when the array's dtype is not `timedelta64` (`m8`).
-    /// - [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the array
+    /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `timedelta64` (`m8`).
+    /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
     pub fn read_timedeltas<D: Dimension>(&self) -> Result<(Array<i64, D>, TimeUnit)> {
         self.time_copy(TimeKind::TimeDelta)
@@ -394,22 +402,24 @@ impl NpyFile {
     fn time_view<D: Dimension>(&self, kind: TimeKind) -> Result<(ArrayView<'_, i64, D>, TimeUnit)> {
         let unit = time_unit(self.path(), &self.header().dtype, kind)?;
         let loc = Loc::whole(&self.header().dtype);
-        let view =
-            view_loc(self.path(), self.header(), self.data(), &loc).map_err(|e| match e {
-                Error::FieldMisaligned {
-                    path,
-                    offset,
-                    align,
-                    type_name,
-                    ..
-                } => Error::Misaligned {
-                    path,
-                    offset,
-                    align,
+        let view = view_loc(self.path(), self.header(), self.data(), &loc).map_err(|e| match e
+            .kind()
+        {
+            ErrorKind::FieldMisaligned {
+                offset,
+                align,
+                type_name,
+                ..
+            } => Error::at(
+                self.path(),
+                ErrorKind::Misaligned {
+                    offset: *offset,
+                    align: *align,
                     type_name,
                 },
-                other => other,
-            })?;
+            ),
+            _ => e,
+        })?;
         Ok((view, unit))
     }
 
@@ -437,19 +447,17 @@ where
     (fortran, items)
 }
 
-fn too_long(path: &Path, index: usize, width: usize, found: usize, unit: &'static str) -> Error {
-    Error::StringTooLong {
-        path: path.to_path_buf(),
+fn too_long(index: usize, width: usize, found: usize, unit: &'static str) -> Error {
+    Error::from(ErrorKind::StringTooLong {
         index,
         width,
         found,
         unit,
-    }
+    })
 }
 
 /// The `U<width>` dtype and data for `array`, as NumPy stores it.
 fn encode_strings<T, D>(
-    path: &Path,
     array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<(DType, bool, Vec<u8>)>
@@ -469,7 +477,6 @@ where
         .find(|(_, s)| s.as_ref().chars().count() > width)
     {
         return Err(too_long(
-            path,
             index,
             width,
             s.as_ref().chars().count(),
@@ -495,7 +502,6 @@ where
 
 /// The `S<width>` dtype and data for `array`.
 fn encode_bytes_strings<T, D>(
-    path: &Path,
     array: &ArrayRef<T, D>,
     width: Option<usize>,
 ) -> Result<(DType, bool, Vec<u8>)>
@@ -510,7 +516,7 @@ where
         .enumerate()
         .find(|(_, s)| s.as_ref().len() > width)
     {
-        return Err(too_long(path, index, width, s.as_ref().len(), "bytes"));
+        return Err(too_long(index, width, s.as_ref().len(), "bytes"));
     }
     let (fortran, items) = in_write_order(array);
     let mut data = Vec::with_capacity(items.len() * width);
@@ -524,7 +530,7 @@ where
 /// Saves text as a `U<width>` array, atomically and byte for byte as `np.save` saves
 /// `np.array(values, dtype=f'U{width}')`. `width` is in characters; `None` takes the
 /// longest value (at least 1, as NumPy). A value longer than `width` is an
-/// [`Error::StringTooLong`] (NumPy would silently truncate it).
+/// [`ErrorKind::StringTooLong`] (NumPy would silently truncate it).
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -539,8 +545,8 @@ where
 ///
 /// # Errors
 ///
-/// - [`Error::StringTooLong`] when a value has more than `width` characters.
-/// - [`Error::Io`] when the temporary file beside `path` cannot be created, its space
+/// - [`ErrorKind::StringTooLong`] when a value has more than `width` characters.
+/// - [`ErrorKind::Io`] when the temporary file beside `path` cannot be created, its space
 ///   reserved, written, synced or renamed over `path`; `path` is then left as it was.
 pub fn save_strings<T, D>(
     path: impl AsRef<Path>,
@@ -552,7 +558,7 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
-    let (dtype, fortran, data) = encode_strings(path, array, width)?;
+    let (dtype, fortran, data) = encode_strings(array, width).map_err(|e| e.in_file(path))?;
     save_npy_raw(path, &dtype, array.shape(), fortran, &data)
 }
 
@@ -561,22 +567,22 @@ where
 /// ```
 /// # fn main() -> npmap::Result<()> {
 /// use npmap::ndarray::arr1;
-/// use npmap::{Error, Header};
+/// use npmap::{ErrorKind, Header};
 /// let mut out = Vec::new();
 /// npmap::write_strings_to(&mut out, &arr1(&["x", "yz"]), None)?; // 'U2'
-/// let h = Header::read_from(&mut out.as_slice(), "out".as_ref(), None, &Default::default())?;
+/// let h = Header::read_from(&mut out.as_slice(), None, &Default::default())?;
 /// assert_eq!((h.dtype.name(), h.shape), ("str64".to_string(), vec![2]));
 /// assert_eq!(out.len(), 128 + 2 * 2 * 4);
 /// let e = npmap::write_strings_to(&mut Vec::new(), &arr1(&["abc"]), Some(2)).unwrap_err();
-/// assert!(matches!(e, Error::StringTooLong { index: 0, width: 2, found: 3, .. }));
+/// assert!(matches!(e.kind(), ErrorKind::StringTooLong { index: 0, width: 2, found: 3, .. }));
 /// # Ok(()) }
 /// ```
 ///
 /// # Errors
 ///
-/// - [`Error::StringTooLong`] when a value has more than `width` characters (nothing
+/// - [`ErrorKind::StringTooLong`] when a value has more than `width` characters (nothing
 ///   is written then).
-/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
+/// - [`ErrorKind::Io`] (`action` `"write"`, no path) when `writer` fails.
 pub fn write_strings_to<T, D>(
     writer: impl Write,
     array: &ArrayRef<T, D>,
@@ -586,7 +592,7 @@ where
     T: AsRef<str>,
     D: Dimension,
 {
-    let (dtype, fortran, data) = encode_strings(Path::new(STREAM_PATH), array, width)?;
+    let (dtype, fortran, data) = encode_strings(array, width)?;
     write_npy_raw_to(writer, &dtype, array.shape(), fortran, &data)
 }
 
@@ -604,8 +610,8 @@ where
 ///
 /// # Errors
 ///
-/// - [`Error::StringTooLong`] when a value has more than `width` bytes.
-/// - [`Error::Io`] when the temporary file beside `path` cannot be created, its space
+/// - [`ErrorKind::StringTooLong`] when a value has more than `width` bytes.
+/// - [`ErrorKind::Io`] when the temporary file beside `path` cannot be created, its space
 ///   reserved, written, synced or renamed over `path`; `path` is then left as it was.
 pub fn save_bytes_strings<T, D>(
     path: impl AsRef<Path>,
@@ -617,7 +623,7 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
-    let (dtype, fortran, data) = encode_bytes_strings(path, array, width)?;
+    let (dtype, fortran, data) = encode_bytes_strings(array, width).map_err(|e| e.in_file(path))?;
     save_npy_raw(path, &dtype, array.shape(), fortran, &data)
 }
 
@@ -635,9 +641,9 @@ where
 ///
 /// # Errors
 ///
-/// - [`Error::StringTooLong`] when a value has more than `width` bytes (nothing is
+/// - [`ErrorKind::StringTooLong`] when a value has more than `width` bytes (nothing is
 ///   written then).
-/// - [`Error::Io`] (`action` `"write"`, path `<stream>`) when `writer` fails.
+/// - [`ErrorKind::Io`] (`action` `"write"`, no path) when `writer` fails.
 pub fn write_bytes_strings_to<T, D>(
     writer: impl Write,
     array: &ArrayRef<T, D>,
@@ -647,7 +653,7 @@ where
     T: AsRef<[u8]>,
     D: Dimension,
 {
-    let (dtype, fortran, data) = encode_bytes_strings(Path::new(STREAM_PATH), array, width)?;
+    let (dtype, fortran, data) = encode_bytes_strings(array, width)?;
     write_npy_raw_to(writer, &dtype, array.shape(), fortran, &data)
 }
 
@@ -696,8 +702,8 @@ mod tests {
         let bad = 0xD800u32.to_le_bytes();
         let e = decode_unicode(p, &bad, ByteOrder::Little, 128).unwrap_err();
         assert!(matches!(
-            e,
-            Error::InvalidString {
+            e.kind(),
+            ErrorKind::InvalidString {
                 offset: 128,
                 value: 0xD800,
                 ..

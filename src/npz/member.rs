@@ -59,9 +59,13 @@ impl Read for MemberStream<'_> {
 impl MemberStream<'_> {
     /// The zip-bomb error, when more bytes came out than the archive declares.
     pub(super) fn overrun(&self, member: &Member, path: &Path) -> Option<Error> {
-        (self.count > member.size).then(|| Error::MemberTooLarge {
-            path: path.to_path_buf(),
-            declared: member.size,
+        (self.count > member.size).then(|| {
+            Error::at(
+                path,
+                ErrorKind::MemberTooLarge {
+                    declared: member.size,
+                },
+            )
         })
     }
 
@@ -81,22 +85,26 @@ impl MemberStream<'_> {
             return Err(e);
         }
         if self.count < member.size {
-            return Err(Error::Truncated {
-                path: path.to_path_buf(),
-                what: "archive member data",
-                offset: member.data_start,
-                expected: member.size,
-                found: self.count,
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::Truncated {
+                    what: "archive member data",
+                    offset: member.data_start,
+                    expected: member.size,
+                    found: self.count,
+                },
+            ));
         }
         let found = self.crc.finalize();
         if found != member.crc32 {
-            return Err(Error::Crc {
-                path: path.to_path_buf(),
-                expected: member.crc32,
-                found,
-                len: self.count,
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::Crc {
+                    expected: member.crc32,
+                    found,
+                    len: self.count,
+                },
+            ));
         }
         Ok(())
     }

@@ -44,12 +44,12 @@ use zip::result::ZipError;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
 use crate::format::header::{ARRAY_ALIGN, Header, HeaderOptions};
 use crate::fs::durable::{Durability, atomic_write, create_temp_beside, sync_parent_dir};
 use crate::fs::os::read_at;
-use crate::npy::save::write_to;
+use crate::npy::save::write_items_as;
 use crate::npy::{MmapMode, NpyArray, NpyFile, read_array};
 
 mod member;
@@ -160,9 +160,11 @@ pub(super) fn method_name(method: &Method) -> String {
 pub(super) fn zip_error(path: &Path, e: ZipError) -> Error {
     match e {
         ZipError::Io(source) => Error::io(path, "read archive", source),
-        other => Error::Zip {
-            path: path.to_path_buf(),
-            reason: other.to_string(),
-        },
+        other => Error::at(
+            path,
+            ErrorKind::Zip {
+                reason: other.to_string(),
+            },
+        ),
     }
 }

@@ -47,15 +47,15 @@ impl NpzReader {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// let e = npmap::NpzReader::open(dir.path().join("missing.npz")).unwrap_err();
-    /// assert!(matches!(e, npmap::Error::Io { action: "open", .. }));
+    /// assert!(matches!(e.kind(), npmap::ErrorKind::Io { action: "open", .. }));
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::Io`] when the file cannot be opened, its size read (`action` `"stat"`)
+    /// - [`ErrorKind::Io`] when the file cannot be opened, its size read (`action` `"stat"`)
     ///   or its central directory read (`"read archive"`).
-    /// - [`Error::Zip`] when the file is not a zip archive npmap can read.
-    /// - [`Error::Truncated`] (`what` `"archive member data"`, path `archive.npz:name`)
+    /// - [`ErrorKind::Zip`] when the file is not a zip archive npmap can read.
+    /// - [`ErrorKind::Truncated`] (`what` `"archive member data"`, path `archive.npz:name`)
     ///   when a member's bytes run past the end of the file.
     pub fn open(path: impl AsRef<Path>) -> Result<NpzReader> {
         NpzReader::open_with(path, &HeaderOptions::default())
@@ -79,7 +79,7 @@ impl NpzReader {
     /// # Errors
     ///
     /// As [`NpzReader::open`]; `options` are applied later, when a member's header is
-    /// read (a header over the limit is then an [`Error::HeaderTooLarge`]).
+    /// read (a header over the limit is then an [`ErrorKind::HeaderTooLarge`]).
     pub fn open_with(path: impl AsRef<Path>, options: &HeaderOptions) -> Result<NpzReader> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
@@ -106,22 +106,28 @@ impl NpzReader {
                 compressed_size: entry.compressed_size(),
                 size: entry.size(),
                 crc32: entry.crc32(),
-                data_start: entry.data_start().ok_or_else(|| Error::Zip {
-                    path: path.to_path_buf(),
-                    reason: format!("member {name:?}: the start of its data is unknown"),
+                data_start: entry.data_start().ok_or_else(|| {
+                    Error::at(
+                        path,
+                        ErrorKind::Zip {
+                            reason: format!("member {name:?}: the start of its data is unknown"),
+                        },
+                    )
                 })?,
                 name,
                 display,
             };
             let available = file_len.saturating_sub(member.data_start);
             if available < member.compressed_size {
-                return Err(Error::Truncated {
-                    path: member_path(path, &member.display),
-                    what: "archive member data",
-                    offset: member.data_start,
-                    expected: member.compressed_size,
-                    found: available,
-                });
+                return Err(Error::at(
+                    member_path(path, &member.display),
+                    ErrorKind::Truncated {
+                        what: "archive member data",
+                        offset: member.data_start,
+                        expected: member.compressed_size,
+                        found: available,
+                    },
+                ));
             }
             members.push(member);
         }
@@ -183,14 +189,14 @@ impl NpzReader {
     ///
     /// # Errors
     ///
-    /// - [`Error::MemberNotFound`] when the archive has neither `name.npy` nor `name`.
-    /// - [`Error::Zip`] when the member is encrypted, uses a compression method other
+    /// - [`ErrorKind::MemberNotFound`] when the archive has neither `name.npy` nor `name`.
+    /// - [`ErrorKind::Zip`] when the member is encrypted, uses a compression method other
     ///   than stored or deflate, or is stored with contradicting sizes.
     /// - The errors of [`Header::read_from`] for a member that is not a well-formed
-    ///   `.npy` (offsets count from the start of the member), and [`Error::Io`] when
+    ///   `.npy` (offsets count from the start of the member), and [`ErrorKind::Io`] when
     ///   reading the archive fails.
-    /// - [`Error::MemberSize`] when the size the archive declares for the member is not
-    ///   what its header needs, and [`Error::MemberTooLarge`] when a compressed header
+    /// - [`ErrorKind::MemberSize`] when the size the archive declares for the member is not
+    ///   what its header needs, and [`ErrorKind::MemberTooLarge`] when a compressed header
     ///   inflates past that size.
     pub fn header(&self, name: &str) -> Result<Header> {
         let member = self.member(name)?;
@@ -212,28 +218,28 @@ impl NpzReader {
     /// w.finish()?;
     /// let z = npmap::NpzReader::open(&path)?;
     /// assert_eq!(z.read::<i32, npmap::ndarray::Ix2>("a")?, a);
-    /// assert!(matches!(z.read::<f32, npmap::ndarray::Ix2>("a"), Err(npmap::Error::DTypeMismatch { .. })));
+    /// assert!(matches!(z.read::<f32, npmap::ndarray::Ix2>("a").as_ref().map_err(|e| e.kind()), Err(npmap::ErrorKind::DTypeMismatch { .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::MemberNotFound`] when the archive has neither `name.npy` nor `name`.
-    /// - [`Error::Zip`] when the member is encrypted, uses a compression method other
+    /// - [`ErrorKind::MemberNotFound`] when the archive has neither `name.npy` nor `name`.
+    /// - [`ErrorKind::Zip`] when the member is encrypted, uses a compression method other
     ///   than stored or deflate, or is stored with contradicting sizes.
     /// - The errors of [`Header::read_from`] for a member that is not a well-formed
-    ///   `.npy` (offsets count from the start of the member), and [`Error::Io`] when
+    ///   `.npy` (offsets count from the start of the member), and [`ErrorKind::Io`] when
     ///   reading the archive fails.
-    /// - [`Error::MemberSize`] when the size the archive declares for the member is not
-    ///   what its header needs, and [`Error::MemberTooLarge`] when a compressed header
+    /// - [`ErrorKind::MemberSize`] when the size the archive declares for the member is not
+    ///   what its header needs, and [`ErrorKind::MemberTooLarge`] when a compressed header
     ///   inflates past that size.
-    /// - [`Error::DTypeMismatch`] when the member's dtype is not `A`'s (in either byte
-    ///   order), [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and
-    ///   the member has another, [`Error::InvalidBool`] for a `bool` byte other than 0
+    /// - [`ErrorKind::DTypeMismatch`] when the member's dtype is not `A`'s (in either byte
+    ///   order), [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and
+    ///   the member has another, [`ErrorKind::InvalidBool`] for a `bool` byte other than 0
     ///   or 1.
-    /// - [`Error::Truncated`] when the member ends before its data does,
-    ///   [`Error::MemberTooLarge`] when it inflates past its declared size, and
-    ///   [`Error::Crc`] when its CRC-32 is not the one the archive declares.
+    /// - [`ErrorKind::Truncated`] when the member ends before its data does,
+    ///   [`ErrorKind::MemberTooLarge`] when it inflates past its declared size, and
+    ///   [`ErrorKind::Crc`] when its CRC-32 is not the one the archive declares.
     pub fn read<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
         let member = self.member(name)?;
         self.read_member(member)
@@ -266,16 +272,16 @@ impl NpzReader {
     /// # Errors
     ///
     /// - The errors of [`NpzReader::header`] for a missing or malformed member.
-    /// - [`Error::MemberCompressed`] when the member is deflated: use
+    /// - [`ErrorKind::MemberCompressed`] when the member is deflated: use
     ///   [`read`](NpzReader::read) or [`cow`](NpzReader::cow), or rewrite the archive
     ///   with [`realign`].
-    /// - [`Error::DTypeMismatch`] when the member's dtype is not `A`'s,
-    ///   [`Error::NonNativeByteOrder`] when it is in the other byte order,
-    ///   [`Error::NdimMismatch`] when `D` has a fixed number of dimensions and the
+    /// - [`ErrorKind::DTypeMismatch`] when the member's dtype is not `A`'s,
+    ///   [`ErrorKind::NonNativeByteOrder`] when it is in the other byte order,
+    ///   [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the
     ///   member has another.
-    /// - [`Error::MemberMisaligned`] when the array data does not start at an offset
+    /// - [`ErrorKind::MemberMisaligned`] when the array data does not start at an offset
     ///   of the archive aligned for `A`.
-    /// - [`Error::InvalidBool`] for a `bool` byte other than 0 or 1, and [`Error::Io`]
+    /// - [`ErrorKind::InvalidBool`] for a `bool` byte other than 0 or 1, and [`ErrorKind::Io`]
     ///   (`action` `"map"`) when the mapping fails.
     pub unsafe fn map<A: Element, D: Dimension>(&self, name: &str) -> Result<NpyArray<A, D>> {
         let member = self.member(name)?;
@@ -329,8 +335,8 @@ impl NpzReader {
     /// # Errors
     ///
     /// The errors of [`NpzReader::read`] (a copied member is checked as `read` checks
-    /// it; a borrowed one has no CRC check and so no [`Error::Crc`]), and
-    /// [`Error::Io`] (`action` `"map"`) when mapping the archive fails.
+    /// it; a borrowed one has no CRC check and so no [`ErrorKind::Crc`]), and
+    /// [`ErrorKind::Io`] (`action` `"map"`) when mapping the archive fails.
     pub unsafe fn cow<A: Element, D: Dimension>(&self, name: &str) -> Result<CowArray<'_, A, D>> {
         let member = self.member(name)?;
         let path = member_path(&self.path, &member.display);
@@ -344,8 +350,12 @@ impl NpzReader {
         }
         // SAFETY: forwarded to the caller.
         let whole = unsafe { self.whole_archive() }?;
-        let bytes = crate::npy::bytes::data_at(whole, offset, &header, &path)?;
-        crate::npy::bytes::cow(&header, bytes, crate::npy::bytes::origin(&header, &path))
+        let bytes = crate::npy::bytes::data_at(whole, offset, &header);
+        bytes
+            .and_then(|bytes| {
+                crate::npy::bytes::cow(&header, bytes, crate::npy::bytes::origin(&header))
+            })
+            .map_err(|e| e.in_file(&path))
     }
 
     /// How member `name` is stored: compression, sizes, and where its array data
@@ -390,25 +400,32 @@ impl NpzReader {
             .iter()
             .find(|m| m.name == with_suffix)
             .or_else(|| self.members.iter().find(|m| m.name == name))
-            .ok_or_else(|| Error::MemberNotFound {
-                path: self.path.clone(),
-                name: name.to_string(),
-                available: self.names(),
+            .ok_or_else(|| {
+                Error::at(
+                    self.path.clone(),
+                    ErrorKind::MemberNotFound {
+                        name: name.to_string(),
+                        available: self.names(),
+                    },
+                )
             })
     }
 
     /// Parses the member's `.npy` header and checks it against the declared size.
     pub(super) fn member_header(&self, member: &Member, path: &Path) -> Result<Header> {
         let mut stream = self.stream(member, path)?;
-        let header = Header::read_from(&mut stream, path, None, &self.options)
+        let header = Header::read_from(&mut stream, None, &self.options)
+            .map_err(|e| e.in_file(path))
             .map_err(|e| stream.overrun(member, path).unwrap_or(e))?;
         let expected = header.data_offset + header.data_len();
         if expected != member.size {
-            return Err(Error::MemberSize {
-                path: path.to_path_buf(),
-                declared: member.size,
-                expected,
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::MemberSize {
+                    declared: member.size,
+                    expected,
+                },
+            ));
         }
         Ok(header)
     }
@@ -425,7 +442,9 @@ impl NpzReader {
         // open), so it can be allocated at once; a deflated member's is only a claim,
         // so its data is read in bounded steps and memory follows what inflates.
         let known_len = (member.method == Method::Stored).then_some(member.size);
-        match read_array::<A, D>(&mut stream, &path, known_len, &self.options) {
+        match read_array::<A, D>(&mut stream, known_len, &self.options)
+            .map_err(|e| e.in_file(&path))
+        {
             Ok(array) => {
                 stream.finish(member, &path)?;
                 Ok(array)
@@ -442,22 +461,26 @@ impl NpzReader {
         header: &Header,
     ) -> Result<()> {
         if member.method != Method::Stored {
-            return Err(Error::MemberCompressed {
-                path: path.to_path_buf(),
-                method: method_name(&member.method),
-                offset: member.data_start,
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::MemberCompressed {
+                    method: method_name(&member.method),
+                    offset: member.data_start,
+                },
+            ));
         }
-        crate::npy::bytes::check_native::<A, D>(header, path)?;
+        crate::npy::bytes::check_native::<A, D>(header).map_err(|e| e.in_file(path))?;
         let offset = member.data_start + header.data_offset;
         let align = std::mem::align_of::<A>();
         if header.data_len() > 0 && !offset.is_multiple_of(align as u64) {
-            return Err(Error::MemberMisaligned {
-                path: path.to_path_buf(),
-                offset,
-                align,
-                type_name: A::NAME,
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::MemberMisaligned {
+                    offset,
+                    align,
+                    type_name: A::NAME,
+                },
+            ));
         }
         Ok(())
     }
@@ -479,10 +502,12 @@ impl NpzReader {
     /// count and CRC-32 kept.
     pub(super) fn stream(&self, member: &Member, path: &Path) -> Result<MemberStream<'_>> {
         if member.encrypted {
-            return Err(Error::Zip {
-                path: path.to_path_buf(),
-                reason: "member is encrypted: expected a plain member".into(),
-            });
+            return Err(Error::at(
+                path,
+                ErrorKind::Zip {
+                    reason: "member is encrypted: expected a plain member".into(),
+                },
+            ));
         }
         let raw = Span {
             file: &self.file,
@@ -491,25 +516,29 @@ impl NpzReader {
         };
         let inner = match &member.method {
             Method::Stored if member.compressed_size != member.size => {
-                return Err(Error::Zip {
-                    path: path.to_path_buf(),
-                    reason: format!(
-                        "stored member declares {} bytes uncompressed but {} stored",
-                        member.size, member.compressed_size
-                    ),
-                });
+                return Err(Error::at(
+                    path,
+                    ErrorKind::Zip {
+                        reason: format!(
+                            "stored member declares {} bytes uncompressed but {} stored",
+                            member.size, member.compressed_size
+                        ),
+                    },
+                ));
             }
             Method::Stored => Inner::Stored(raw),
             Method::Deflated => Inner::Deflated(Box::new(flate2::bufread::DeflateDecoder::new(
                 BufReader::with_capacity(INFLATE_BUFFER, raw),
             ))),
             Method::Other(method) => {
-                return Err(Error::Zip {
-                    path: path.to_path_buf(),
-                    reason: format!(
-                        "compression method {method} is not supported: expected stored or deflated"
-                    ),
-                });
+                return Err(Error::at(
+                    path,
+                    ErrorKind::Zip {
+                        reason: format!(
+                            "compression method {method} is not supported: expected stored or deflated"
+                        ),
+                    },
+                ));
             }
         };
         Ok(MemberStream {

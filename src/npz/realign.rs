@@ -14,14 +14,14 @@ use super::*;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let (src, dst) = (dir.path().join("c.npz"), dir.path().join("a.npz"));
 /// use npmap::ndarray::{Array2, Ix2};
-/// use npmap::{Error, NpzReader, NpzWriter};
+/// use npmap::{ErrorKind, NpzReader, NpzWriter};
 /// let mut w = NpzWriter::compressed(&src)?;
 /// w.add("X", &Array2::<f64>::eye(3))?;
 /// w.finish()?;
 /// let packed = NpzReader::open(&src)?;
 /// // SAFETY: nothing is mapped: a deflated member is refused.
 /// let refused = unsafe { packed.map::<f64, Ix2>("X") };
-/// assert!(matches!(refused, Err(Error::MemberCompressed { .. })));
+/// assert!(matches!(refused.as_ref().map_err(|e| e.kind()), Err(ErrorKind::MemberCompressed { .. })));
 ///
 /// npmap::npz::realign(&src, &dst)?;
 /// let z = NpzReader::open(&dst)?;
@@ -34,11 +34,11 @@ use super::*;
 /// # Errors
 ///
 /// - The errors of [`NpzReader::open`] for `src`.
-/// - For each member, the errors of reading it: [`Error::Zip`] (encrypted, unsupported
-///   compression), the [`Header::read_from`] errors and [`Error::MemberSize`] for an
-///   array member with a bad header, [`Error::Truncated`], [`Error::MemberTooLarge`]
-///   and [`Error::Crc`] for bytes that are not what the archive declares.
-/// - [`Error::Io`] or [`Error::Zip`] when writing `dst` fails (its temporary file
+/// - For each member, the errors of reading it: [`ErrorKind::Zip`] (encrypted, unsupported
+///   compression), the [`Header::read_from`] errors and [`ErrorKind::MemberSize`] for an
+///   array member with a bad header, [`ErrorKind::Truncated`], [`ErrorKind::MemberTooLarge`]
+///   and [`ErrorKind::Crc`] for bytes that are not what the archive declares.
+/// - [`ErrorKind::Io`] or [`ErrorKind::Zip`] when writing `dst` fails (its temporary file
 ///   cannot be created, written, synced or renamed into place); `dst` is then left as
 ///   it was.
 pub fn realign(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
@@ -79,16 +79,19 @@ impl NpzReader {
                 inner: &mut stream,
                 bytes: Vec::new(),
             };
-            let header = Header::read_from(&mut recorder, &path, None, &self.options);
+            let header =
+                Header::read_from(&mut recorder, None, &self.options).map_err(|e| e.in_file(&path));
             let recorded = recorder.bytes;
             let header = header.map_err(|e| stream.overrun(member, &path).unwrap_or(e))?;
             let expected = header.data_offset + header.data_len();
             if expected != member.size {
-                return Err(Error::MemberSize {
+                return Err(Error::at(
                     path,
-                    declared: member.size,
-                    expected,
-                });
+                    ErrorKind::MemberSize {
+                        declared: member.size,
+                        expected,
+                    },
+                ));
             }
             // NumPy pads headers to 64 bytes; older writers used 16: re-encode those.
             let head = if header.data_offset % ARRAY_ALIGN as u64 == 0 {
@@ -113,13 +116,15 @@ impl NpzReader {
                 .min(usize::try_from(left).unwrap_or(usize::MAX));
             let got = match stream.read(&mut buffer[..want]) {
                 Ok(0) => {
-                    return Err(Error::Truncated {
+                    return Err(Error::at(
                         path,
-                        what: "archive member data",
-                        offset: member.data_start,
-                        expected: member.size,
-                        found: stream.count,
-                    });
+                        ErrorKind::Truncated {
+                            what: "archive member data",
+                            offset: member.data_start,
+                            expected: member.size,
+                            found: stream.count,
+                        },
+                    ));
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

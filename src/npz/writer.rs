@@ -59,7 +59,7 @@ impl NpzWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] (`action` `"create temporary file"`) when the temporary file beside
+    /// [`ErrorKind::Io`] (`action` `"create temporary file"`) when the temporary file beside
     /// `path` cannot be created (a missing or read-only directory).
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
         NpzWriter::start(path.as_ref(), CompressionMethod::Stored)
@@ -107,14 +107,14 @@ impl NpzWriter {
     /// let mut w = npmap::NpzWriter::create(&path)?;
     /// w.add("a", &a)?;
     /// w.add("a_t", &a.t())?;
-    /// assert!(matches!(w.add("a", &a), Err(npmap::Error::Zip { .. })));
+    /// assert!(matches!(w.add("a", &a).as_ref().map_err(|e| e.kind()), Err(npmap::ErrorKind::Zip { .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// - [`Error::Zip`] when the archive already has a member `name.npy`.
-    /// - [`Error::Io`] when writing the member to the temporary file fails.
+    /// - [`ErrorKind::Zip`] when the archive already has a member `name.npy`.
+    /// - [`ErrorKind::Io`] when writing the member to the temporary file fails.
     pub fn add<A, D>(&mut self, name: &str, array: &ArrayRef<A, D>) -> Result<()>
     where
         A: Element,
@@ -137,7 +137,7 @@ impl NpzWriter {
             .large_file(needs_zip64(data_len));
         zip.start_file(format!("{name}{NPY_SUFFIX}"), options)
             .map_err(|e| zip_error(&path, e))?;
-        write_to(zip, array, &path)
+        write_items_as(zip, array, &A::dtype()).map_err(|e| e.in_file(&path))
     }
 
     /// Writes the central directory, syncs the file and renames it into place.
@@ -156,8 +156,8 @@ impl NpzWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] or [`Error::Zip`] when the central directory cannot be written, and
-    /// [`Error::Io`] when the file cannot be synced (`action` `"sync"`) or renamed over
+    /// [`ErrorKind::Io`] or [`ErrorKind::Zip`] when the central directory cannot be written, and
+    /// [`ErrorKind::Io`] when the file cannot be synced (`action` `"sync"`) or renamed over
     /// the target (`"rename temporary file"`). The temporary file is then removed and the
     /// target is left as it was.
     pub fn finish(mut self) -> Result<()> {

@@ -4,13 +4,14 @@
 //! Both run the risky part in a child process: this test binary, re-executed with an
 //! environment variable naming the file.
 
+use npmap::ErrorKind;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ndarray::{Array1, Ix1};
-use npmap::{CreateOptions, Error, MmapMode};
+use npmap::{CreateOptions, MmapMode};
 
 const FSIZE_ENV: &str = "NPMAP_FSIZE_CHILD_FILE";
 const SAVE_ENV: &str = "NPMAP_SAVE_CHILD_FILE";
@@ -87,8 +88,8 @@ fn fsize_child() {
             &CreateOptions::new().preallocate(true),
         )
     };
-    match r {
-        Err(Error::Io { action, source, .. }) => println!(
+    match r.map_err(npmap::Error::into_kind) {
+        Err(ErrorKind::Io { action, source, .. }) => println!(
             "fsize-child: {action}: errno {}",
             source.raw_os_error().unwrap_or(-1)
         ),

@@ -88,7 +88,6 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
 fn header_end(bytes: &[u8]) -> usize {
     Header::read_from(
         &mut &bytes[..],
-        "seed".as_ref(),
         None,
         &HeaderOptions::new().max_header_size(1 << 20),
     )
@@ -200,9 +199,9 @@ fn exercise(bytes: &[u8], mapped: Option<&Path>) -> Duration {
     let default = HeaderOptions::default();
     let raised = HeaderOptions::new().max_header_size(1 << 20);
     let len = Some(bytes.len() as u64);
-    let _ = Header::read_from(&mut &bytes[..], "m.npy".as_ref(), len, &default);
-    let _ = Header::read_from(&mut &bytes[..], "m.npy".as_ref(), None, &default);
-    let _ = Header::read_from(&mut &bytes[..], "m.npy".as_ref(), len, &raised);
+    let _ = Header::read_from(&mut &bytes[..], len, &default);
+    let _ = Header::read_from(&mut &bytes[..], None, &default);
+    let _ = Header::read_from(&mut &bytes[..], len, &raised);
     let _ = npmap::read_npy_from::<u8, IxDyn>(bytes);
     let _ = npmap::read_npy_from::<f64, IxDyn>(bytes);
     let _ = npmap::read_npy_from::<bool, IxDyn>(bytes);

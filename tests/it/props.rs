@@ -127,7 +127,6 @@ fn round_trip<A: Arbitrary>(
     prop_assert_eq!(logical_bytes(from_stream.view()), expected.clone());
     let h = Header::read_from(
         &mut &bytes[..],
-        "mem.npy".as_ref(),
         Some(bytes.len() as u64),
         &HeaderOptions::default(),
     )
@@ -339,10 +338,7 @@ proptest! {
         let data = vec![0u8; d.itemsize() * n];
         let mut bytes = Vec::new();
         npmap::write_npy_raw_to(&mut bytes, &d, &[n], false, &data).unwrap();
-        let h = Header::read_from(
-            &mut &bytes[..],
-            "rec.npy".as_ref(),
-            Some(bytes.len() as u64),
+        let h = Header::read_from(&mut &bytes[..], Some(bytes.len() as u64),
             &HeaderOptions::new().max_header_size(1 << 20),
         )
         .unwrap();

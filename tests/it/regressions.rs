@@ -1,10 +1,11 @@
 //! Inputs that once misbehaved, kept so they never do again. Each names who found
 //! it (the mutation test, the hostile tests, or the fuzzer) and what went wrong.
 
+use npmap::ErrorKind;
 use std::time::Duration;
 
 use ndarray::IxDyn;
-use npmap::{Error, Header, HeaderOptions};
+use npmap::{Header, HeaderOptions};
 
 use crate::hostile::{MIB, measured};
 
@@ -35,8 +36,8 @@ fn a_tiny_stream_claiming_a_huge_array_costs_little() {
         let bytes = bool_claiming(shape);
         assert_eq!(bytes.len(), 129);
         let (r, took, largest) = measured(|| npmap::read_npy_from::<bool, IxDyn>(&bytes[..]));
-        match r {
-            Err(Error::Truncated {
+        match r.map_err(npmap::Error::into_kind) {
+            Err(ErrorKind::Truncated {
                 what: "array data",
                 offset: 128,
                 expected,
@@ -59,10 +60,9 @@ fn a_stream_header_length_is_not_trusted_for_allocation() {
     bytes.extend(0xffff_fff0u32.to_le_bytes());
     bytes.extend(b"{'de");
     let unlimited = HeaderOptions::new().max_header_size(usize::MAX);
-    let (r, _, largest) =
-        measured(|| Header::read_from(&mut &bytes[..], "s".as_ref(), None, &unlimited));
-    match r {
-        Err(Error::Truncated {
+    let (r, _, largest) = measured(|| Header::read_from(&mut &bytes[..], None, &unlimited));
+    match r.map_err(npmap::Error::into_kind) {
+        Err(ErrorKind::Truncated {
             what: "header",
             offset: 12,
             expected: 0xffff_fff0,
@@ -97,8 +97,8 @@ fn huge_flexible_dtypes_have_a_name() {
     let text = format!("{dict:<117}\n");
     bytes.extend(u16::try_from(text.len()).unwrap().to_le_bytes());
     bytes.extend(text.as_bytes());
-    match npmap::read_npy_from::<u8, IxDyn>(&bytes[..]) {
-        Err(Error::DTypeMismatch {
+    match npmap::read_npy_from::<u8, IxDyn>(&bytes[..]).map_err(npmap::Error::into_kind) {
+        Err(ErrorKind::DTypeMismatch {
             found, found_name, ..
         }) => {
             assert_eq!(found, "|S2305843009213693952");
