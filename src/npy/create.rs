@@ -53,9 +53,11 @@ impl CreateOptions {
 }
 
 /// Splits a shape argument (`(rows, cols)`, `(rows, cols).f()`, `IxDyn(..)`) into
-/// the dimension and whether it asks for Fortran order.
+/// the dimension and whether it asks for Fortran order, after checking that its
+/// items of `itemsize` bytes fit in memory addresses.
 pub(crate) fn shape_and_order<D: Dimension>(
     shape: impl ShapeBuilder<Dim = D>,
+    itemsize: usize,
 ) -> Result<(D, bool)> {
     let shape = shape.into_shape_with_order();
     let dim = shape.raw_dim().clone();
@@ -63,12 +65,12 @@ pub(crate) fn shape_and_order<D: Dimension>(
         .slice()
         .iter()
         .filter(|&&d| d != 0)
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .try_fold(itemsize.max(1), |acc, &d| acc.checked_mul(d))
         .is_some_and(|n| n <= isize::MAX as usize);
     if !fits {
         return Err(Error::from(ErrorKind::ShapeOverflow {
             shape: dim.slice().iter().map(|&d| d as u64).collect(),
-            itemsize: 0,
+            itemsize,
         }));
     }
     // ndarray keeps the order flag private; an array of zero-sized elements (which
@@ -157,7 +159,8 @@ pub unsafe fn create_npy_with<A: Element, D: Dimension>(
     options: &CreateOptions,
 ) -> Result<NpyArray<A, D>> {
     let path = path.as_ref();
-    let (dim, fortran) = shape_and_order(shape).map_err(|e| e.in_file(path))?;
+    let (dim, fortran) =
+        shape_and_order(shape, std::mem::size_of::<A>()).map_err(|e| e.in_file(path))?;
     let prefix = Header::encode(&A::dtype(), fortran, dim.slice());
     let header = Header::new(
         (prefix[6], prefix[7]),
@@ -246,7 +249,8 @@ pub unsafe fn create_raw_with<A: Element, D: Dimension>(
     options: &CreateOptions,
 ) -> Result<NpyArray<A, D>> {
     let path = path.as_ref();
-    let (dim, fortran) = shape_and_order(shape).map_err(|e| e.in_file(path))?;
+    let (dim, fortran) =
+        shape_and_order(shape, std::mem::size_of::<A>()).map_err(|e| e.in_file(path))?;
     let header = Header::new((0, 0), A::dtype(), fortran, dim.slice().to_vec(), 0)
         .map_err(|e| e.in_file(path))?;
     let file = create_sized(path, &[], &header, options)?;

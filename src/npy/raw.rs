@@ -57,7 +57,8 @@ pub unsafe fn load_raw<A: Element, D: Dimension>(
     shape: impl ShapeBuilder<Dim = D>,
 ) -> Result<NpyArray<A, D>> {
     let path = path.as_ref();
-    let (dim, fortran) = shape_and_order(shape).map_err(|e| e.in_file(path))?;
+    let (dim, fortran) =
+        shape_and_order(shape, std::mem::size_of::<A>()).map_err(|e| e.in_file(path))?;
     let header = Header::new((0, 0), A::dtype(), fortran, dim.slice().to_vec(), offset)
         .map_err(|e| e.in_file(path))?;
     let (file, len) = open_file(path, mode == MmapMode::ReadWrite)?;

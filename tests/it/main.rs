@@ -3,6 +3,7 @@
 mod append;
 mod bytes;
 mod concurrency;
+mod errors;
 mod faults;
 mod fill;
 pub(crate) mod fixtures;
