@@ -472,6 +472,40 @@ pub enum ErrorKind {
         /// "characters" or "bytes".
         unit: &'static str,
     },
+
+    /// A joblib dump's pickle is malformed, or uses an opcode a dump does not need
+    /// (the unpickler refuses it rather than run it).
+    #[error("cannot read the pickle at byte {offset}: {reason}")]
+    Pickle {
+        /// File offset of the opcode (or length) at fault.
+        offset: u64,
+        /// What was expected and what was found.
+        reason: String,
+    },
+
+    /// A file that npmap's joblib reader does not read (yet): compressed, not a
+    /// pickle, or asked to be mapped in a mode that is not supported.
+    #[error("not a joblib dump npmap can read: {reason}")]
+    UnsupportedDump {
+        /// What the file is, and what to do.
+        reason: String,
+    },
+
+    /// No key (or attribute) of a dump's value has the name asked for.
+    #[error("no key '{key}'; keys are {available:?}")]
+    KeyNotFound {
+        /// The key or dotted path asked for.
+        key: String,
+        /// The keys there are where the lookup failed.
+        available: Vec<String>,
+    },
+
+    /// A value of a dump that is not an array was asked for as one.
+    #[error("expected an array, found a {found}")]
+    NotAnArray {
+        /// What the value is (`int`, `dict`, `object`, ...).
+        found: String,
+    },
 }
 
 impl Error {

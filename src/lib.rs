@@ -49,6 +49,7 @@ pub mod display;
 mod error;
 mod format;
 mod fs;
+pub mod joblib;
 mod npy;
 pub mod npz;
 

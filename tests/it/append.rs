@@ -46,12 +46,8 @@ fn appends_check_row_shape_and_dtype() {
     drop(log); // flushes
     let back: Array2<f64> = npmap::read_npy(&path).unwrap();
     assert_eq!(back, arr2(&[[1.0, 2.0], [3.0, 4.0]]));
-    assert!(matches!(
-        NpyAppender::<f32>::open(&path)
-            .as_ref()
-            .map_err(|e| e.kind()),
-        Err(ErrorKind::DTypeMismatch { .. })
-    ));
+    let e = NpyAppender::<f32>::open(&path).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::DTypeMismatch { .. }), "{e}");
     npmap::save_npy(
         &path,
         &arr2(&[[1u8, 2], [3, 4]])

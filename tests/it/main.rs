@@ -8,6 +8,7 @@ mod faults;
 mod fill;
 pub(crate) mod fixtures;
 mod hostile;
+mod joblib;
 mod layering;
 mod mutation;
 mod npz;

@@ -1,0 +1,331 @@
+//! joblib dumps: the arrays (and the plain values around them) of files written by
+//! `joblib.dump`, read without running pickle.
+//!
+//! A dump is a pickle in which every NumPy array is replaced by joblib's
+//! `NumpyArrayWrapper`, with the array's raw bytes written right after it, outside
+//! the pickle. [`load`] maps the file, so those arrays are zero-copy views, as
+//! `joblib.load(path, mmap_mode='r')` gives; [`read`] reads the file into memory.
+//! Either way the pickle is interpreted by a restricted unpickler: NumPy dtypes and
+//! arrays, joblib's wrapper and plain Python values are understood, every other class
+//! is kept as an opaque [`Value::Object`] (its class name, arguments and state) that
+//! is never constructed, so a hostile file cannot run code.
+//!
+//! Not yet read: compressed dumps (`compress=...`), the multi-file dumps of joblib
+//! before 0.10, and `ReadWrite` / `CopyOnWrite` mappings.
+//!
+//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
+//!
+//! ```
+//! # fn main() -> npmap::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("d.joblib");
+//! // joblib.dump({'n': 3, 'name': 'run'}, path)
+//! # std::fs::write(&path, b"\x80\x04}\x94(\x8c\x01n\x94K\x03\x8c\x04name\x94\x8c\x03run\x94u.").unwrap();
+//! use npmap::joblib::Value;
+//! let d = npmap::joblib::read(&path)?;
+//! assert_eq!(d.root().keys(), ["n", "name"]);
+//! assert_eq!(d["n"], Value::Int(3));
+//! assert_eq!(d.get("name")?.as_str(), Some("run"));
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Index;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::npy::{MmapMode, map_whole_read_only};
+
+mod array;
+mod machine;
+mod numpy;
+mod pickle;
+mod value;
+mod wrapper;
+
+pub use array::JoblibArray;
+pub use value::{Node, NodeId, Value};
+
+use array::Buffer;
+
+/// A joblib dump, parsed: a tree of [`Value`]s whose arrays are views into the file
+/// (after [`load`]) or into memory (after [`read`]).
+///
+/// See the [module](self) for an example.
+pub struct Dump {
+    path: PathBuf,
+    values: Vec<Value>,
+    root: NodeId,
+}
+
+impl std::fmt::Debug for Dump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dump")
+            .field("path", &self.path)
+            .field("root", &self.root())
+            .finish()
+    }
+}
+
+/// Maps the dump at `path` and reads its pickle: arrays stored in the file are
+/// zero-copy views of the mapping (when aligned: joblib 1.2 and later align them to
+/// 16 bytes), as `joblib.load(path, mmap_mode='r')` gives.
+///
+/// Only [`MmapMode::ReadOnly`] is supported yet.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.joblib");
+/// use npmap::MmapMode;
+/// use npmap::ndarray::{Ix1, arr1};
+/// // joblib.dump({'y': np.array([1.5, 2.5])}, path)
+/// # let mut b = b"\x80\x04}\x94\x8c\x01y\x94\x8c\x13joblib.numpy_pickle\x94\x8c\x11NumpyArrayWrapper\x94\x93\x94)\x81\x94}\x94(\x8c\x08subclass\x94\x8c\x05numpy\x94\x8c\x07ndarray\x94\x93\x94\x8c\x05shape\x94K\x02\x85\x94\x8c\x05order\x94\x8c\x01C\x94\x8c\x05dtype\x94h\x08\x8c\x05dtype\x94\x93\x94\x8c\x02f8\x94\x89\x88\x87\x94R\x94(K\x03\x8c\x01<\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b\x8c\nallow_mmap\x94\x88\x8c\x1bnumpy_array_alignment_bytes\x94K\x10ub".to_vec();
+/// # let pad = 16 - (b.len() + 1) % 16; b.push(pad as u8); b.extend(vec![0xff; pad]);
+/// # b.extend(1.5f64.to_le_bytes()); b.extend(2.5f64.to_le_bytes()); b.extend(b"s.");
+/// # std::fs::write(&path, &b).unwrap();
+/// // SAFETY: nothing truncates or rewrites the dump while it is mapped.
+/// let d = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly)? };
+/// let y = d["y"].array()?;
+/// assert!(y.is_mapped());
+/// assert_eq!(y.view::<f64, Ix1>()?, arr1(&[1.5, 2.5]));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// - [`ErrorKind::Io`] when the file cannot be opened or mapped.
+/// - [`ErrorKind::UnsupportedDump`] for a compressed dump, one that is not a pickle,
+///   or a mode other than `ReadOnly`.
+/// - [`ErrorKind::Pickle`] (with the byte offset) when the pickle is malformed or
+///   uses an opcode a dump does not need; the errors of [`crate::Header`] checks
+///   ([`ErrorKind::BadDescr`], [`ErrorKind::ShapeOverflow`], ...) for an array the
+///   dump describes.
+///
+/// # Safety
+/// See the [contract on `NpyFile`](crate::NpyFile#safety): the views are valid while
+/// no process truncates or rewrites the file.
+pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
+    let path = path.as_ref();
+    if mode != MmapMode::ReadOnly {
+        return Err(Error::at(
+            path,
+            ErrorKind::UnsupportedDump {
+                reason: format!(
+                    "mapping a dump {mode:?} is not supported yet; use ReadOnly or read()"
+                ),
+            },
+        ));
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    // SAFETY: forwarded to the caller.
+    let map = unsafe { map_whole_read_only(&file, path) }?;
+    Dump::parse(path, Buffer::Mapped(map))
+}
+
+/// Reads the dump at `path` into memory and reads its pickle: arrays are copies, as
+/// plain `joblib.load(path)` gives. No mapping, so no contract to keep.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.joblib");
+/// // joblib.dump(np.float32(0.5), path): a NumPy scalar is a 0-d array.
+/// # std::fs::write(&path, b"\x80\x04\x8c\x16numpy._core.multiarray\x8c\x06scalar\x93\x8c\x05numpy\x8c\x05dtype\x93\x8c\x02f4\x89\x88\x87R(K\x03\x8c\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbC\x04\x00\x00\x00?\x86R.").unwrap();
+/// let d = npmap::joblib::read(&path)?;
+/// let x = d.root().array()?.to_owned::<f32, npmap::ndarray::Ix0>()?;
+/// assert_eq!(x.into_scalar(), 0.5);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`load`], with [`ErrorKind::Io`] for a failed read.
+pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
+    let path = path.as_ref();
+    let mut file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    let mut bytes = Vec::new();
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    bytes.try_reserve_exact(len).map_err(|_| {
+        Error::io(
+            path,
+            "read",
+            std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+        )
+    })?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, "read", e))?;
+    Dump::parse(path, Buffer::Owned(bytes))
+}
+
+/// What a dump that is not an uncompressed pickle is, from its first bytes.
+fn compressor(bytes: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 7] = [
+        (b"ZF", "zlib (joblib 0.9 and earlier)"),
+        (b"\x1f\x8b", "gzip"),
+        (b"BZh", "bz2"),
+        (b"\xfd7zXZ\x00", "xz"),
+        (b"\x5d\x00", "lzma"),
+        (b"\x04\x22\x4d\x18", "lz4"),
+        (b"\x78", "zlib"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+        .map(|(_, name)| *name)
+}
+
+impl Dump {
+    fn parse(path: &Path, buffer: Buffer) -> Result<Dump> {
+        let bytes = buffer.bytes();
+        if let Some(name) = compressor(bytes) {
+            return Err(Error::at(
+                path,
+                ErrorKind::UnsupportedDump {
+                    reason: format!(
+                        "a {name}-compressed dump: compressed dumps are not read yet (load it with joblib and dump it with compress=0)"
+                    ),
+                },
+            ));
+        }
+        if bytes.first() != Some(&0x80) && !bytes.first().is_some_and(|b| b"(}]KIJ".contains(b)) {
+            return Err(Error::at(
+                path,
+                ErrorKind::UnsupportedDump {
+                    reason: "not a pickle: a joblib dump starts with byte 0x80 (pickle protocol 2 or later)".into(),
+                },
+            ));
+        }
+        let buffer = Arc::new(buffer);
+        let parsed = pickle::parse(&buffer, 0).map_err(|e| e.in_file(path))?;
+        Ok(Dump {
+            path: path.to_path_buf(),
+            values: parsed.values,
+            root: parsed.root,
+        })
+    }
+
+    /// The file.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("d.joblib");
+    /// # std::fs::write(&path, b"\x80\x04K\x07.").unwrap();
+    /// assert_eq!(npmap::joblib::read(&path)?.path(), path);
+    /// # Ok(()) }
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The object that was dumped.
+    ///
+    /// See the [module](self) for an example.
+    pub fn root(&self) -> Node<'_> {
+        self.node(self.root)
+    }
+
+    /// The value with id `id`.
+    ///
+    /// See [`Node::id`] for an example.
+    ///
+    /// # Panics
+    ///
+    /// When `id` is not of this dump.
+    pub fn node(&self, id: NodeId) -> Node<'_> {
+        assert!(id.0 < self.values.len(), "node {id:?} is not in this dump");
+        Node { dump: self, id }
+    }
+
+    pub(crate) fn value(&self, id: NodeId) -> &Value {
+        &self.values[id.0]
+    }
+
+    /// The value at a dotted path of keys, attributes and list indices from the root:
+    /// `"X_train"`, `"model.coef_"`, `"folds.0"`.
+    ///
+    /// See the [module](self) for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::KeyNotFound`] at the first step that is not there, naming the keys
+    /// there are.
+    pub fn get(&self, path: &str) -> Result<Node<'_>> {
+        self.root().path(path)
+    }
+
+    /// Every array reachable from the root, with its dotted path, in the order the
+    /// dump holds them (each shared array once).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("d.joblib");
+    /// # std::fs::write(&path, b"\x80\x04K\x07.").unwrap();
+    /// assert!(npmap::joblib::read(&path)?.arrays().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn arrays(&self) -> Vec<(String, &JoblibArray)> {
+        let mut seen = vec![false; self.values.len()];
+        let mut out = Vec::new();
+        let mut todo = vec![(String::new(), self.root)];
+        while let Some((path, id)) = todo.pop() {
+            if std::mem::replace(&mut seen[id.0], true) {
+                continue;
+            }
+            let join = |k: &str| {
+                if path.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{path}.{k}")
+                }
+            };
+            let node = self.node(id);
+            let mut children: Vec<(String, NodeId)> = match node.value() {
+                Value::Array(a) => {
+                    out.push((path.clone(), a));
+                    Vec::new()
+                }
+                Value::Dict(_) => node
+                    .entries()
+                    .iter()
+                    .filter_map(|(k, v)| Some((join(k.as_str()?), v.id())))
+                    .collect(),
+                Value::Object { state: Some(s), .. } => vec![(path.clone(), *s)],
+                Value::List(_) | Value::Tuple(_) => node
+                    .items()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (join(&i.to_string()), n.id()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            children.reverse();
+            todo.extend(children);
+        }
+        out
+    }
+}
+
+impl Index<&str> for Dump {
+    type Output = Value;
+
+    /// The value at the dotted path `key` ([`Dump::get`]).
+    ///
+    /// # Panics
+    ///
+    /// When there is none, with the message of [`Dump::get`]'s error.
+    fn index(&self, key: &str) -> &Value {
+        match self.get(key) {
+            Ok(node) => node.value(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

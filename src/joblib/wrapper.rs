@@ -1,0 +1,99 @@
+//! joblib's `NumpyArrayWrapper`: its attributes say what array follows, and the
+//! array's bytes follow its `BUILD` opcode, outside the pickle (after a pad-length
+//! byte and pad bytes in dumps of joblib 1.2 and later).
+
+use super::array::JoblibArray;
+use super::machine::Machine;
+use super::numpy::{dtype_of, is_object_dtype};
+use super::value::{NodeId, Value};
+use crate::error::Result;
+use crate::format::header::Header;
+
+/// The wrapper's attributes by name.
+fn attribute<'m>(m: &'m Machine, state: NodeId, name: &str) -> Option<&'m Value> {
+    let Value::Dict(entries) = &m.values[state.0] else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(k, _)| matches!(&m.values[k.0], Value::Str(s) if s == name))
+        .map(|(_, v)| &m.values[v.0])
+}
+
+fn attribute_id(m: &Machine, state: NodeId, name: &str) -> Option<NodeId> {
+    let Value::Dict(entries) = &m.values[state.0] else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(k, _)| matches!(&m.values[k.0], Value::Str(s) if s == name))
+        .map(|&(_, v)| v)
+}
+
+/// What follows a wrapper's `BUILD`.
+pub(crate) enum Wrapped {
+    /// The array's bytes, now read (and moved past).
+    Array(Value),
+    /// A pickle of its own (an object array), still to be skipped.
+    ObjectArray,
+}
+
+/// Reads the array the wrapper describes from the bytes after its `BUILD`, and moves
+/// past them.
+pub(crate) fn read_array(m: &mut Machine, state: NodeId, at: usize) -> Result<Wrapped> {
+    let dtype_id = attribute_id(m, state, "dtype")
+        .ok_or_else(|| m.fail(at, "an array wrapper without a dtype"))?;
+    let shape = match attribute(m, state, "shape") {
+        Some(Value::Tuple(items)) => items
+            .iter()
+            .map(|&i| match m.values[i.0] {
+                Value::Int(n) => usize::try_from(n).ok(),
+                _ => None,
+            })
+            .collect::<Option<Vec<usize>>>(),
+        _ => None,
+    }
+    .ok_or_else(|| m.fail(at, "an array wrapper whose shape is not a tuple of ints"))?;
+    let fortran = matches!(attribute(m, state, "order"), Some(Value::Str(o)) if o == "F");
+    let subclass = match attribute(m, state, "subclass") {
+        Some(Value::Global { module, name }) => format!("{module}.{name}"),
+        _ => "numpy.ndarray".to_string(),
+    };
+    if matches!(attribute(m, state, "allow_mmap"), Some(Value::Bool(false)))
+        && is_object_dtype(m, dtype_id)
+    {
+        return Ok(Wrapped::ObjectArray);
+    }
+    let dtype = dtype_of(m, dtype_id, at)?;
+    if attribute(m, state, "numpy_array_alignment_bytes").is_some() {
+        let pad = m.take(1, "the array's padding length")?[0] as usize;
+        m.take(pad, "the array's padding")?;
+    }
+    let start = m.pos;
+    let header = Header::new((0, 0), dtype, fortran, shape, start as u64)?;
+    let len = usize::try_from(header.data_len())
+        .map_err(|_| m.fail(start, "an array larger than the address space"))?;
+    m.take(len, "the array's data")?;
+    Ok(Wrapped::Array(Value::Array(JoblibArray::in_buffer(
+        header,
+        m.buffer.clone(),
+        start..start + len,
+        subclass,
+    ))))
+}
+
+/// An object array, which joblib pickles as a pickle of its own right after the
+/// wrapper (skipped by the caller): its items are not NumPy data, so it stays opaque.
+pub(crate) fn object_array(m: &mut Machine) -> Value {
+    let class = m.add(Value::Global {
+        module: "numpy".into(),
+        name: "ndarray".into(),
+    });
+    let note = m.add(Value::Str("object array (dtype 'O'), not read".into()));
+    Value::Object {
+        class,
+        args: vec![note],
+        state: None,
+        items: Vec::new(),
+    }
+}

@@ -1,0 +1,229 @@
+//! joblib dumps made by joblib itself (fixtures/make_joblib_fixtures.py): every array
+//! reads with the bytes, dtype, shape and order joblib loads, mapped or copied, and
+//! every plain value with joblib's value.
+
+use std::path::PathBuf;
+
+use ndarray::{Ix1, Ix2, IxDyn};
+use npmap::joblib::{Dump, Node, Value};
+use npmap::{ErrorKind, MmapMode};
+use serde_json::Value as Json;
+
+fn dir() -> PathBuf {
+    crate::fixtures::fixtures_dir().join("joblib")
+}
+
+fn manifest() -> serde_json::Map<String, Json> {
+    let text = std::fs::read_to_string(dir().join("manifest.json")).unwrap();
+    let Json::Object(mut m) = serde_json::from_str(&text).unwrap() else {
+        panic!("manifest is not an object")
+    };
+    let Some(Json::Object(dumps)) = m.remove("dumps") else {
+        panic!("manifest has no dumps")
+    };
+    dumps
+}
+
+/// Asserts that the array at `key` of `dump` is what joblib loaded: the `.npy` NumPy
+/// saved of it has the same dtype, shape, order and data bytes.
+fn assert_array(dump: &Dump, name: &str, key: &str, npy: &str, mapped: bool) {
+    let node = dump.get(key).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let a = node.array().unwrap_or_else(|e| panic!("{name}:{key}: {e}"));
+    let expected = std::fs::read(dir().join(name).join(npy)).unwrap();
+    let npy = npmap::NpyBytes::parse(&expected).unwrap();
+    let (h, e) = (a.header(), npy.header());
+    assert_eq!(h.dtype.descr(), e.dtype.descr(), "{name}:{key}");
+    assert_eq!(h.shape, e.shape, "{name}:{key}");
+    let one_order = h.shape.iter().filter(|&&d| d > 1).count() <= 1;
+    assert!(
+        one_order || h.fortran_order == e.fortran_order,
+        "{name}:{key}"
+    );
+    assert_eq!(a.data(), npy.data(), "{name}:{key}: data bytes differ");
+    assert_eq!(
+        a.is_mapped(),
+        mapped && a.header().data_offset > 0,
+        "{name}:{key}"
+    );
+}
+
+/// The JSON the generator wrote for a plain value, as npmap reads it.
+fn as_json(node: Node<'_>) -> Json {
+    let tagged = |tag: &str, v: Json| Json::Object([(tag.to_string(), v)].into_iter().collect());
+    match node.value() {
+        Value::None => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => tagged("int", Json::String(i.to_string())),
+        Value::BigInt(bytes) => tagged("int", Json::String(big_int(bytes))),
+        Value::Float(f) => tagged("float", Json::from(*f)),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Bytes(b) => tagged("bytes", b.iter().map(|&x| Json::from(x)).collect()),
+        Value::List(_) => tagged("list", node.items().into_iter().map(as_json).collect()),
+        Value::Tuple(_) => tagged("tuple", node.items().into_iter().map(as_json).collect()),
+        other => panic!("no JSON for {other:?}"),
+    }
+}
+
+/// A non-negative little-endian two's-complement int in decimal (the slow obvious way).
+fn big_int(le: &[u8]) -> String {
+    assert!(
+        le.last().is_some_and(|&b| b < 0x80),
+        "negative big ints are not in the corpus"
+    );
+    let mut digits = vec![0u8]; // little-endian base-10
+    for &byte in le.iter().rev() {
+        let mut carry = u32::from(byte);
+        for d in digits.iter_mut() {
+            let v = u32::from(*d) * 256 + carry;
+            *d = (v % 10) as u8;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+}
+
+fn check_dump(name: &str, entry: &Json, dump: &Dump, mapped: bool) {
+    let arrays = entry["arrays"].as_object().unwrap();
+    let mut listed: Vec<String> = dump.arrays().into_iter().map(|(k, _)| k).collect();
+    listed.sort();
+    let mut expected: Vec<String> = arrays.keys().cloned().collect();
+    expected.sort();
+    assert_eq!(listed, expected, "{name}: the arrays found");
+    for (key, npy) in arrays {
+        assert_array(dump, name, key, npy.as_str().unwrap(), mapped);
+    }
+    for (key, value) in entry["values"].as_object().unwrap() {
+        let node = dump.get(key).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&as_json(node), value, "{name}:{key}");
+    }
+}
+
+#[test]
+fn every_dump_joblib_wrote_reads_with_joblibs_values() {
+    let dumps = manifest();
+    let mut checked = 0;
+    for (name, entry) in &dumps {
+        let path = dir().join(format!("{name}.joblib"));
+        if entry["mmap_mode_r"] == Json::Bool(false) {
+            let e = npmap::joblib::read(&path).unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::UnsupportedDump { .. }), "{e}");
+            assert!(e.to_string().contains("zlib"), "{e}");
+            continue;
+        }
+        let copied = npmap::joblib::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        check_dump(name, entry, &copied, false);
+        // SAFETY: the fixtures are not modified while the tests run.
+        let mapped = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly) }
+            .unwrap_or_else(|e| panic!("{e}"));
+        check_dump(name, entry, &mapped, true);
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} dumps checked");
+}
+
+#[test]
+fn arrays_are_zero_copy_views_of_the_mapped_file() {
+    let path = dir().join("all_p4.joblib");
+    // SAFETY: as above.
+    let d = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly) }.unwrap();
+    let x = d["X"].array().unwrap();
+    let view = x.view::<f32, Ix2>().unwrap();
+    let file = std::fs::read(&path).unwrap();
+    let at = x.header().data_offset as usize;
+    assert_eq!(at % 16, 0, "joblib 1.2+ aligns array data to 16 bytes");
+    assert_eq!(view[[0, 0]].to_le_bytes(), file[at..at + 4]);
+    assert_eq!(x.data().as_ptr(), view.as_ptr().cast::<u8>());
+    // The big-endian array is viewed only through a copy.
+    let y = d["y_big_endian"].array().unwrap();
+    let e = y.view::<i64, Ix1>().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::NonNativeByteOrder { .. }),
+        "{e}"
+    );
+    assert_eq!(y.cow::<i64, Ix1>().unwrap().to_vec(), [-3, -2, -1, 0, 1, 2]);
+    // The Fortran-order array keeps its layout.
+    let f = d["X_fortran"].array().unwrap().view::<f64, Ix2>().unwrap();
+    assert_eq!(f.shape(), [3, 5]);
+    assert!(f.t().is_standard_layout());
+}
+
+#[test]
+fn a_dump_of_joblib_1_1_maps_only_where_aligned_and_copies_otherwise() {
+    let path = dir().join("unaligned_joblib_1_1.joblib");
+    // SAFETY: as above.
+    let d = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly) }.unwrap();
+    let x = d["X"].array().unwrap();
+    assert_ne!(x.header().data_offset % 8, 0, "the old layout is unaligned");
+    let e = x.view::<f64, Ix1>().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Misaligned { align: 8, .. }),
+        "{e}"
+    );
+    let copy = x.cow::<f64, IxDyn>().unwrap();
+    assert_eq!(
+        copy.iter().copied().collect::<Vec<_>>(),
+        (0..10).map(f64::from).collect::<Vec<_>>()
+    );
+    assert_eq!(d["k"], Value::Int(1));
+}
+
+#[test]
+fn an_estimator_is_an_opaque_object_whose_arrays_are_found() {
+    let path = dir().join("sklearn_linear_regression.joblib");
+    if !path.exists() {
+        return; // the generator ran without scikit-learn
+    }
+    let d = npmap::joblib::read(&path).unwrap();
+    let (module, class) = d.root().class_name().unwrap();
+    assert_eq!(class, "LinearRegression");
+    assert!(module.starts_with("sklearn.linear_model"), "{module}");
+    let coef = d.root().attr("coef_").unwrap().array().unwrap();
+    let coef = coef.to_owned::<f64, Ix1>().unwrap();
+    let expected: ndarray::Array1<f64> =
+        npmap::read_npy(dir().join("sklearn_linear_regression/coef_.npy")).unwrap();
+    assert_eq!(coef, expected);
+    assert!(d.root().keys().contains(&"coef_"));
+    let e = d.root().attr("no_such").unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::KeyNotFound { .. }), "{e}");
+    assert!(e.to_string().contains("coef_"), "{e}");
+}
+
+#[test]
+fn object_arrays_stay_opaque_and_the_rest_of_the_dump_reads() {
+    let d = npmap::joblib::read(dir().join("all_p5.joblib")).unwrap();
+    let objects = d.get("objects").unwrap();
+    let e = objects.array().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NotAnArray { .. }), "{e}");
+    assert_eq!(objects.class_name(), Some(("numpy", "ndarray")));
+    assert_eq!(d["n"], Value::Int(42));
+}
+
+#[test]
+fn hostile_dumps_give_errors_with_offsets_never_run_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil.joblib");
+    // pickle.dumps(os.system('touch pwned')) — a call of an unknown global.
+    std::fs::write(
+        &path,
+        b"\x80\x04\x8c\x05posix\x8c\x06system\x93\x8c\x0btouch pwned\x85R.",
+    )
+    .unwrap();
+    let d = npmap::joblib::read(&path).unwrap();
+    assert_eq!(d.root().class_name(), Some(("posix", "system")));
+    assert!(!std::path::Path::new("pwned").exists());
+    // A wrapper whose array runs past the end of the file.
+    let good =
+        std::fs::read(crate::fixtures::fixtures_dir().join("joblib/bare_array.joblib")).unwrap();
+    std::fs::write(&path, &good[..good.len() - 10]).unwrap();
+    let e = npmap::joblib::read(&path).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Pickle { .. }), "{e}");
+    assert_eq!(e.path(), Some(path.as_path()));
+    assert!(e.to_string().contains("the array's data"), "{e}");
+    std::fs::write(&path, b"not a pickle").unwrap();
+    let e = npmap::joblib::read(&path).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::UnsupportedDump { .. }), "{e}");
+}
