@@ -350,7 +350,9 @@ fn column(dtype: &DType, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<String>
             .map(|b| str_repr(&code_points(b, order)))
             .collect(),
         DType::Bytes { .. } => items.iter().map(|b| bytes_repr(trimmed_bytes(b))).collect(),
-        DType::Void { .. } => items.iter().map(|b| void_str(b)).collect(),
+        // A sub-array type is only a field's element type, printed through
+        // `field_words`; an array of it cannot be opened.
+        DType::Void { .. } | DType::SubArray { .. } => items.iter().map(|b| void_str(b)).collect(),
         DType::DateTime { unit, .. } => {
             let text = |v| datetime_text(v, unit).map(|t| format!("'{t}'"));
             timelike(items, order, text).ok_or_else(|| generic_datetime(dtype))?
@@ -424,8 +426,22 @@ fn records(fields: &[Field], items: &[&[u8]], cx: Context<'_>) -> Result<Vec<Str
 const MAX_EMPTY_ELEMENTS: usize = 1 << 24;
 
 /// One field of every record: its values (sub-arrays in brackets), formatted with
-/// the format NumPy computes from all of them.
+/// the format NumPy computes from all of them. A sub-array of a sub-array prints as
+/// one sub-array of the whole shape, as NumPy prints `a['c']`.
 fn field_words(field: &Field, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<String>> {
+    if let DType::SubArray { .. } = field.dtype {
+        let (elem, inner) = field.dtype.flat_subarray();
+        let flat = Field {
+            dtype: elem.clone(),
+            shape: field.shape.iter().chain(&inner).copied().collect(),
+            ..field.clone()
+        };
+        return flat_field_words(&flat, items, cx);
+    }
+    flat_field_words(field, items, cx)
+}
+
+fn flat_field_words(field: &Field, items: &[&[u8]], cx: Context<'_>) -> Result<Vec<String>> {
     let width = field.dtype.itemsize();
     let overflow = || cx.origin.overflow(&field.dtype, &field.shape);
     let count = field
@@ -495,7 +511,7 @@ fn scalar_str(dtype: &DType, bytes: &[u8], origin: Origin<'_>) -> Result<String>
             str_text(&code_points(bytes, order)).map_err(|p| bad_char(cx, bytes, p))?
         }
         DType::Bytes { .. } => format!("np.bytes_({})", bytes_repr(trimmed_bytes(bytes))),
-        DType::Void { .. } => void_str(bytes),
+        DType::Void { .. } | DType::SubArray { .. } => void_str(bytes),
         DType::DateTime { unit, .. } => match signed(bytes, order) {
             NAT => "NaT".into(),
             v => datetime_text(v, unit).ok_or_else(|| generic_datetime(dtype))?,

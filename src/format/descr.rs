@@ -4,17 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::error::ErrorKind;
-use crate::format::dtype::{ByteOrder, DType, Field, TimeUnit, python_repr_shape};
+use crate::format::dtype::{DType, Field, python_repr_shape};
 use crate::format::literal::{Literal, python_repr_str};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DescrError {
-    /// Not a dtype NumPy would accept.
-    Invalid { reason: String, found: String },
-    /// A dtype NumPy has that npmap cannot represent.
-    Unsupported { descr: String, reason: &'static str },
-}
+use crate::format::typestr::{DescrError, invalid, parse_type_str};
 
 impl DType {
     /// Parses NumPy `descr` text: a type string such as `<f4`, or the Python text of a
@@ -54,13 +46,23 @@ impl DType {
         DType::from_literal(&literal).map_err(|e| e.into_error())
     }
 
-    /// Builds a dtype from the parsed `descr` value of a header.
+    /// Builds a dtype from a parsed `descr` value, following NumPy's `descr_to_dtype`:
+    /// a type string, a list of fields, or a `(base, shape)` sub-array tuple. The
+    /// recursion is as deep as the literal, whose nesting the literal parser bounds
+    /// ([`HeaderOptions::max_depth`](crate::HeaderOptions::max_depth)).
     pub(crate) fn from_literal(value: &Literal) -> Result<DType, DescrError> {
         match value {
             Literal::Str(s) => parse_type_str(s),
             Literal::List(items) => parse_record(items),
+            Literal::Tuple(parts) => match parts.as_slice() {
+                [base, shape] => subarray(DType::from_literal(base)?, parse_subarray_shape(shape)?),
+                _ => Err(DescrError::Invalid {
+                    reason: "a sub-array type must be a (base, shape) pair".into(),
+                    found: value.to_string(),
+                }),
+            },
             other => Err(DescrError::Invalid {
-                reason: "expected a type string or a list of fields".into(),
+                reason: "expected a type string, a list of fields or a (base, shape) pair".into(),
                 found: other.to_string(),
             }),
         }
@@ -80,22 +82,18 @@ impl DType {
     /// ```
     pub fn descr(&self) -> String {
         match self {
-            DType::Record { .. } => {
-                let mut out = String::new();
-                self.write_record_descr(&mut out);
-                out
-            }
+            DType::Record { .. } | DType::SubArray { .. } => self.descr_literal(),
             _ => self.type_str(),
         }
     }
 
-    /// The header's `descr` value as Python source: the type string quoted (`'<f4'`), or
-    /// the record list.
+    /// The header's `descr` value as Python source, as NumPy's `dtype.descr` gives it:
+    /// the type string quoted (`'<f4'`), the record list, or a sub-array's
+    /// `(base, shape)` tuple.
     pub(crate) fn descr_literal(&self) -> String {
-        match self {
-            DType::Record { .. } => self.descr(),
-            _ => python_repr_str(&self.type_str()),
-        }
+        let mut out = String::new();
+        self.write_descr_value(&mut out);
+        out
     }
 
     fn type_str(&self) -> String {
@@ -111,348 +109,116 @@ impl DType {
             DType::Void { size } => format!("|V{size}"),
             DType::DateTime { unit, .. } => format!("{order}M8{unit}"),
             DType::TimeDelta { unit, .. } => format!("{order}m8{unit}"),
-            DType::Record { itemsize, .. } => format!("|V{itemsize}"),
+            DType::Record { .. } | DType::SubArray { .. } => format!("|V{}", self.itemsize()),
         }
     }
 
-    fn write_record_descr(&self, out: &mut String) {
-        let DType::Record { fields, itemsize } = self else {
-            out.push_str(&python_repr_str(&self.type_str()));
-            return;
-        };
-        out.push('[');
-        let mut offset = 0;
-        let mut first = true;
-        let mut sep = |out: &mut String| {
-            if !std::mem::take(&mut first) {
+    /// NumPy's `_array_descr`: a scalar's quoted type string, a sub-array's
+    /// `(base, shape)`, a record's list of fields with `('', '|V<n>')` for the gaps.
+    fn write_descr_value(&self, out: &mut String) {
+        match self {
+            DType::Record { fields, itemsize } => write_record(fields, *itemsize, out),
+            DType::SubArray { base, shape } => {
+                out.push('(');
+                base.write_descr_value(out);
                 out.push_str(", ");
+                out.push_str(&python_repr_shape(shape));
+                out.push(')');
             }
-        };
-        for field in fields {
-            if field.offset > offset {
-                sep(out);
-                let _ = write!(out, "('', '|V{}')", field.offset - offset);
-            }
-            sep(out);
-            out.push('(');
-            match &field.title {
-                Some(title) => {
-                    let _ = write!(
-                        out,
-                        "({}, {})",
-                        python_repr_str(title),
-                        python_repr_str(&field.name)
-                    );
-                }
-                None => out.push_str(&python_repr_str(&field.name)),
-            }
+            _ => out.push_str(&python_repr_str(&self.type_str())),
+        }
+    }
+}
+
+fn write_record(fields: &[Field], itemsize: usize, out: &mut String) {
+    out.push('[');
+    let mut offset = 0;
+    let mut first = true;
+    let mut sep = |out: &mut String| {
+        if !std::mem::take(&mut first) {
             out.push_str(", ");
-            field.dtype.write_record_descr(out);
-            if !field.shape.is_empty() {
-                out.push_str(", ");
-                out.push_str(&python_repr_shape(&field.shape));
-            }
-            out.push(')');
-            offset = field.offset + field.dtype.itemsize() * field.shape.iter().product::<usize>();
         }
-        if *itemsize > offset {
-            sep(out);
-            let _ = write!(out, "('', '|V{}')", itemsize - offset);
-        }
-        out.push(']');
-    }
-}
-
-const TIME_UNITS: [&str; 13] = [
-    "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
-];
-
-fn invalid(reason: impl Into<String>, found: &str) -> DescrError {
-    DescrError::Invalid {
-        reason: reason.into(),
-        found: python_repr_str(found),
-    }
-}
-
-/// A type string cut into its parts: `<` `f` `4`, or `>` `M` `8` `[ns]`.
-struct TypeParts<'t> {
-    order: ByteOrder,
-    kind: char,
-    size: Option<usize>,
-    unit: Option<&'t str>,
-}
-
-impl<'t> TypeParts<'t> {
-    /// Cuts `text` into its parts; the size must be all digits, and only datetimes
-    /// (`M`, `m`) may have a unit, and then an explicit size (NumPy refuses `m[us]`).
-    fn split(text: &'t str) -> Result<TypeParts<'t>, DescrError> {
-        let (order_char, rest) = match text.chars().next() {
-            Some(c @ ('<' | '>' | '|' | '=')) => (Some(c), &text[1..]),
-            _ => (None, text),
-        };
-        let order = match order_char {
-            Some('<') => ByteOrder::Little,
-            Some('>') => ByteOrder::Big,
-            _ => ByteOrder::NATIVE,
-        };
-        let mut chars = rest.chars();
-        let kind = chars
-            .next()
-            .ok_or_else(|| invalid("empty type string", text))?;
-        let tail = chars.as_str();
-        let (digits, unit) = match tail.find('[') {
-            Some(i) => (&tail[..i], Some(&tail[i..])),
-            None => (tail, None),
-        };
-        let size = match digits {
-            "" => None,
-            d if d.bytes().all(|b| b.is_ascii_digit()) => Some(
-                d.parse()
-                    .map_err(|_| invalid("item size too large", text))?,
-            ),
-            _ => return Err(invalid("data type not understood", text)),
-        };
-        let datetime = matches!(kind, 'M' | 'm');
-        if unit.is_some() && (!datetime || size.is_none()) {
-            return Err(invalid("data type not understood", text));
-        }
-        Ok(TypeParts {
-            order,
-            kind,
-            size,
-            unit,
-        })
-    }
-
-    /// The size, which must be one of `sizes` (`default` when the text has none).
-    fn size_in(&self, sizes: &[usize], default: usize, text: &str) -> Result<usize, DescrError> {
-        let size = self.size.unwrap_or(default);
-        match sizes.contains(&size) {
-            true => Ok(size),
-            false => Err(invalid("data type not understood", text)),
-        }
-    }
-
-    /// The byte order a scalar of `size` bytes has (none for one byte).
-    fn order_for(&self, size: usize) -> ByteOrder {
-        match size {
-            1 => ByteOrder::NotApplicable,
-            _ => self.order,
-        }
-    }
-}
-
-fn unsupported(text: &str, reason: &'static str) -> DescrError {
-    DescrError::Unsupported {
-        descr: text.into(),
-        reason,
-    }
-}
-
-/// Parses a NumPy type string such as `<f4`, `|S5`, `>U3`, `<M8[ns]`, `float64`.
-fn parse_type_str(text: &str) -> Result<DType, DescrError> {
-    if let Some(d) = parse_type_name(text) {
-        return Ok(d);
-    }
-    let parts = TypeParts::split(text)?;
-    if parts.kind == '?' && parts.size.is_none() && parts.unit.is_none() {
-        return Ok(DType::Bool);
-    }
-    let dtype = match parts.kind {
-        'b' if parts.size == Some(1) => DType::Bool,
-        'i' | 'u' => integer_type(&parts, text)?,
-        'f' | 'c' => float_type(&parts, text)?,
-        'S' | 'a' => DType::Bytes {
-            len: parts.size.unwrap_or(0),
-        },
-        'U' => DType::Unicode {
-            chars: parts.size.unwrap_or(0),
-            order: parts.order,
-        },
-        'V' => DType::Void {
-            size: parts.size.unwrap_or(0),
-        },
-        'M' | 'm' => {
-            parts.size_in(&[8], 8, text)?;
-            let unit = parse_time_unit(parts.unit, text)?;
-            let order = parts.order;
-            match parts.kind {
-                'M' => DType::DateTime { unit, order },
-                _ => DType::TimeDelta { unit, order },
-            }
-        }
-        'O' => {
-            return Err(unsupported(
-                text,
-                "object arrays hold pickled Python objects",
-            ));
-        }
-        _ => return Err(invalid("data type not understood", text)),
     };
-    if let DType::Unicode { chars, .. } = &dtype
-        && chars.checked_mul(4).is_none()
-    {
-        return Err(invalid("item size too large", text));
-    }
-    Ok(dtype)
-}
-
-/// `i` and `u` type strings: 1, 2, 4 or 8 bytes (4 by default).
-fn integer_type(parts: &TypeParts<'_>, text: &str) -> Result<DType, DescrError> {
-    let size = parts.size_in(&[1, 2, 4, 8], 4, text)?;
-    let order = parts.order_for(size);
-    Ok(match parts.kind {
-        'i' => DType::Int { size, order },
-        _ => DType::UInt { size, order },
-    })
-}
-
-/// `f` and `c` type strings; long doubles are NumPy types npmap cannot represent.
-fn float_type(parts: &TypeParts<'_>, text: &str) -> Result<DType, DescrError> {
-    let order = parts.order;
-    if parts.kind == 'f' {
-        if matches!(parts.size, Some(10 | 12 | 16)) {
-            return Err(unsupported(
-                text,
-                "extended-precision (long double) floats depend on the platform",
-            ));
+    for field in fields {
+        if field.offset > offset {
+            sep(out);
+            let _ = write!(out, "('', '|V{}')", field.offset - offset);
         }
-        let size = parts.size_in(&[2, 4, 8], 8, text)?;
-        return Ok(DType::Float { size, order });
+        sep(out);
+        out.push('(');
+        match &field.title {
+            Some(title) => {
+                let _ = write!(
+                    out,
+                    "({}, {})",
+                    python_repr_str(title),
+                    python_repr_str(&field.name)
+                );
+            }
+            None => out.push_str(&python_repr_str(&field.name)),
+        }
+        out.push_str(", ");
+        field.dtype.write_descr_value(out);
+        if !field.shape.is_empty() {
+            out.push_str(", ");
+            out.push_str(&python_repr_shape(&field.shape));
+        }
+        out.push(')');
+        offset = field.offset.saturating_add(field.size());
     }
-    if matches!(parts.size, Some(20 | 24 | 32)) {
-        return Err(unsupported(
-            text,
-            "extended-precision (long double) complex numbers depend on the platform",
+    if itemsize > offset {
+        sep(out);
+        let _ = write!(out, "('', '|V{}')", itemsize - offset);
+    }
+    out.push(']');
+}
+
+/// `base` as a sub-array of `shape` (NumPy's `np.dtype((base, shape))`): `base` itself
+/// for an empty shape; the size checked.
+fn subarray(base: DType, shape: Vec<usize>) -> Result<DType, DescrError> {
+    if shape.is_empty() {
+        return Ok(base);
+    }
+    let size = shape
+        .iter()
+        .try_fold(base.itemsize(), |acc, &d| acc.checked_mul(d))
+        .filter(|&s| s <= isize::MAX as usize);
+    if size.is_none() {
+        return Err(invalid(
+            "sub-array size overflows the address space",
+            &format!("({}, {})", base.descr(), python_repr_shape(&shape)),
         ));
     }
-    let size = parts.size_in(&[8, 16], 16, text)?;
-    Ok(DType::Complex { size, order })
-}
-
-/// NumPy's type names, which `np.dtype` also accepts in a descr.
-fn parse_type_name(text: &str) -> Option<DType> {
-    let n = ByteOrder::NATIVE;
-    let d = match text {
-        "bool" => DType::Bool,
-        "int8" => DType::Int {
-            size: 1,
-            order: ByteOrder::NotApplicable,
-        },
-        "uint8" => DType::UInt {
-            size: 1,
-            order: ByteOrder::NotApplicable,
-        },
-        "int16" => DType::Int { size: 2, order: n },
-        "int32" => DType::Int { size: 4, order: n },
-        "int64" => DType::Int { size: 8, order: n },
-        "uint16" => DType::UInt { size: 2, order: n },
-        "uint32" => DType::UInt { size: 4, order: n },
-        "uint64" => DType::UInt { size: 8, order: n },
-        "float16" => DType::Float { size: 2, order: n },
-        "float32" => DType::Float { size: 4, order: n },
-        "float64" => DType::Float { size: 8, order: n },
-        "complex64" => DType::Complex { size: 8, order: n },
-        "complex128" => DType::Complex { size: 16, order: n },
-        _ => return None,
-    };
-    Some(d)
-}
-
-fn parse_time_unit(unit_text: Option<&str>, whole: &str) -> Result<TimeUnit, DescrError> {
-    let Some(bracketed) = unit_text else {
-        return Ok(TimeUnit {
-            multiplier: 1,
-            unit: String::new(),
-        });
-    };
-    let inner = bracketed
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .ok_or_else(|| invalid("malformed datetime unit", whole))?;
-    let split = inner
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(inner.len());
-    let (count, unit) = inner.split_at(split);
-    let multiplier = if count.is_empty() {
-        1
-    } else {
-        count
-            .parse::<u64>()
-            .ok()
-            .filter(|&m| m > 0)
-            .ok_or_else(|| invalid("malformed datetime unit multiplier", whole))?
-    };
-    if !TIME_UNITS.contains(&unit) {
-        return Err(invalid("unknown datetime unit", whole));
-    }
-    Ok(TimeUnit {
-        multiplier,
-        unit: unit.into(),
+    Ok(DType::SubArray {
+        base: Box::new(base),
+        shape,
     })
 }
 
-/// Parses a structured descr: a list of `(name, format)` or `(name, format, shape)`.
+/// Parses a structured descr, as NumPy's `descr_to_dtype`: a list of `(name, format)`
+/// or `(name, format, shape)`, fields laid out one after another. An entry named `''`
+/// (no title) whose type is void or a sub-array is padding; any other `''` entry is a
+/// field of that name, as NumPy keeps it. Names and titles share one namespace.
 fn parse_record(items: &[Literal]) -> Result<DType, DescrError> {
     let mut fields: Vec<Field> = Vec::with_capacity(items.len());
     let mut names = std::collections::HashSet::with_capacity(items.len());
     let mut offset: usize = 0;
     for item in items {
-        let Literal::Tuple(parts) = item else {
-            return Err(DescrError::Invalid {
-                reason: "a field must be a tuple (name, format[, shape])".into(),
-                found: item.to_string(),
-            });
-        };
-        let (name_part, format, shape_part) = match parts.as_slice() {
-            [n, f] => (n, f, None),
-            [n, f, s] => (n, f, Some(s)),
-            _ => {
-                return Err(DescrError::Invalid {
-                    reason: "a field must be a tuple (name, format[, shape])".into(),
-                    found: item.to_string(),
-                });
-            }
-        };
-        let dtype = DType::from_literal(format)?;
-        let shape = match shape_part {
-            None => Vec::new(),
-            Some(s) => parse_subarray_shape(s)?,
-        };
-        let count = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| invalid("field size overflows", &item.to_string()))?;
-        let size = dtype
-            .itemsize()
-            .checked_mul(count)
-            .ok_or_else(|| invalid("field size overflows", &item.to_string()))?;
-        let (title, name) = match name_part {
-            Literal::Str(n) => (None, n.clone()),
-            Literal::Tuple(tn) => match tn.as_slice() {
-                [Literal::Str(t), Literal::Str(n)] => (Some(t.clone()), n.clone()),
-                _ => {
-                    return Err(DescrError::Invalid {
-                        reason: "a field title must be a (title, name) pair of strings".into(),
-                        found: name_part.to_string(),
-                    });
-                }
-            },
-            other => {
-                return Err(DescrError::Invalid {
-                    reason: "a field name must be a string".into(),
-                    found: other.to_string(),
-                });
-            }
-        };
-        let is_padding = name.is_empty() && matches!(dtype, DType::Void { .. }) && shape.is_empty();
+        let (title, name, whole) = parse_entry(item)?;
+        let size = whole.itemsize();
+        let is_padding = title.is_none()
+            && name.is_empty()
+            && matches!(whole, DType::Void { .. } | DType::SubArray { .. });
         if !is_padding {
-            if name.is_empty() {
-                return Err(invalid("field names must not be empty", &item.to_string()));
+            for key in title.iter().chain([&name]) {
+                if !names.insert(key.clone()) {
+                    return Err(invalid("field name or title occurs more than once", key));
+                }
             }
-            if !names.insert(name.clone()) {
-                return Err(invalid("field name occurs more than once", &name));
-            }
+            let (dtype, shape) = match whole {
+                DType::SubArray { base, shape } => (*base, shape),
+                other => (other, Vec::new()),
+            };
             fields.push(Field {
                 name,
                 title,
@@ -463,12 +229,54 @@ fn parse_record(items: &[Literal]) -> Result<DType, DescrError> {
         }
         offset = offset
             .checked_add(size)
+            .filter(|&end| end <= isize::MAX as usize)
             .ok_or_else(|| invalid("record size overflows", &item.to_string()))?;
     }
     Ok(DType::Record {
         fields,
         itemsize: offset,
     })
+}
+
+/// One entry of a record list: its title, its name, and its whole type (the format,
+/// as a sub-array when the entry has a shape).
+fn parse_entry(item: &Literal) -> Result<(Option<String>, String, DType), DescrError> {
+    let bad_entry = || DescrError::Invalid {
+        reason: "a field must be a tuple (name, format[, shape])".into(),
+        found: item.to_string(),
+    };
+    let Literal::Tuple(parts) = item else {
+        return Err(bad_entry());
+    };
+    let (name_part, format, shape_part) = match parts.as_slice() {
+        [n, f] => (n, f, None),
+        [n, f, s] => (n, f, Some(s)),
+        _ => return Err(bad_entry()),
+    };
+    let (title, name) = match name_part {
+        Literal::Str(n) => (None, n.clone()),
+        Literal::Tuple(tn) => match tn.as_slice() {
+            [Literal::Str(t), Literal::Str(n)] => (Some(t.clone()), n.clone()),
+            _ => {
+                return Err(DescrError::Invalid {
+                    reason: "a field title must be a (title, name) pair of strings".into(),
+                    found: name_part.to_string(),
+                });
+            }
+        },
+        other => {
+            return Err(DescrError::Invalid {
+                reason: "a field name must be a string".into(),
+                found: other.to_string(),
+            });
+        }
+    };
+    let dtype = DType::from_literal(format)?;
+    let whole = match shape_part {
+        None => dtype,
+        Some(s) => subarray(dtype, parse_subarray_shape(s)?)?,
+    };
+    Ok((title, name, whole))
 }
 
 fn parse_subarray_shape(value: &Literal) -> Result<Vec<usize>, DescrError> {
@@ -491,17 +299,4 @@ fn parse_subarray_shape(value: &Literal) -> Result<Vec<usize>, DescrError> {
             }),
         })
         .collect()
-}
-
-impl DescrError {
-    pub(crate) fn into_error(self) -> crate::Error {
-        match self {
-            DescrError::Invalid { reason, found } => {
-                crate::Error::from(ErrorKind::BadDescr { reason, found })
-            }
-            DescrError::Unsupported { descr, reason } => {
-                crate::Error::from(ErrorKind::UnsupportedDType { descr, reason })
-            }
-        }
-    }
 }

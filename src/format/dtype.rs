@@ -143,6 +143,17 @@ pub struct Field {
     pub offset: usize,
 }
 
+impl Field {
+    /// Bytes the field takes in a record: its type's size times its shape's count
+    /// (saturating; a parsed descr has checked it).
+    pub(crate) fn size(&self) -> usize {
+        self.shape
+            .iter()
+            .try_fold(self.dtype.itemsize(), |acc, &d| acc.checked_mul(d))
+            .unwrap_or(usize::MAX)
+    }
+}
+
 /// A NumPy data type as described by an `.npy` header's `descr`.
 ///
 /// ```
@@ -226,6 +237,34 @@ pub enum DType {
         /// Bytes per record, padding included.
         itemsize: usize,
     },
+    /// A sub-array type, NumPy's `(base, shape)`: `shape` items of `base` in C order.
+    ///
+    /// It is the element type of a [`Field`] whose format is itself a `(base, shape)`
+    /// tuple — a sub-array of a sub-array, as in `[('c', ('<f8', (5,)), (2,))]`, where the
+    /// field has `shape` `[2]` and `dtype` `SubArray { base: <f8, shape: [5] }` — or the
+    /// base of another `SubArray`. A plain sub-array field (`('c', '<f8', (2, 5))`) has its
+    /// shape on the [`Field`] and a scalar `dtype`; a field's `(base, shape)` format with
+    /// no outer shape is that form too, as NumPy renders it. `shape` is never empty (a
+    /// `(base, ())` is `base`). An array's own dtype is never a `SubArray`: NumPy cannot
+    /// load such a file, and npmap refuses it.
+    ///
+    /// ```
+    /// use npmap::DType;
+    /// let d = DType::parse("[('c', ('<f8', (5,)), (2,))]")?;
+    /// let DType::Record { fields, itemsize } = &d else { unreachable!() };
+    /// assert_eq!((*itemsize, fields[0].shape.clone()), (80, vec![2]));
+    /// let DType::SubArray { base, shape } = &fields[0].dtype else { unreachable!() };
+    /// assert_eq!((base.descr(), shape.clone()), ("<f8".to_string(), vec![5]));
+    /// assert_eq!(fields[0].dtype.descr(), "('<f8', (5,))");
+    /// assert_eq!(d.descr(), "[('c', ('<f8', (5,)), (2,))]");
+    /// # Ok::<(), npmap::Error>(())
+    /// ```
+    SubArray {
+        /// The element type (a scalar, a record, or another sub-array).
+        base: Box<DType>,
+        /// The sub-array shape (not empty).
+        shape: Vec<usize>,
+    },
 }
 
 /// Why a descr could not be turned into a [`DType`].
@@ -252,7 +291,24 @@ impl DType {
             DType::Unicode { chars, .. } => chars * 4,
             DType::DateTime { .. } | DType::TimeDelta { .. } => 8,
             DType::Record { itemsize, .. } => *itemsize,
+            DType::SubArray { base, shape } => shape
+                .iter()
+                .try_fold(base.itemsize(), |acc, &d| acc.checked_mul(d))
+                .unwrap_or(usize::MAX),
         }
+    }
+
+    /// The innermost element type and the whole shape of a (possibly nested) sub-array
+    /// type: `(<f8, [2, 5])` for `(('<f8', (5,)), (2,))`, as NumPy's `a['c'].shape` ends
+    /// in `(2, 5)`; `(self, [])` for any other type.
+    pub(crate) fn flat_subarray(&self) -> (&DType, Vec<usize>) {
+        let mut shape = Vec::new();
+        let mut d = self;
+        while let DType::SubArray { base, shape: s } = d {
+            shape.extend_from_slice(s);
+            d = base;
+        }
+        (d, shape)
     }
 
     /// The byte order of a scalar dtype; `NotApplicable` for single bytes, `S`, `V`
@@ -291,6 +347,7 @@ impl DType {
     pub fn is_native_order(&self) -> bool {
         match self {
             DType::Record { fields, .. } => fields.iter().all(|f| f.dtype.is_native_order()),
+            DType::SubArray { base, .. } => base.is_native_order(),
             other => other.byte_order().is_native(),
         }
     }
@@ -337,6 +394,7 @@ impl DType {
             | DType::DateTime { order, .. }
             | DType::TimeDelta { order, .. } => *order = new,
             DType::Record { fields, .. } => fields.iter_mut().for_each(|f| f.dtype.set_order(new)),
+            DType::SubArray { base, .. } => base.set_order(new),
             DType::Bool | DType::Bytes { .. } | DType::Void { .. } => {}
         }
     }
@@ -367,7 +425,9 @@ impl DType {
             DType::Void { size } => sized_name("void", *size as u128 * 8),
             DType::DateTime { unit, .. } => format!("datetime64{unit}"),
             DType::TimeDelta { unit, .. } => format!("timedelta64{unit}"),
-            DType::Record { itemsize, .. } => sized_name("void", *itemsize as u128 * 8),
+            DType::Record { .. } | DType::SubArray { .. } => {
+                sized_name("void", self.itemsize() as u128 * 8)
+            }
         }
     }
 }
@@ -491,8 +551,104 @@ mod tests {
     }
 
     #[test]
-    fn records_reject_duplicate_and_empty_names() {
+    fn records_keep_empty_names_numpy_keeps_and_reject_duplicates() {
         assert!(DType::parse("[('a', '<i4'), ('a', '<f8')]").is_err());
-        assert!(DType::parse("[('', '<i4')]").is_err());
+        assert!(DType::parse("[('', '<i4'), ('', '<f8')]").is_err());
+        // A title shares the namespace of names, as in NumPy.
+        assert!(DType::parse("[(('a', 'x'), '<i4'), ('a', '<f8')]").is_err());
+        // NumPy's descr_to_dtype: '' is padding only for void and sub-array entries.
+        let kept = p("[('', '<i4'), ('b', '<f8')]");
+        let DType::Record { fields, itemsize } = &kept else {
+            panic!("not a record")
+        };
+        assert_eq!(
+            (fields.len(), fields[0].name.as_str(), *itemsize),
+            (2, "", 12)
+        );
+        assert_eq!(kept.descr(), "[('', '<i4'), ('b', '<f8')]");
+        for (padded, rendered) in [
+            (
+                "[('', '<i4', (2,)), ('b', '<f8')]",
+                "[('', '|V8'), ('b', '<f8')]",
+            ),
+            (
+                "[('', '|V4', (2,)), ('b', '<f8')]",
+                "[('', '|V8'), ('b', '<f8')]",
+            ),
+            (
+                "[('', [('x', '<i2')], (2,)), ('b', '<f8')]",
+                "[('', '|V4'), ('b', '<f8')]",
+            ),
+        ] {
+            assert_eq!(p(padded).descr(), rendered, "{padded}");
+        }
+        for kept in [
+            "[('', [('x', '<i2')]), ('b', '<f8')]",
+            "[('', '|S4'), ('b', '<f8')]",
+            "[(('t', ''), '<i4'), ('b', '<f8')]",
+        ] {
+            assert_eq!(p(kept).descr(), kept);
+        }
+    }
+
+    #[test]
+    fn nested_subarrays_keep_their_nesting() {
+        for (text, itemsize, rendered) in [
+            ("[('c', ('<f8', (5,)), (2,))]", 80, None),
+            ("[('c', (('<f8', (5,)), (3,)), (2,))]", 240, None),
+            ("[('s', [('a', '<i4'), ('b', '<f8')], (3,))]", 36, None),
+            (
+                "[('s', ([('a', '<i4'), ('b', '<f8', (2,))], (2,)), (3,))]",
+                120,
+                None,
+            ),
+            ("[('z', '<i4', (3, 0, 7))]", 0, None),
+            // NumPy's normal forms: a (base, shape) format with no outer shape is a
+            // plain sub-array field; an empty shape is no sub-array.
+            ("[('c', ('<f8', (5,)))]", 40, Some("[('c', '<f8', (5,))]")),
+            (
+                "[('c', ('<f8', 5), 2)]",
+                80,
+                Some("[('c', ('<f8', (5,)), (2,))]"),
+            ),
+            (
+                "[('c', ('<f8', ()), (2,))]",
+                16,
+                Some("[('c', '<f8', (2,))]"),
+            ),
+            (
+                "[('c', ('<f8', (5,)), ())]",
+                40,
+                Some("[('c', '<f8', (5,))]"),
+            ),
+        ] {
+            let d = p(text);
+            assert_eq!(d.itemsize(), itemsize, "{text}");
+            assert_eq!(d.descr(), rendered.unwrap_or(text), "{text}");
+            assert_eq!(p(&d.descr()), d, "{text}");
+        }
+        let d = p("[('c', (('>f8', (5,)), (3,)), (2,))]");
+        assert!(!d.is_native_order() || cfg!(target_endian = "big"));
+        assert_eq!(
+            d.with_order(ByteOrder::Little).descr(),
+            "[('c', (('<f8', (5,)), (3,)), (2,))]"
+        );
+        assert_eq!(d.name(), "void1920");
+    }
+
+    #[test]
+    fn subarray_sizes_are_checked() {
+        let huge = format!("[('c', ('<f8', ({},)), (2,))]", usize::MAX / 4);
+        assert!(matches!(
+            DType::parse(&huge).unwrap_err().kind(),
+            crate::ErrorKind::BadDescr { .. }
+        ));
+        let deep = format!("[('c', {}'<f8'{})]", "(".repeat(200), ", 2)".repeat(200));
+        assert!(matches!(
+            DType::parse(&deep).unwrap_err().kind(),
+            crate::ErrorKind::HeaderNesting { .. }
+        ));
+        assert!(DType::parse("('<f8', (2, 3, 4))").is_ok());
+        assert!(DType::parse("('<f8', (2,), 3)").is_err());
     }
 }

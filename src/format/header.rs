@@ -276,6 +276,14 @@ impl Header {
             .try_fold(dtype.itemsize().max(1), |acc, &d| acc.checked_mul(d))
             .filter(|&b| b <= isize::MAX as usize)
             .ok_or_else(overflow)?;
+        if let DType::SubArray { .. } = dtype {
+            return Err(Error::from(ErrorKind::BadDescr {
+                reason: "an array's dtype cannot be a sub-array type (NumPy cannot load \
+                         it either); make the sub-array axes part of the shape"
+                    .into(),
+                found: dtype.descr(),
+            }));
+        }
         let bytes = if shape.contains(&0) { 0 } else { nonzero_bytes };
         if data_offset.checked_add(bytes as u64).is_none() {
             return Err(overflow());

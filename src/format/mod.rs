@@ -11,3 +11,4 @@ pub(crate) mod dtype;
 pub(crate) mod element;
 pub(crate) mod header;
 pub(crate) mod literal;
+pub(crate) mod typestr;

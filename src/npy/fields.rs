@@ -18,11 +18,14 @@ use crate::npy::{NpyFile, dimension};
 pub(crate) struct Loc {
     /// The name asked for, for messages.
     pub name: String,
-    /// The element dtype of the field (of one sub-array element).
+    /// The element dtype of the field (of one sub-array element; never a sub-array).
     pub dtype: DType,
-    /// The sub-array shape; empty for a scalar field.
+    /// The sub-array axes after the array's: every sub-array the path passes through
+    /// and the field's own, outermost first; empty for a scalar field.
     pub sub: Vec<usize>,
-    /// Byte offset of the field in a record.
+    /// Bytes from one element to the next along each axis of `sub`.
+    pub sub_strides: Vec<usize>,
+    /// Byte offset of the field's first element in a record.
     pub offset: usize,
     /// Bytes per record.
     pub record_size: usize,
@@ -35,22 +38,92 @@ impl Loc {
             name: String::new(),
             dtype: dtype.clone(),
             sub: Vec::new(),
+            sub_strides: Vec::new(),
             offset: 0,
             record_size: dtype.itemsize(),
         }
     }
 
+    /// Elements per record (the sub-array axes' product; a parsed descr has checked
+    /// that it fits in a record, or it is zero).
     pub(crate) fn sub_count(&self) -> usize {
-        self.sub.iter().product()
+        self.sub
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX)
     }
 
-    fn field_bytes(&self) -> usize {
-        self.dtype.itemsize() * self.sub_count()
+    /// Appends the axes of a field of `shape` items of `dtype` (itself perhaps a
+    /// sub-array, whose axes follow), C order; returns the innermost element type.
+    fn push_axes<'d>(&mut self, dtype: &'d DType, shape: &[usize]) -> &'d DType {
+        let first = self.sub.len();
+        let mut step = dtype.itemsize();
+        self.sub.extend_from_slice(shape);
+        self.sub_strides.resize(self.sub.len(), 0);
+        for j in (first..self.sub.len()).rev() {
+            self.sub_strides[j] = step;
+            step = step.saturating_mul(self.sub[j]);
+        }
+        match dtype {
+            DType::SubArray { base, shape } => self.push_axes(base, shape),
+            other => other,
+        }
+    }
+
+    /// Calls `each` with the byte offset (from the start of the data) of every
+    /// element of the field, record by record in memory order, each record's
+    /// sub-array in C order; stops at the first error.
+    pub(crate) fn for_each_element<E>(
+        &self,
+        records: usize,
+        mut each: impl FnMut(usize) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let count = self.sub_count();
+        let mut index = vec![0usize; self.sub.len()];
+        for record in 0..records {
+            let base = record * self.record_size + self.offset;
+            index.iter_mut().for_each(|i| *i = 0);
+            let mut at = base;
+            for _ in 0..count {
+                each(at)?;
+                // Odometer: advance the last axis, carrying into earlier ones.
+                for j in (0..index.len()).rev() {
+                    index[j] += 1;
+                    at += self.sub_strides[j];
+                    if index[j] < self.sub[j] {
+                        break;
+                    }
+                    at -= self.sub_strides[j] * index[j];
+                    index[j] = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The shape of a copy of the field (the array's axes, then the sub-array's),
+    /// in memory order: records in the array's order, each record's elements in C
+    /// order together.
+    pub(crate) fn copy_shape<D: Dimension>(
+        &self,
+        path: &Path,
+        header: &Header,
+    ) -> Result<StrideShape<D>> {
+        field_shape(
+            path,
+            &header.shape,
+            header.fortran_order,
+            &self.sub,
+            self.sub_count(),
+            &c_strides(&self.sub),
+        )
     }
 }
 
 /// Finds the field `name` of the record `dtype`. A name with dots is a path through
-/// nested records (`"inner.y"`); a field whose own name contains a dot is found first.
+/// nested records (`"inner.y"`), sub-arrays of records included (`"s.a"` where `s` is
+/// `([('a', '<i4'), ...], (3,))` has the sub-array axis `3`, as NumPy's
+/// `a['s']['a']`); a field whose own name contains a dot is found first.
 pub(crate) fn locate(path: &Path, dtype: &DType, name: &str) -> Result<Loc> {
     let DType::Record { .. } = dtype else {
         return Err(Error::at(
@@ -61,46 +134,40 @@ pub(crate) fn locate(path: &Path, dtype: &DType, name: &str) -> Result<Loc> {
             },
         ));
     };
-    let record_size = dtype.itemsize();
+    let mut loc = Loc {
+        name: name.to_string(),
+        record_size: dtype.itemsize(),
+        ..Loc::whole(&DType::Bool)
+    };
     let mut current = dtype;
     let mut rest = name;
-    let mut offset = 0usize;
     loop {
         let DType::Record { fields, .. } = current else {
             unreachable!("only records are walked");
         };
         if let Some(f) = fields.iter().find(|f| f.name == rest) {
-            return Ok(Loc {
-                name: name.to_string(),
-                dtype: f.dtype.clone(),
-                sub: f.shape.clone(),
-                offset: offset + f.offset,
-                record_size,
-            });
+            loc.offset += f.offset;
+            loc.dtype = loc.push_axes(&f.dtype, &f.shape).clone();
+            return Ok(loc);
         }
         let next = fields.iter().find(|f| {
-            f.shape.is_empty()
-                && matches!(f.dtype, DType::Record { .. })
+            matches!(f.dtype.flat_subarray().0, DType::Record { .. })
                 && rest.len() > f.name.len() + 1
                 && rest.starts_with(f.name.as_str())
                 && rest.as_bytes()[f.name.len()] == b'.'
         });
-        match next {
-            Some(f) => {
-                offset += f.offset;
-                rest = &rest[f.name.len() + 1..];
-                current = &f.dtype;
-            }
-            None => {
-                return Err(Error::at(
-                    path,
-                    ErrorKind::FieldNotFound {
-                        field: name.to_string(),
-                        available: fields.iter().map(|f| f.name.clone()).collect(),
-                    },
-                ));
-            }
-        }
+        let Some(f) = next else {
+            return Err(Error::at(
+                path,
+                ErrorKind::FieldNotFound {
+                    field: name.to_string(),
+                    available: fields.iter().map(|f| f.name.clone()).collect(),
+                },
+            ));
+        };
+        loc.offset += f.offset;
+        rest = &rest[f.name.len() + 1..];
+        current = loc.push_axes(&f.dtype, &f.shape);
     }
 }
 
@@ -137,16 +204,21 @@ pub(crate) fn field_element<A: Element>(path: &Path, loc: &Loc) -> Result<bool> 
 
 /// The shape of a field's array (the array's axes, then the sub-array's) with strides
 /// in elements: `record_stride` elements from one record to the next in the array's
-/// memory order (C, or Fortran when `fortran`), the sub-array contiguous in C order.
+/// memory order (C, or Fortran when `fortran`), `sub_strides` along the sub-array axes.
 pub(crate) fn field_shape<D: Dimension>(
     path: &Path,
     shape: &[usize],
     fortran: bool,
     sub: &[usize],
     record_stride: usize,
+    sub_strides: &[usize],
 ) -> Result<StrideShape<D>> {
     let full: Vec<usize> = shape.iter().chain(sub).copied().collect();
     let dim = dimension::<D>(&full).map_err(|e| e.in_file(path))?;
+    if full.contains(&0) {
+        // No element: any strides do, and ndarray wants them in bounds.
+        return Ok(dim.into());
+    }
     let mut strides = D::zeros(full.len());
     let mut step = record_stride;
     let n = shape.len();
@@ -158,46 +230,72 @@ pub(crate) fn field_shape<D: Dimension>(
         strides[k] = step;
         step = step.saturating_mul(shape[k]);
     }
-    let mut step = 1usize;
-    for j in (0..sub.len()).rev() {
-        strides[n + j] = step;
-        step = step.saturating_mul(sub[j]);
+    for (j, &s) in sub_strides.iter().enumerate() {
+        strides[n + j] = s;
     }
     Ok(dim.strides(strides))
 }
 
-/// The part of the data bytes a strided view of `loc` as `A` covers, after checking
-/// the alignment and the record size; with the file offset where it starts.
-fn view_span<A: Element>(
+/// C-order strides, in elements, of an array of `shape`.
+pub(crate) fn c_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; shape.len()];
+    let mut step = 1usize;
+    for j in (0..shape.len()).rev() {
+        strides[j] = step;
+        step = step.saturating_mul(shape[j]);
+    }
+    strides
+}
+
+/// The part of the data bytes a strided view of `loc` as `A` covers and the view's
+/// shape, after checking the alignment and that the record size and every sub-array
+/// stride are whole numbers of `A`s; with the file offset where the field starts.
+fn view_parts<A: Element, D: Dimension>(
     path: &Path,
     header: &Header,
     bytes: &[u8],
     loc: &Loc,
-) -> Result<(std::ops::Range<usize>, u64)> {
+) -> Result<(std::ops::Range<usize>, u64, StrideShape<D>)> {
     let size = std::mem::size_of::<A>();
     let align = std::mem::align_of::<A>();
     let file_offset = header.data_offset + loc.offset as u64;
-    if bytes.is_empty() {
-        return Ok((0..0, file_offset));
+    // A stride along an axis of one element at most is never used.
+    let whole = |stride: usize, len: usize| len <= 1 || stride.is_multiple_of(size);
+    let mut span = 0..0;
+    if !bytes.is_empty() {
+        let address = (bytes.as_ptr() as usize).wrapping_add(loc.offset);
+        let strides_whole = whole(loc.record_size, header.len())
+            && loc
+                .sub
+                .iter()
+                .zip(&loc.sub_strides)
+                .all(|(&n, &s)| whole(s, n));
+        if !strides_whole || !address.is_multiple_of(align) {
+            return Err(Error::at(
+                path,
+                ErrorKind::FieldMisaligned {
+                    field: loc.name.clone(),
+                    offset: file_offset,
+                    record_size: loc.record_size,
+                    align,
+                    size,
+                    type_name: A::NAME,
+                },
+            ));
+        }
+        let elements = (bytes.len() - loc.offset) / size;
+        span = loc.offset..loc.offset + elements * size;
     }
-    let address = (bytes.as_ptr() as usize).wrapping_add(loc.offset);
-    // With one record at most the record stride is never used.
-    let strided = header.len() > 1;
-    if (strided && !loc.record_size.is_multiple_of(size)) || !address.is_multiple_of(align) {
-        return Err(Error::at(
-            path,
-            ErrorKind::FieldMisaligned {
-                field: loc.name.clone(),
-                offset: file_offset,
-                record_size: loc.record_size,
-                align,
-                size,
-                type_name: A::NAME,
-            },
-        ));
-    }
-    let elements = (bytes.len() - loc.offset) / size;
-    Ok((loc.offset..loc.offset + elements * size, file_offset))
+    let sub_strides: Vec<usize> = loc.sub_strides.iter().map(|s| s / size).collect();
+    let shape = field_shape::<D>(
+        path,
+        &header.shape,
+        header.fortran_order,
+        &loc.sub,
+        loc.record_size / size,
+        &sub_strides,
+    )?;
+    Ok((span, file_offset, shape))
 }
 
 /// A zero-copy strided view of `loc` as `A`.
@@ -215,9 +313,7 @@ pub(crate) fn view_loc<'a, A: Element, D: Dimension>(
             },
         ));
     }
-    let (span, data_offset) = view_span::<A>(path, header, bytes, loc)?;
-    let stride = loc.record_size / std::mem::size_of::<A>();
-    let shape = field_shape::<D>(path, &header.shape, header.fortran_order, &loc.sub, stride)?;
+    let (span, data_offset, shape) = view_parts::<A, D>(path, header, bytes, loc)?;
     let elements = cast::as_elements::<A>(&bytes[span], Origin { data_offset })
         .map_err(|e| e.in_file(path))?;
     ArrayView::from_shape(shape, elements).map_err(|_| overflow(path, header))
@@ -232,33 +328,38 @@ pub(crate) fn read_loc<A: Element, D: Dimension>(
     loc: &Loc,
 ) -> Result<Array<A, D>> {
     let swap = field_element::<A>(path, loc)?;
-    let gathered = gather(bytes, loc, header.len());
+    let gathered = gather(path, header, bytes, loc)?;
     let origin = Origin {
         data_offset: header.data_offset + loc.offset as u64,
     };
     let elements =
         cast::copy_elements::<A>(&gathered, swap, origin).map_err(|e| e.in_file(path))?;
-    let shape = field_shape::<D>(
-        path,
-        &header.shape,
-        header.fortran_order,
-        &loc.sub,
-        loc.sub_count(),
-    )?;
+    let shape = loc.copy_shape::<D>(path, header)?;
     Array::from_shape_vec(shape, elements).map_err(|_| overflow(path, header))
 }
 
-/// The bytes of field `loc` of each of `count` records, in memory order.
-pub(crate) fn gather(bytes: &[u8], loc: &Loc, count: usize) -> Vec<u8> {
-    let width = loc.field_bytes();
-    let mut out = Vec::with_capacity(count.saturating_mul(width));
-    if loc.record_size == 0 {
-        return out;
+/// The bytes of every element of field `loc` of every record, in memory order. The
+/// elements are distinct bytes of `bytes`, so the copy is no larger than the data.
+pub(crate) fn gather(path: &Path, header: &Header, bytes: &[u8], loc: &Loc) -> Result<Vec<u8>> {
+    let width = loc.dtype.itemsize();
+    let mut out = Vec::new();
+    if loc.record_size == 0 || width == 0 {
+        return Ok(out);
     }
-    for record in bytes.chunks_exact(loc.record_size).take(count) {
-        out.extend_from_slice(&record[loc.offset..loc.offset + width]);
-    }
-    out
+    let records = header.len().min(bytes.len() / loc.record_size);
+    let total = loc
+        .sub_count()
+        .checked_mul(width)
+        .and_then(|b| b.checked_mul(records))
+        .filter(|&b| b <= bytes.len())
+        .ok_or_else(|| overflow(path, header))?;
+    out.try_reserve_exact(total)
+        .map_err(|_| overflow(path, header))?;
+    loc.for_each_element(records, |at| {
+        out.extend_from_slice(&bytes[at..at + width]);
+        Ok::<(), Error>(())
+    })?;
+    Ok(out)
 }
 
 pub(crate) fn overflow(path: &Path, header: &Header) -> Error {
@@ -370,9 +471,7 @@ impl NpyFile {
             ));
         }
         let bytes = self.data_mut()?;
-        let (span, data_offset) = view_span::<A>(&path, &header, bytes, &loc)?;
-        let stride = loc.record_size / std::mem::size_of::<A>();
-        let shape = field_shape::<D>(&path, &header.shape, header.fortran_order, &loc.sub, stride)?;
+        let (span, data_offset, shape) = view_parts::<A, D>(&path, &header, bytes, &loc)?;
         let origin = Origin { data_offset };
         let elements =
             cast::as_elements_mut::<A>(&mut bytes[span], origin).map_err(|e| e.in_file(&path))?;

@@ -249,14 +249,11 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
     match dtype {
         DType::Record { fields, .. } => {
             for f in fields {
-                let size = f.dtype.itemsize();
-                let count: usize = f.shape.iter().product();
-                for k in 0..count {
-                    let start = f.offset + k * size;
-                    swap_to_native(&f.dtype, &mut item[start..start + size]);
-                }
+                let end = f.offset + f.size();
+                swap_elements(&f.dtype, &mut item[f.offset..end]);
             }
         }
+        DType::SubArray { base, .. } => swap_elements(base, item),
         other if !other.byte_order().is_native() => {
             let unit = match other {
                 DType::Complex { size, .. } => size / 2,
@@ -268,6 +265,16 @@ pub(crate) fn swap_to_native(dtype: &DType, item: &mut [u8]) {
             }
         }
         _ => {}
+    }
+}
+
+/// [`swap_to_native`] on each item of `dtype` in `items`.
+fn swap_elements(dtype: &DType, items: &mut [u8]) {
+    let size = dtype.itemsize();
+    if size > 0 {
+        items
+            .chunks_exact_mut(size)
+            .for_each(|item| swap_to_native(dtype, item));
     }
 }
 
@@ -523,10 +530,13 @@ fn check_fields(fields: &[Field], itemsize: usize) -> std::result::Result<(), St
                 f.name
             ));
         }
-        if let DType::Record {
-            fields: inner,
-            itemsize: inner_size,
-        } = &f.dtype
+        if let (
+            DType::Record {
+                fields: inner,
+                itemsize: inner_size,
+            },
+            _,
+        ) = f.dtype.flat_subarray()
         {
             check_fields(inner, *inner_size)?;
         }

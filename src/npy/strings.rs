@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::{ByteOrder, DType, TimeUnit};
 use crate::format::header::Header;
 use crate::npy::NpyFile;
-use crate::npy::fields::{Loc, field_shape, locate, read_loc, view_loc};
+use crate::npy::fields::{Loc, locate, read_loc, view_loc};
 use crate::npy::save::{save_npy_raw, write_npy_raw_to};
 
 /// NumPy's "not a time" (`NaT`): the smallest `i64`, in every unit. Datetime and
@@ -31,33 +31,27 @@ fn decode_loc<T, D: Dimension>(
     decode: impl Fn(&[u8], u64) -> Result<T>,
 ) -> Result<Array<T, D>> {
     let width = loc.dtype.itemsize();
-    let per_record = loc.sub_count();
-    let mut values = Vec::with_capacity(header.len().saturating_mul(per_record));
-    for record in 0..header.len() {
-        for k in 0..per_record {
-            let start = record * loc.record_size + loc.offset + k * width;
-            values.push(decode(
-                &bytes[start..start + width],
-                header.data_offset + start as u64,
-            )?);
-        }
-    }
-    let shape = field_shape::<D>(
-        path,
-        &header.shape,
-        header.fortran_order,
-        &loc.sub,
-        loc.sub_count(),
-    )?;
-    Array::from_shape_vec(shape, values).map_err(|_| {
-        Error::at(
-            path,
-            ErrorKind::ShapeOverflow {
-                shape: header.shape.iter().map(|&d| d as u64).collect(),
-                itemsize: header.dtype.itemsize(),
-            },
-        )
-    })
+    let overflow = || crate::npy::fields::overflow(path, header);
+    let total = header
+        .len()
+        .checked_mul(loc.sub_count())
+        .ok_or_else(overflow)?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(total).map_err(|_| overflow())?;
+    let records = bytes
+        .len()
+        .checked_div(loc.record_size)
+        .map_or(header.len(), |whole| whole.min(header.len()));
+    loc.for_each_element(records, |start| {
+        let value = decode(
+            &bytes[start..start + width],
+            header.data_offset + start as u64,
+        )?;
+        values.push(value);
+        Ok::<(), Error>(())
+    })?;
+    let shape = loc.copy_shape::<D>(path, header)?;
+    Array::from_shape_vec(shape, values).map_err(|_| overflow())
 }
 
 /// Decodes one `U<n>` item: UCS-4 code points in `order`, trailing NULs stripped.
