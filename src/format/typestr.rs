@@ -58,6 +58,8 @@ const OBJECT: &str = "object arrays hold pickled Python objects";
 /// A type string cut into its parts: `<` `f` `4`, or `>` `M` `8` `[ns]`.
 struct TypeParts<'t> {
     order: ByteOrder,
+    /// Whether the text starts with a byte-order character.
+    prefixed: bool,
     kind: char,
     size: Option<usize>,
     unit: Option<&'t str>,
@@ -99,6 +101,7 @@ impl<'t> TypeParts<'t> {
         }
         Ok(TypeParts {
             order,
+            prefixed: order_char.is_some(),
             kind,
             size,
             unit,
@@ -159,6 +162,8 @@ fn type_code(parts: &TypeParts<'_>, text: &str) -> Result<DType, DescrError> {
         'F' => sized('c', 8),
         'D' => sized('c', 16),
         'c' => Ok(DType::Bytes { len: 1 }),
+        // NumPy's deprecated alias `a` takes no order character without a size.
+        'a' if parts.prefixed => Err(not_understood(text)),
         'S' | 'a' | 'U' | 'V' => sized(parts.kind, 0),
         'M' | 'm' => sized(parts.kind, 8),
         'g' => Err(unsupported(text, LONG_DOUBLE)),

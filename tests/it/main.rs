@@ -3,6 +3,7 @@
 mod append;
 mod bytes;
 mod concurrency;
+mod descr_forms;
 mod errors;
 mod faults;
 mod fill;

@@ -277,12 +277,22 @@ fn record(inner: BoxedStrategy<DType>) -> impl Strategy<Value = DType> {
         prop::option::weighted(0.2, name()),
         inner,
         prop::collection::vec(0usize..4, 0..3),
+        prop::collection::vec(1usize..3, 0..3),
         prop_oneof![3 => Just(0usize), 1 => 1usize..9],
     )
-        .prop_map(|(name, title, dtype, shape, gap)| FieldSpec {
+        .prop_map(|(name, title, dtype, shape, inner_shape, gap)| FieldSpec {
             title: title.map(|t| format!("T{t}")),
             name,
-            dtype,
+            // A (base, shape) format inside a sub-array field, as in
+            // `('c', ('<f8', (5,)), (2,))`; without an outer shape NumPy's form is
+            // the plain sub-array field, so the nesting needs one.
+            dtype: match (shape.is_empty(), inner_shape.is_empty()) {
+                (false, false) => DType::SubArray {
+                    base: Box::new(dtype),
+                    shape: inner_shape,
+                },
+                _ => dtype,
+            },
             shape,
             gap,
         });
@@ -294,7 +304,13 @@ fn record(inner: BoxedStrategy<DType>) -> impl Strategy<Value = DType> {
             let mut fields: Vec<Field> = Vec::new();
             let mut offset = 0;
             for s in specs {
-                if fields.iter().any(|f| f.name == s.name) {
+                // Names and titles share one namespace, as in NumPy.
+                let taken = |key: &String| {
+                    fields
+                        .iter()
+                        .any(|f| &f.name == key || f.title.as_ref() == Some(key))
+                };
+                if taken(&s.name) || s.title.as_ref().is_some_and(|t| taken(t) || *t == s.name) {
                     continue;
                 }
                 offset += s.gap;

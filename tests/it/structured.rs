@@ -535,7 +535,8 @@ fn record_types_are_checked_before_use() {
 #[test]
 fn strings_and_times_read_as_numpy_recorded() {
     for e in manifest() {
-        if e["fields"].is_array() {
+        // Hand-written headers of numeric type names are read in `descr_forms`.
+        if e["fields"].is_array() || e.get("header_descr").is_some() {
             continue;
         }
         let file = e["file"].as_str().unwrap();
