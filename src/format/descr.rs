@@ -9,18 +9,30 @@ use crate::format::literal::{Literal, python_repr_str};
 use crate::format::typestr::{DescrError, invalid, parse_type_str};
 
 impl DType {
-    /// Parses NumPy `descr` text: a type string such as `<f4`, or the Python text of a
-    /// structured descr such as `[('a', '<i4'), ('b', '<f8', (2,))]`.
+    /// Parses NumPy `descr` text: a type string such as `<f4`, the Python text of a
+    /// structured descr such as `[('a', '<i4'), ('b', '<f8', (2,))]`, or a sub-array
+    /// type `('<f8', (5,))` ([`DType::SubArray`]).
     ///
-    /// Type strings may also be NumPy's type names (`float64`, `int8`, ...); `=` and a
-    /// missing order character mean the native order.
+    /// Everything `np.dtype` reads in a descr is read the same way: the grammar is
+    /// NumPy's `descr_to_dtype`, recursive (a field's format may be a `(base, shape)`
+    /// tuple or a list of fields, to any depth); type strings may be NumPy's one-letter
+    /// type codes (`d` is `float64`, `f` is `float32`, `b` is `int8`, `c` is `S1`) and
+    /// type names (`float64`, `float`, `int`, `double`, `bool`, `complex64`,
+    /// `datetime64[ns]`, ...); `=`, `|` and a missing order character mean the native
+    /// order. A field named `''` is padding only when its type is void or a sub-array,
+    /// as in NumPy; any other is a field of that name.
     ///
     /// ```
     /// use npmap::{ByteOrder, DType, ErrorKind};
     /// assert_eq!(DType::parse(">i8").unwrap(), DType::Int { size: 8, order: ByteOrder::Big });
     /// assert_eq!(DType::parse("float32").unwrap(), DType::parse("=f4").unwrap());
+    /// assert_eq!(DType::parse("float").unwrap(), DType::parse("=f8").unwrap());
+    /// assert_eq!(DType::parse("[('', '<i4')]").unwrap().descr(), "[('', '<i4')]");
+    /// let nested = "[('s', [('a', '<i4'), ('b', '<f8')], (3,)), ('c', ('<f8', (5,)), (2,))]";
+    /// assert_eq!(DType::parse(nested).unwrap().descr(), nested);
     /// assert!(matches!(DType::parse("|O").as_ref().map_err(|e| e.kind()), Err(ErrorKind::UnsupportedDType { .. })));
     /// assert!(matches!(DType::parse("<f3").as_ref().map_err(|e| e.kind()), Err(ErrorKind::BadDescr { .. })));
+    /// assert!(matches!(DType::parse(">m[us]").as_ref().map_err(|e| e.kind()), Err(ErrorKind::BadDescr { .. }))); // no item size
     /// ```
     ///
     /// # Errors
@@ -28,10 +40,12 @@ impl DType {
     /// Errors carry no path; offsets count from the start of `descr`.
     ///
     /// - [`ErrorKind::BadDescr`](crate::ErrorKind::BadDescr) when the text is not a dtype NumPy
-    ///   accepts (an unknown type, a bad size or unit, duplicate or empty field names).
+    ///   accepts (an unknown type, a bad size or unit, a unit without the item size as
+    ///   in `m[us]`, field names or titles used twice, a size that overflows).
     /// - [`ErrorKind::UnsupportedDType`](crate::ErrorKind::UnsupportedDType) for dtypes npmap does
-    ///   not represent: object arrays (`O`) and the platform-dependent long doubles
-    ///   (`f10`, `f12`, `f16`, `c20`, `c24`, `c32`).
+    ///   not represent: object arrays (`O`), variable-width strings (`T`) and the
+    ///   platform-dependent long doubles (`g`, `G`, `f10`, `f12`, `f16`, `c20`, `c24`,
+    ///   `c32`).
     /// - [`ErrorKind::HeaderSyntax`](crate::ErrorKind::HeaderSyntax) when a structured descr is not
     ///   a Python literal, and [`ErrorKind::HeaderNesting`](crate::ErrorKind::HeaderNesting) when it
     ///   nests deeper than the default [`HeaderOptions::max_depth`](crate::HeaderOptions::max_depth).

@@ -135,7 +135,8 @@ pub struct Field {
     pub name: String,
     /// An optional title (NumPy's `(title, name)` form).
     pub title: Option<String>,
-    /// The field's element type.
+    /// The field's element type: a scalar, a record, or — for a field whose format is
+    /// a `(base, shape)` tuple inside its own shape — a [`DType::SubArray`].
     pub dtype: DType,
     /// The sub-array shape; empty for a scalar field.
     pub shape: Vec<usize>,

@@ -247,6 +247,24 @@ pub(crate) fn c_strides(shape: &[usize]) -> Vec<usize> {
     strides
 }
 
+/// The size, alignment and name of the type a field is viewed as.
+#[derive(Clone, Copy)]
+pub(crate) struct ViewedAs {
+    pub size: usize,
+    pub align: usize,
+    pub name: &'static str,
+}
+
+impl ViewedAs {
+    pub(crate) fn of<T>(name: &'static str) -> ViewedAs {
+        ViewedAs {
+            size: std::mem::size_of::<T>(),
+            align: std::mem::align_of::<T>(),
+            name,
+        }
+    }
+}
+
 /// The part of the data bytes a strided view of `loc` as `A` covers and the view's
 /// shape, after checking the alignment and that the record size and every sub-array
 /// stride are whole numbers of `A`s; with the file offset where the field starts.
@@ -256,8 +274,18 @@ fn view_parts<A: Element, D: Dimension>(
     bytes: &[u8],
     loc: &Loc,
 ) -> Result<(std::ops::Range<usize>, u64, StrideShape<D>)> {
-    let size = std::mem::size_of::<A>();
-    let align = std::mem::align_of::<A>();
+    view_parts_as(path, header, bytes, loc, ViewedAs::of::<A>(A::NAME))
+}
+
+/// [`view_parts`] for a view as a type of `ty`'s size and alignment (not zero-sized).
+pub(crate) fn view_parts_as<D: Dimension>(
+    path: &Path,
+    header: &Header,
+    bytes: &[u8],
+    loc: &Loc,
+    ty: ViewedAs,
+) -> Result<(std::ops::Range<usize>, u64, StrideShape<D>)> {
+    let size = ty.size.max(1);
     let file_offset = header.data_offset + loc.offset as u64;
     // A stride along an axis of one element at most is never used.
     let whole = |stride: usize, len: usize| len <= 1 || stride.is_multiple_of(size);
@@ -270,16 +298,16 @@ fn view_parts<A: Element, D: Dimension>(
                 .iter()
                 .zip(&loc.sub_strides)
                 .all(|(&n, &s)| whole(s, n));
-        if !strides_whole || !address.is_multiple_of(align) {
+        if !strides_whole || !address.is_multiple_of(ty.align) {
             return Err(Error::at(
                 path,
                 ErrorKind::FieldMisaligned {
                     field: loc.name.clone(),
                     offset: file_offset,
                     record_size: loc.record_size,
-                    align,
+                    align: ty.align,
                     size,
-                    type_name: A::NAME,
+                    type_name: ty.name,
                 },
             ));
         }
@@ -375,13 +403,19 @@ pub(crate) fn overflow(path: &Path, header: &Header) -> Error {
 impl NpyFile {
     /// A zero-copy strided view of one field of a structured array.
     ///
-    /// `name` is a field name, or a dotted path into nested records (`"inner.y"`). The
-    /// view has the array's axes followed by the field's sub-array axes (so `D` has
-    /// `ndim + sub-array ndim` dimensions), and follows the file's memory order.
-    /// Datetime and timedelta fields can be viewed as `i64`.
+    /// `name` is a field name, or a dotted path into nested records (`"inner.y"`) and
+    /// sub-arrays of records. The view has the array's axes followed by the sub-array
+    /// axes: those of every sub-array of records the path passes through, then the
+    /// field's own, a sub-array of a sub-array flattened, as NumPy's shapes are (for
+    /// `[('s', [('a', '<i4')], (3,)), ('c', ('<f8', (5,)), (2,))]` in an `(n,)` array,
+    /// `"s.a"` is `(n, 3)`, as `a['s']['a']`, and `"c"` is `(n, 2, 5)`); so `D` has
+    /// `ndim + sub-array ndim` dimensions. It follows the file's memory order. Datetime
+    /// and timedelta fields can be viewed as `i64`; record-typed fields as a
+    /// [`Record`](crate::Record) type with [`NpyFile::field_records`].
     ///
     /// A view needs the field in native byte order, its first element aligned for `A`
-    /// and the record size a multiple of `size_of::<A>()`; otherwise the error
+    /// and the record size (and the stride of a sub-array of records) a multiple of
+    /// `size_of::<A>()`; otherwise the error
     /// ([`ErrorKind::NonNativeByteOrder`], [`ErrorKind::FieldMisaligned`]) suggests
     /// [`NpyFile::read_field`], which copies. For a `bool` field every byte the view
     /// spans (other fields' bytes included) must be 0 or 1; `read_field` has no such

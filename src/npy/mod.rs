@@ -9,6 +9,7 @@ pub(crate) mod append;
 pub(crate) mod array;
 pub(crate) mod bytes;
 pub(crate) mod create;
+pub(crate) mod field_records;
 pub(crate) mod fields;
 pub(crate) mod raw;
 pub(crate) mod read;

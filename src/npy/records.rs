@@ -440,7 +440,11 @@ impl Field {
 
 /// Checks `R`'s field list and compares its dtype with the file's; `Ok(true)` when
 /// the file is the byte-swapped form of it (only accepted when `allow_swap`).
-fn check_records<R: Record>(path: &Path, found: &DType, allow_swap: bool) -> Result<bool> {
+pub(crate) fn check_records<R: Record>(
+    path: &Path,
+    found: &DType,
+    allow_swap: bool,
+) -> Result<bool> {
     let expected = record_dtype::<R>().map_err(|e| e.in_file(path))?;
     if *found == expected {
         return Ok(false);

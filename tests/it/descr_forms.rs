@@ -350,3 +350,106 @@ fn deep_and_hostile_subarray_descrs_are_bounded() {
     let e = npmap::write_npy_raw_to(Vec::new(), &sub, &[1], false, &[0; 40]).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::BadDescr { .. }), "{e}");
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, packed)]
+struct AB {
+    a: i32,
+    b: f64,
+}
+
+impl npmap::Record for AB {
+    fn fields() -> Vec<npmap::Field> {
+        vec![
+            npmap::Field::of::<i32>("a", 0),
+            npmap::Field::of::<f64>("b", 4),
+        ]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, packed)]
+struct AB2 {
+    a: i32,
+    b: [f64; 2],
+}
+
+impl npmap::Record for AB2 {
+    fn fields() -> Vec<npmap::Field> {
+        vec![
+            npmap::Field::of::<i32>("a", 0),
+            npmap::Field::of::<f64>("b", 4).with_shape(&[2]),
+        ]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct X {
+    x: f64,
+}
+
+impl npmap::Record for X {
+    fn fields() -> Vec<npmap::Field> {
+        vec![npmap::Field::of::<f64>("x", 0)]
+    }
+}
+
+#[test]
+fn a_subarray_of_records_reads_as_records_of_numpys_shape() {
+    let file = "struct/sub_of_records.npy";
+    let f = open(file);
+    let s = f.read_field_records::<AB, Ix2>("s").unwrap();
+    assert_eq!(s.shape(), [2, 3]);
+    let (_, a) = field(file, "s.a");
+    let (_, b) = field(file, "s.b");
+    for (k, r) in s.iter().enumerate() {
+        let (ra, rb) = (r.a, r.b);
+        assert_eq!((ra as f64, rb), (a[k], b[k]), "record {k}");
+    }
+    // 37-byte records: no view of 12-byte records.
+    assert!(matches!(
+        f.field_records::<AB, Ix2>("s")
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::FieldMisaligned { .. })
+    ));
+    assert!(matches!(
+        f.read_field_records::<AB2, Ix2>("s")
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::RecordMismatch { .. })
+    ));
+    assert!(matches!(
+        f.read_field_records::<AB, Ix1>("n")
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::RecordMismatch { .. })
+    ));
+
+    let file = "struct/sub_of_sub_of_records.npy";
+    let f = open(file);
+    let s = f.read_field_records::<AB2, Ix3>("s").unwrap();
+    assert_eq!(s.shape(), [2, 3, 2]);
+    let (_, a) = field(file, "s.a");
+    let (_, b) = field(file, "s.b");
+    for (k, r) in s.iter().enumerate() {
+        let (ra, rb) = (r.a, r.b);
+        assert_eq!((ra as f64, rb), (a[k], [b[2 * k], b[2 * k + 1]]), "{k}");
+    }
+
+    let file = "struct/sub_of_sub_be.npy";
+    let f = open(file);
+    let r = f.read_field_records::<X, Ix2>("r").unwrap();
+    assert_eq!(r.shape(), [3, 2]);
+    let want: Vec<X> = field(file, "r.x").1.into_iter().map(|x| X { x }).collect();
+    assert_eq!(r.iter().copied().collect::<Vec<_>>(), want);
+    if cfg!(target_endian = "little") {
+        assert!(matches!(
+            f.field_records::<X, Ix2>("r")
+                .as_ref()
+                .map_err(|e| e.kind()),
+            Err(ErrorKind::NonNativeByteOrder { .. })
+        ));
+    }
+}
