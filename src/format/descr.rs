@@ -314,3 +314,114 @@ fn parse_subarray_shape(value: &Literal) -> Result<Vec<usize>, DescrError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::format::dtype::{ByteOrder, DType};
+
+    fn p(s: &str) -> DType {
+        DType::parse(s).unwrap()
+    }
+
+    #[test]
+    fn records_keep_empty_names_numpy_keeps_and_reject_duplicates() {
+        assert!(DType::parse("[('a', '<i4'), ('a', '<f8')]").is_err());
+        assert!(DType::parse("[('', '<i4'), ('', '<f8')]").is_err());
+        // A title shares the namespace of names, as in NumPy.
+        assert!(DType::parse("[(('a', 'x'), '<i4'), ('a', '<f8')]").is_err());
+        // NumPy's descr_to_dtype: '' is padding only for void and sub-array entries.
+        let kept = p("[('', '<i4'), ('b', '<f8')]");
+        let DType::Record { fields, itemsize } = &kept else {
+            panic!("not a record")
+        };
+        assert_eq!(
+            (fields.len(), fields[0].name.as_str(), *itemsize),
+            (2, "", 12)
+        );
+        assert_eq!(kept.descr(), "[('', '<i4'), ('b', '<f8')]");
+        for (padded, rendered) in [
+            (
+                "[('', '<i4', (2,)), ('b', '<f8')]",
+                "[('', '|V8'), ('b', '<f8')]",
+            ),
+            (
+                "[('', '|V4', (2,)), ('b', '<f8')]",
+                "[('', '|V8'), ('b', '<f8')]",
+            ),
+            (
+                "[('', [('x', '<i2')], (2,)), ('b', '<f8')]",
+                "[('', '|V4'), ('b', '<f8')]",
+            ),
+        ] {
+            assert_eq!(p(padded).descr(), rendered, "{padded}");
+        }
+        for kept in [
+            "[('', [('x', '<i2')]), ('b', '<f8')]",
+            "[('', '|S4'), ('b', '<f8')]",
+            "[(('t', ''), '<i4'), ('b', '<f8')]",
+        ] {
+            assert_eq!(p(kept).descr(), kept);
+        }
+    }
+
+    #[test]
+    fn nested_subarrays_keep_their_nesting() {
+        for (text, itemsize, rendered) in [
+            ("[('c', ('<f8', (5,)), (2,))]", 80, None),
+            ("[('c', (('<f8', (5,)), (3,)), (2,))]", 240, None),
+            ("[('s', [('a', '<i4'), ('b', '<f8')], (3,))]", 36, None),
+            (
+                "[('s', ([('a', '<i4'), ('b', '<f8', (2,))], (2,)), (3,))]",
+                120,
+                None,
+            ),
+            ("[('z', '<i4', (3, 0, 7))]", 0, None),
+            // NumPy's normal forms: a (base, shape) format with no outer shape is a
+            // plain sub-array field; an empty shape is no sub-array.
+            ("[('c', ('<f8', (5,)))]", 40, Some("[('c', '<f8', (5,))]")),
+            (
+                "[('c', ('<f8', 5), 2)]",
+                80,
+                Some("[('c', ('<f8', (5,)), (2,))]"),
+            ),
+            (
+                "[('c', ('<f8', ()), (2,))]",
+                16,
+                Some("[('c', '<f8', (2,))]"),
+            ),
+            (
+                "[('c', ('<f8', (5,)), ())]",
+                40,
+                Some("[('c', '<f8', (5,))]"),
+            ),
+        ] {
+            let d = p(text);
+            assert_eq!(d.itemsize(), itemsize, "{text}");
+            assert_eq!(d.descr(), rendered.unwrap_or(text), "{text}");
+            assert_eq!(p(&d.descr()), d, "{text}");
+        }
+        let d = p("[('c', (('>f8', (5,)), (3,)), (2,))]");
+        assert!(!d.is_native_order() || cfg!(target_endian = "big"));
+        assert_eq!(
+            d.with_order(ByteOrder::Little).descr(),
+            "[('c', (('<f8', (5,)), (3,)), (2,))]"
+        );
+        assert_eq!(d.name(), "void1920");
+    }
+
+    #[test]
+    fn subarray_sizes_are_checked() {
+        let huge = format!("[('c', ('<f8', ({},)), (2,))]", usize::MAX / 4);
+        assert!(matches!(
+            DType::parse(&huge).unwrap_err().kind(),
+            crate::ErrorKind::BadDescr { .. }
+        ));
+        let deep = format!("[('c', {}'<f8'{})]", "(".repeat(200), ", 2)".repeat(200));
+        assert!(matches!(
+            DType::parse(&deep).unwrap_err().kind(),
+            crate::ErrorKind::HeaderNesting { .. }
+        ));
+        assert!(DType::parse("('<f8', (2, 3, 4))").is_ok());
+        assert!(DType::parse("('<f8', (2,), 3)").is_err());
+    }
+}
