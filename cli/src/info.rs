@@ -181,6 +181,7 @@ fn alignment_of(dtype: &DType) -> usize {
             .map(|f| alignment_of(&f.dtype))
             .max()
             .unwrap_or(1),
+        DType::SubArray { base, .. } => alignment_of(base),
         DType::Complex { size, .. } => size / 2,
         DType::Unicode { .. } => 4,
         DType::Bytes { .. } | DType::Void { .. } => 1,
