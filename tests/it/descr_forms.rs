@@ -453,3 +453,41 @@ fn a_subarray_of_records_reads_as_records_of_numpys_shape() {
         ));
     }
 }
+
+/// The shape of every numeric field's copy (and view, where one is possible) of every
+/// structured fixture is NumPy's `a[path].shape`: the array's axes, then `sub_shape`.
+#[test]
+fn every_numeric_field_has_numpys_shape() {
+    let mut checked = 0;
+    for e in load_manifest("struct/manifest.json") {
+        let Some(fields) = e["fields"].as_array() else {
+            continue;
+        };
+        let file = e["file"].as_str().unwrap();
+        let f = open(file);
+        let shape: Vec<usize> = shape_of(file);
+        for field in fields {
+            let path = field["path"].as_str().unwrap();
+            let leaf = DType::parse(field["descr"].as_str().unwrap()).unwrap();
+            let sub: Vec<usize> = field["sub_shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .collect();
+            let want: Vec<usize> = shape.iter().chain(&sub).copied().collect();
+            let got = npmap::with_element_type!(real leaf.to_native(), T => {
+                let copy = f.read_field::<T, IxDyn>(path).unwrap();
+                if let Ok(view) = f.field::<T, IxDyn>(path) {
+                    assert_eq!(view, copy, "{file} {path}");
+                }
+                Some(copy.shape().to_vec())
+            }, else None);
+            if let Some(got) = got {
+                assert_eq!(got, want, "{file} {path}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} fields checked");
+}
