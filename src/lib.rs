@@ -19,6 +19,7 @@
 //! | make a NumPy-written `.npz` mappable | [`realign_npz`] |
 //! | view or copy one field of a structured array | [`NpyFile::field`], [`NpyFile::field_mut`], [`NpyFile::read_field`] |
 //! | a structured array as your `#[repr(C)]` struct | [`Record`], [`NpyFile::records`], [`read_records`], [`save_records`] |
+//! | a nested record or sub-array of records field (NumPy's `a['s']`) as your struct | [`NpyFile::field_records`], [`NpyFile::read_field_records`] |
 //! | read or write `U`/`S` string arrays | [`NpyFile::read_strings`], [`NpyFile::read_bytes_strings`], [`save_strings`], [`save_bytes_strings`] |
 //! | datetime64 / timedelta64 as `i64` ticks | [`NpyFile::datetimes`], [`NpyFile::timedeltas`], [`NpyFile::read_datetimes`], [`NAT`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
