@@ -212,6 +212,21 @@ fn a_zero_length_subarray_axis_reads_as_an_empty_array() {
     assert_eq!(view.shape(), [2, 3, 0, 7]);
     assert_eq!(f.read_field::<f64, Ix1>("b").unwrap().to_vec(), [1.5, -2.5]);
     assert_eq!(f.field::<f64, Ix1>("b").unwrap().to_vec(), [1.5, -2.5]);
+
+    // Zero-sized records, and a zero-length sub-array of records.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zero.npy");
+    let dtype = DType::parse("[('z', '<i4', (3, 0, 7)), ('s', [('a', '<f8')], (0,))]").unwrap();
+    assert_eq!(dtype.itemsize(), 0);
+    npmap::save_npy_raw(&path, &dtype, &[5], false, &[]).unwrap();
+    // SAFETY: the test owns the file.
+    let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly) }.unwrap();
+    assert_eq!(
+        f.read_field::<i32, IxDyn>("z").unwrap().shape(),
+        [5, 3, 0, 7]
+    );
+    assert_eq!(f.field::<i32, IxDyn>("z").unwrap().shape(), [5, 3, 0, 7]);
+    assert_eq!(f.read_field::<f64, Ix2>("s.a").unwrap().shape(), [5, 0]);
 }
 
 #[test]
