@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod axis;
+mod f32_kernels;
 pub(crate) mod fill;
 pub(crate) mod kernels;
 pub(crate) mod moments;
