@@ -10,6 +10,8 @@
 //! is kept as an opaque [`Value::Object`] (its class name, arguments and state) that
 //! is never constructed, so a hostile file cannot run code.
 //!
+//! [`JoblibWriter`] writes a dict of arrays and plain values that joblib maps.
+//!
 //! Not yet read: compressed dumps (`compress=...`), the multi-file dumps of joblib
 //! before 0.10, and `ReadWrite` / `CopyOnWrite` mappings.
 //!
@@ -44,9 +46,11 @@ mod numpy;
 mod pickle;
 mod value;
 mod wrapper;
+mod writer;
 
 pub use array::JoblibArray;
 pub use value::{Node, NodeId, Value};
+pub use writer::JoblibWriter;
 
 use array::Buffer;
 

@@ -227,3 +227,79 @@ fn hostile_dumps_give_errors_with_offsets_never_run_code() {
     let e = npmap::joblib::read(&path).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::UnsupportedDump { .. }), "{e}");
 }
+
+#[test]
+fn dumps_npmap_writes_load_in_joblib_mapped_and_copied() {
+    use ndarray::{Array, Array2, ShapeBuilder, arr0, arr1};
+    use npmap::half::f16;
+    use npmap::joblib::JoblibWriter;
+    use npmap::num_complex::Complex;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.joblib");
+    let x = Array2::<f32>::from_shape_fn((7, 3), |(i, j)| i as f32 - 0.5 * j as f32);
+    let xf = Array2::<f64>::from_shape_fn((4, 5).f(), |(i, j)| (i * 10 + j) as f64);
+    let cube = Array::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 12 + j * 4 + k) as u16);
+    let mut w = JoblibWriter::create(&path).unwrap();
+    w.add("X", &x).unwrap();
+    w.add("X_fortran", &xf).unwrap();
+    w.add("cube", &cube).unwrap();
+    w.add("mask", &arr1(&[true, false, true])).unwrap();
+    w.add("small", &arr1(&[-1i8, 2])).unwrap();
+    w.add("cplx", &arr1(&[Complex::new(1.0f64, -2.0)])).unwrap();
+    w.add("half", &arr1(&[f16::from_f32(0.5)])).unwrap();
+    w.add("zero_d", &arr0(2.5f64)).unwrap();
+    w.add("empty", &Array2::<i64>::zeros((0, 3))).unwrap();
+    w.add_value("name", &Value::Str("run ✓".into())).unwrap();
+    w.add_value("epochs", &Value::Int(100_000)).unwrap();
+    w.add_value("big", &Value::Int(-(1 << 40))).unwrap();
+    w.add_value("lr", &Value::Float(0.125)).unwrap();
+    w.add_value("none", &Value::None).unwrap();
+    let e = w.add("X", &x).unwrap_err();
+    assert!(e.to_string().contains("added twice"), "{e}");
+    w.finish().unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+
+    // npmap reads its own dump back, zero-copy where aligned.
+    // SAFETY: the dump is private to this test.
+    let d = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly) }.unwrap();
+    assert_eq!(d["X"].array().unwrap().view::<f32, Ix2>().unwrap(), x);
+    assert_eq!(d["X_fortran"].array().unwrap().view::<f64, Ix2>().unwrap(), xf);
+    assert_eq!(d["cube"].array().unwrap().view::<u16, IxDyn>().unwrap(), cube.into_dyn());
+    for (_, a) in d.arrays() {
+        assert_eq!(a.header().data_offset % 16, 0);
+    }
+    assert_eq!(d["epochs"], Value::Int(100_000));
+
+    if !crate::numpy::available("dumps_npmap_writes_load_in_joblib_mapped_and_copied") {
+        return;
+    }
+    let reference = dir.path().join("ref");
+    std::fs::create_dir(&reference).unwrap();
+    npmap::save_npy(reference.join("X.npy"), &x).unwrap();
+    npmap::save_npy(reference.join("X_fortran.npy"), &xf).unwrap();
+    let script = r#"
+import sys, joblib, numpy as np
+path, ref = sys.argv[1], sys.argv[2]
+mapped = joblib.load(path, mmap_mode="r")
+plain = joblib.load(path)
+for k in ("X", "X_fortran"):
+    expected = np.load(f"{ref}/{k}.npy")
+    assert isinstance(mapped[k], np.memmap), (k, type(mapped[k]))
+    assert mapped[k].dtype == expected.dtype and np.array_equal(mapped[k], expected), k
+    assert np.array_equal(plain[k], expected), k
+assert mapped["X_fortran"].flags.f_contiguous
+assert mapped["cube"].shape == (2, 3, 4) and mapped["cube"][1, 2, 3] == 23
+assert mapped["mask"].tolist() == [True, False, True] and mapped["mask"].dtype == bool
+assert plain["small"].tolist() == [-1, 2] and plain["small"].dtype == np.int8
+assert plain["cplx"].tolist() == [1 - 2j]
+assert plain["half"].dtype == np.float16 and plain["half"][0] == 0.5
+assert plain["zero_d"].shape == () and plain["zero_d"] == 2.5
+assert plain["empty"].shape == (0, 3) and plain["empty"].dtype == np.int64
+assert plain["name"] == "run \u2713" and plain["epochs"] == 100000 and plain["big"] == -(1 << 40)
+assert plain["lr"] == 0.125 and plain["none"] is None
+print(sorted(plain))
+"#;
+    let out = crate::numpy::run(script, &[&path, &reference]);
+    assert!(out.contains("'X_fortran'"), "{out}");
+}
