@@ -12,8 +12,10 @@
 //!
 //! [`JoblibWriter`] writes a dict of arrays and plain values that joblib maps.
 //!
-//! Not yet read: compressed dumps (`compress=...`), the multi-file dumps of joblib
-//! before 0.10, and `ReadWrite` / `CopyOnWrite` mappings.
+//! Compressed dumps (zlib, joblib's default, and gzip) are decompressed into memory,
+//! as joblib does: nothing of them is mapped. Not yet read: dumps compressed with bz2,
+//! lzma, xz or lz4, the multi-file dumps of joblib before 0.10, and `ReadWrite` /
+//! `CopyOnWrite` mappings.
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
@@ -41,6 +43,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::npy::{MmapMode, map_whole_read_only};
 
 mod array;
+mod compressed;
 mod machine;
 mod numpy;
 mod pickle;
@@ -189,14 +192,20 @@ impl Dump {
     fn parse(path: &Path, buffer: Buffer) -> Result<Dump> {
         let bytes = buffer.bytes();
         if let Some(name) = compressor(bytes) {
-            return Err(Error::at(
-                path,
-                ErrorKind::UnsupportedDump {
-                    reason: format!(
-                        "a {name}-compressed dump: compressed dumps are not read yet (load it with joblib and dump it with compress=0)"
-                    ),
-                },
-            ));
+            let decompressed = match name {
+                "zlib" | "gzip" => compressed::inflate(path, bytes, name == "gzip")?,
+                _ => {
+                    return Err(Error::at(
+                        path,
+                        ErrorKind::UnsupportedDump {
+                            reason: format!(
+                                "a {name}-compressed dump: npmap reads zlib and gzip dumps, not {name} yet (load it with joblib and dump it with compress=('zlib', 3))"
+                            ),
+                        },
+                    ));
+                }
+            };
+            return Dump::parse(path, Buffer::Owned(decompressed));
         }
         if bytes.first() != Some(&0x80) && !bytes.first().is_some_and(|b| b"(}]KIJ".contains(b)) {
             return Err(Error::at(

@@ -1,0 +1,78 @@
+//! Compressed dumps: joblib runs the whole dump (pickle and array bytes) through the
+//! compressor, so it is decompressed into memory first, bounded against bombs.
+
+use std::io::Read;
+use std::path::Path;
+
+use flate2::read::{GzDecoder, ZlibDecoder};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Deflate cannot expand data more than about 1032 times: a stream that inflates
+/// past this many times its size is corrupt (or a bomb), and reading stops there.
+const MAX_DEFLATE_RATIO: u64 = 1100;
+
+/// Bytes read per step, so memory follows what actually inflates.
+const STEP: usize = 1 << 20;
+
+/// The zlib (or gzip) stream `bytes`, inflated.
+pub(crate) fn inflate(path: &Path, bytes: &[u8], gzip: bool) -> Result<Vec<u8>> {
+    let limit = (bytes.len() as u64).saturating_mul(MAX_DEFLATE_RATIO);
+    let name = if gzip { "gzip" } else { "zlib" };
+    let reader: Box<dyn Read + '_> = if gzip {
+        Box::new(GzDecoder::new(bytes))
+    } else {
+        Box::new(ZlibDecoder::new(bytes))
+    };
+    let mut reader = reader.take(limit.saturating_add(1));
+    let mut out = Vec::new();
+    loop {
+        let start = out.len();
+        out.try_reserve(STEP).map_err(|_| {
+            Error::io(
+                path,
+                "decompress",
+                std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+            )
+        })?;
+        out.resize(start + STEP, 0);
+        let n = read_some(&mut reader, &mut out[start..]).map_err(|e| {
+            Error::at(
+                path,
+                ErrorKind::UnsupportedDump {
+                    reason: format!("the {name} stream is corrupt: {e}"),
+                },
+            )
+        })?;
+        out.truncate(start + n);
+        if n == 0 {
+            break;
+        }
+    }
+    if out.len() as u64 > limit {
+        return Err(Error::at(
+            path,
+            ErrorKind::UnsupportedDump {
+                reason: format!(
+                    "the {name} stream inflates past {MAX_DEFLATE_RATIO} times its {} bytes, which deflate cannot do: a corrupt stream or a bomb",
+                    bytes.len()
+                ),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Fills `buf` from `reader` as far as it goes; the bytes read.
+fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
