@@ -9,6 +9,15 @@ use super::array::Buffer;
 use super::value::{NodeId, Value};
 use crate::error::{Error, ErrorKind, Result};
 
+/// The sibling `.npy` files of a dump of joblib before 0.10: the dump's directory,
+/// and how they are opened (mapped after [`load`](super::load), read after
+/// [`read`](super::read)).
+#[derive(Clone, Debug)]
+pub(crate) struct Siblings {
+    pub dir: Option<std::path::PathBuf>,
+    pub open: fn(&std::path::Path) -> Result<Buffer>,
+}
+
 /// Objects that the next `BUILD` completes, and dtypes already built.
 pub(crate) enum Special {
     /// `numpy.dtype(code)`, waiting for its state.
@@ -19,6 +28,8 @@ pub(crate) enum Special {
     Wrapper,
     /// `_reconstruct(ndarray, (0,), b'b')`, waiting for `(1, shape, dtype, fortran, raw)`.
     Reconstruct,
+    /// The `NDArrayWrapper()` of joblib before 0.10, waiting for its `filename`.
+    OldWrapper,
 }
 
 pub(crate) struct Machine {
@@ -34,6 +45,8 @@ pub(crate) struct Machine {
     pub(crate) specials: HashMap<NodeId, Special>,
     /// Nested pickles (object arrays) entered.
     pub(crate) nested: usize,
+    /// Where the dump is, for the sibling `.npy` files of old dumps.
+    pub(crate) siblings: Siblings,
 }
 
 impl Machine {

@@ -13,9 +13,10 @@
 //! [`JoblibWriter`] writes a dict of arrays and plain values that joblib maps.
 //!
 //! Compressed dumps (zlib, joblib's default, and gzip) are decompressed into memory,
-//! as joblib does: nothing of them is mapped. Not yet read: dumps compressed with bz2,
-//! lzma, xz or lz4, the multi-file dumps of joblib before 0.10, and `ReadWrite` /
-//! `CopyOnWrite` mappings.
+//! as joblib does: nothing of them is mapped. The dumps of joblib before 0.10, whose
+//! arrays are `.npy` files beside the pickle, read (and map) those files. Not yet
+//! read: dumps compressed with bz2, lzma, xz or lz4, and `ReadWrite` / `CopyOnWrite`
+//! mappings.
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
@@ -126,10 +127,7 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
             },
         ));
     }
-    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    // SAFETY: forwarded to the caller.
-    let map = unsafe { map_whole_read_only(&file, path) }?;
-    Dump::parse(path, Buffer::Mapped(map))
+    Dump::parse(path, map_sibling(path)?, map_sibling)
 }
 
 /// Reads the dump at `path` into memory and reads its pickle: arrays are copies, as
@@ -152,6 +150,22 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
 /// As [`load`], with [`ErrorKind::Io`] for a failed read.
 pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
     let path = path.as_ref();
+    Dump::parse(path, read_sibling(path)?, read_sibling)
+}
+
+/// The file at `path`, mapped read-only: only [`load`] opens files this way, whose
+/// caller keeps them from being truncated while mapped (the dump and, for a dump of
+/// joblib before 0.10, the `.npy` files beside it).
+fn map_sibling(path: &Path) -> Result<Buffer> {
+    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    // SAFETY: forwarded from `load`, the only caller (directly or through the
+    // dump's `Siblings`), whose contract covers every file of the dump.
+    let map = unsafe { map_whole_read_only(&file, path) }?;
+    Ok(Buffer::Mapped(map))
+}
+
+/// The file at `path`, read into memory.
+pub(crate) fn read_sibling(path: &Path) -> Result<Buffer> {
     let mut file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
     let len = file
         .metadata()
@@ -168,7 +182,7 @@ pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
     })?;
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, "read", e))?;
-    Dump::parse(path, Buffer::Owned(bytes))
+    Ok(Buffer::Owned(bytes))
 }
 
 /// What a dump that is not an uncompressed pickle is, from its first bytes.
@@ -189,7 +203,7 @@ fn compressor(bytes: &[u8]) -> Option<&'static str> {
 }
 
 impl Dump {
-    fn parse(path: &Path, buffer: Buffer) -> Result<Dump> {
+    fn parse(path: &Path, buffer: Buffer, open: fn(&Path) -> Result<Buffer>) -> Result<Dump> {
         let bytes = buffer.bytes();
         if let Some(name) = compressor(bytes) {
             let decompressed = match name {
@@ -205,7 +219,7 @@ impl Dump {
                     ));
                 }
             };
-            return Dump::parse(path, Buffer::Owned(decompressed));
+            return Dump::parse(path, Buffer::Owned(decompressed), read_sibling);
         }
         if bytes.first() != Some(&0x80) && !bytes.first().is_some_and(|b| b"(}]KIJ".contains(b)) {
             return Err(Error::at(
@@ -215,8 +229,12 @@ impl Dump {
                 },
             ));
         }
+        let siblings = machine::Siblings {
+            dir: path.parent().map(Path::to_path_buf),
+            open,
+        };
         let buffer = Arc::new(buffer);
-        let parsed = pickle::parse(&buffer, 0).map_err(|e| e.in_file(path))?;
+        let parsed = pickle::parse(&buffer, 0, siblings).map_err(|e| e.in_file(path))?;
         Ok(Dump {
             path: path.to_path_buf(),
             values: parsed.values,

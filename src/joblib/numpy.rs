@@ -49,6 +49,9 @@ pub(crate) fn call(m: &mut Machine, class: NodeId, args: NodeId, at: usize) -> R
         Some("joblib.numpy_pickle.NumpyArrayWrapper") => {
             return Ok(special(m, class, argv, Special::Wrapper));
         }
+        Some("joblib.numpy_pickle.NDArrayWrapper") => {
+            return Ok(special(m, class, argv, Special::OldWrapper));
+        }
         Some("numpy.core.multiarray._reconstruct" | "numpy._core.multiarray._reconstruct") => {
             return Ok(special(m, class, argv, Special::Reconstruct));
         }
@@ -107,7 +110,7 @@ pub(crate) fn build(m: &mut Machine, target: NodeId, state: NodeId, at: usize) -
             m.specials.insert(target, done);
         }
         // A wrapper's `BUILD` is the wrapper module's (see `pickle`).
-        Some(Special::Wrapper) | None => {}
+        Some(Special::Wrapper | Special::OldWrapper) | None => {}
     }
     if let Value::Object { state: s, .. } = &mut m.values[target.0] {
         *s = Some(state);

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::array::Buffer;
-use super::machine::{Machine, Special};
+use super::machine::{Machine, Siblings, Special};
 use super::value::{NodeId, Value};
 use super::{numpy, wrapper};
 use crate::error::{Error, ErrorKind, Result};
@@ -31,12 +31,17 @@ pub(crate) struct Parsed {
 const MAX_NESTED: usize = 4;
 
 /// Runs the pickle that starts at byte `start` of `buffer` up to its `STOP`.
-pub(crate) fn parse(buffer: &Arc<Buffer>, start: usize) -> Result<Parsed> {
-    parse_nested(buffer, start, 0)
+pub(crate) fn parse(buffer: &Arc<Buffer>, start: usize, siblings: Siblings) -> Result<Parsed> {
+    parse_nested(buffer, start, 0, siblings)
 }
 
 /// [`parse`] of a pickle inside `nested` others.
-pub(crate) fn parse_nested(buffer: &Arc<Buffer>, start: usize, nested: usize) -> Result<Parsed> {
+pub(crate) fn parse_nested(
+    buffer: &Arc<Buffer>,
+    start: usize,
+    nested: usize,
+    siblings: Siblings,
+) -> Result<Parsed> {
     if nested > MAX_NESTED {
         return Err(Error::from(ErrorKind::Pickle {
             offset: start as u64,
@@ -52,6 +57,7 @@ pub(crate) fn parse_nested(buffer: &Arc<Buffer>, start: usize, nested: usize) ->
         memo: HashMap::new(),
         specials: HashMap::new(),
         nested,
+        siblings,
     };
     let root = m.run()?;
     Ok(Parsed {
@@ -302,6 +308,9 @@ impl Machine {
                 if matches!(self.specials.get(&target), Some(Special::Wrapper)) {
                     self.specials.remove(&target);
                     self.values[target.0] = self.wrapped(state, at)?;
+                } else if matches!(self.specials.get(&target), Some(Special::OldWrapper)) {
+                    self.specials.remove(&target);
+                    self.values[target.0] = wrapper::sibling_array(self, state, at)?;
                 } else {
                     numpy::build(self, target, state, at)?
                 }
@@ -357,10 +366,13 @@ impl Machine {
         match wrapper::read_array(self, state, at)? {
             wrapper::Wrapped::Array(array) => Ok(array),
             wrapper::Wrapped::ObjectArray => {
-                let nested =
-                    parse_nested(&self.buffer, self.pos, self.nested + 1).map_err(|e| {
-                        self.fail(at, format!("the object array after this wrapper: {e}"))
-                    })?;
+                let nested = parse_nested(
+                    &self.buffer,
+                    self.pos,
+                    self.nested + 1,
+                    self.siblings.clone(),
+                )
+                .map_err(|e| self.fail(at, format!("the object array after this wrapper: {e}")))?;
                 self.pos = nested.end;
                 Ok(wrapper::object_array(self))
             }
@@ -450,7 +462,11 @@ mod tests {
     use super::*;
 
     fn run(bytes: &[u8]) -> Result<Parsed> {
-        parse(&Arc::new(Buffer::Owned(bytes.to_vec())), 0)
+        let siblings = Siblings {
+            dir: None,
+            open: crate::joblib::read_sibling,
+        };
+        parse(&Arc::new(Buffer::Owned(bytes.to_vec())), 0, siblings)
     }
 
     #[test]

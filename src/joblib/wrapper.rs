@@ -2,12 +2,16 @@
 //! array's bytes follow its `BUILD` opcode, outside the pickle (after a pad-length
 //! byte and pad bytes in dumps of joblib 1.2 and later).
 
+use std::path::Path;
+use std::sync::Arc;
+
 use super::array::JoblibArray;
 use super::machine::Machine;
 use super::numpy::{dtype_of, is_object_dtype};
 use super::value::{NodeId, Value};
 use crate::error::Result;
 use crate::format::header::Header;
+use crate::npy::bytes::NpyBytes;
 
 /// The wrapper's attributes by name.
 fn attribute<'m>(m: &'m Machine, state: NodeId, name: &str) -> Option<&'m Value> {
@@ -96,4 +100,37 @@ pub(crate) fn object_array(m: &mut Machine) -> Value {
         state: None,
         items: Vec::new(),
     }
+}
+
+/// The `NDArrayWrapper` of a dump of joblib before 0.10: the array is the `.npy`
+/// file `filename` beside the dump, mapped (after [`load`](super::load)) or read.
+/// Only a plain file name is followed, never a path out of the dump's directory.
+pub(crate) fn sibling_array(m: &mut Machine, state: NodeId, at: usize) -> Result<Value> {
+    let Some(Value::Str(name)) = attribute(m, state, "filename") else {
+        return Err(m.fail(at, "an NDArrayWrapper without a filename"));
+    };
+    let plain = Path::new(name).file_name() == Some(std::ffi::OsStr::new(name));
+    if !plain || name.starts_with('.') {
+        return Err(m.fail(
+            at,
+            format!("an NDArrayWrapper names {name:?}, not a file beside the dump"),
+        ));
+    }
+    let dir = m.siblings.dir.clone().unwrap_or_default();
+    let path = dir.join(name);
+    let subclass = match attribute(m, state, "subclass") {
+        Some(Value::Global { module, name }) => format!("{module}.{name}"),
+        _ => "numpy.ndarray".to_string(),
+    };
+    let buffer = (m.siblings.open)(&path)?;
+    let npy = NpyBytes::parse(buffer.bytes()).map_err(|e| e.in_file(&path))?;
+    let header = npy.header().clone();
+    let start = header.data_offset as usize;
+    let range = start..start + npy.data().len();
+    Ok(Value::Array(JoblibArray::in_buffer(
+        header,
+        Arc::new(buffer),
+        range,
+        subclass,
+    )))
 }

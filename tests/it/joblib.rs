@@ -250,6 +250,15 @@ fn hostile_dumps_give_errors_with_offsets_never_run_code() {
         ),
         "{e}"
     );
+    // An old-layout wrapper that names a file outside the dump's directory.
+    std::fs::write(
+        &path,
+        b"\x80\x02}(X\x01\x00\x00\x00acjoblib.numpy_pickle\nNDArrayWrapper\n)\x81}X\x08\x00\x00\x00filenameX\r\x00\x00\x00../secret.npysbu.",
+    )
+    .unwrap();
+    let e = npmap::joblib::read(&path).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Pickle { .. }), "{e}");
+    assert!(e.to_string().contains("not a file beside the dump"), "{e}");
     std::fs::write(&path, b"not a pickle").unwrap();
     let e = npmap::joblib::read(&path).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::UnsupportedDump { .. }), "{e}");
