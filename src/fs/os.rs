@@ -106,6 +106,28 @@ pub(crate) fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize
     file.read(buf)
 }
 
+/// Asks the kernel to back the unused capacity of `buf` with transparent huge pages
+/// (as NumPy does for large arrays), so that filling a fresh buffer of gigabytes takes
+/// hundreds of page faults instead of hundreds of thousands. Advice only: without
+/// huge pages, or off Linux, nothing changes.
+#[cfg(target_os = "linux")]
+pub(crate) fn advise_huge_pages(buf: &mut Vec<u8>) {
+    const PAGE: usize = 4096;
+    const HUGE: usize = 2 << 20;
+    let spare = buf.spare_capacity_mut();
+    let start = (spare.as_mut_ptr() as usize).next_multiple_of(PAGE);
+    let end = (spare.as_mut_ptr() as usize + spare.len()) / PAGE * PAGE;
+    if end >= start + HUGE {
+        // SAFETY: [start, end) is page-aligned and lies inside the allocation `buf`
+        // owns; MADV_HUGEPAGE changes only how the kernel backs those pages, never
+        // their contents or their validity.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn advise_huge_pages(_buf: &mut Vec<u8>) {}
+
 #[cfg(unix)]
 pub(crate) fn resident_pages(bytes: &[u8]) -> std::io::Result<(usize, usize)> {
     // SAFETY: sysconf has no memory-safety preconditions.

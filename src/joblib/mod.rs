@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fs::os::advise_huge_pages;
 use crate::npy::{MmapMode, map_whole_read_only};
 
 mod array;
@@ -180,6 +181,7 @@ pub(crate) fn read_sibling(path: &Path) -> Result<Buffer> {
             std::io::Error::from(std::io::ErrorKind::OutOfMemory),
         )
     })?;
+    advise_huge_pages(&mut bytes);
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, "read", e))?;
     Ok(Buffer::Owned(bytes))
