@@ -128,6 +128,27 @@ pub(crate) fn advise_huge_pages(buf: &mut Vec<u8>) {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn advise_huge_pages(_buf: &mut Vec<u8>) {}
 
+/// Releases the pages under `bytes` (part of a file mapping) from memory now:
+/// `madvise(MADV_PAGEOUT)` (Linux 5.4+) reclaims them, writing dirty shared pages back
+/// first; a later access reads them in again. Best effort: elsewhere, or on older
+/// kernels, nothing happens.
+pub(crate) fn release_pages(bytes: &[u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = bytes.as_ptr() as usize / PAGE * PAGE;
+        let end = (bytes.as_ptr() as usize + bytes.len()).next_multiple_of(PAGE);
+        // SAFETY: [start, end) covers the pages of `bytes`, which lie in one live
+        // mapping (mappings are page-aligned, so the rounded range stays inside it);
+        // MADV_PAGEOUT only reclaims pages, whose contents stay what they were (they
+        // are read back from the file, or swap, on the next access).
+        let _ =
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = bytes;
+}
+
 #[cfg(unix)]
 pub(crate) fn resident_pages(bytes: &[u8]) -> std::io::Result<(usize, usize)> {
     // SAFETY: sysconf has no memory-safety preconditions.

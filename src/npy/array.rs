@@ -174,6 +174,24 @@ impl<A: Element, D: Dimension> NpyArray<A, D> {
         &self.file
     }
 
+    /// Advises the kernel how the data will be used: [`NpyFile::advise`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::arr1(&[1.5f64, 2.5]))?;
+    /// use npmap::{Access, MmapMode};
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let x = unsafe { npmap::load_npy::<f64, npmap::ndarray::Ix1>(&path, MmapMode::ReadOnly)? };
+    /// x.advise(Access::Random);
+    /// assert_eq!(x.view()[1], 2.5);
+    /// # Ok(()) }
+    /// ```
+    pub fn advise(&self, access: crate::npy::advice::Access) {
+        self.file.advise(access);
+    }
+
     /// Gives back the untyped file, keeping the mapping.
     ///
     /// ```

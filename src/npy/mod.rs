@@ -5,6 +5,7 @@
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast.
 
+pub(crate) mod advice;
 pub(crate) mod append;
 pub(crate) mod array;
 pub(crate) mod bytes;
@@ -520,106 +521,6 @@ impl NpyFile {
             }
             _ => Ok(()),
         }
-    }
-
-    /// Tells the kernel the data will be read sequentially (read-ahead), or not.
-    ///
-    /// Best effort: the advice only tunes read-ahead, so a kernel that refuses it
-    /// changes nothing observable and no error is reported.
-    ///
-    /// ```
-    /// # fn main() -> npmap::Result<()> {
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("x.npy");
-    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(1000))?;
-    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
-    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
-    /// f.advise_sequential();
-    /// assert_eq!(f.view::<f32, npmap::ndarray::Ix1>()?.sum(), 1000.0);
-    /// # Ok(()) }
-    /// ```
-    pub fn advise_sequential(&self) {
-        let advice = memmap2::Advice::Sequential;
-        // Advice only tunes read-ahead; a failure changes nothing observable.
-        let _ = match &self.map {
-            Mapping::Empty => Ok(()),
-            Mapping::ReadOnly(m) => m.advise(advice),
-            Mapping::Writable(m) => m.advise(advice),
-        };
-    }
-
-    /// Maps every page of the file into the process now, on all threads, instead of
-    /// one fault at a time during the first scan (`madvise(MADV_POPULATE_READ)` in
-    /// 64 MiB pieces, Linux 5.14+; elsewhere it reads one byte per page). Pages that
-    /// are not in the page cache are read from disk. Worth it before a scan of a large
-    /// cached file; it changes no data.
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("x.npy");
-    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(100_000)).unwrap();
-    /// // SAFETY: nothing modifies the file while it is mapped.
-    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
-    /// f.prefault();
-    /// let (resident, total) = f.residency().unwrap();
-    /// assert_eq!(resident, total);
-    /// ```
-    pub fn prefault(&self) {
-        use rayon::prelude::*;
-        const PIECE: usize = 64 << 20;
-        let len = self.map.bytes().len();
-        let populate = |offset: usize| {
-            let piece = PIECE.min(len - offset);
-            let advice = memmap2::Advice::PopulateRead;
-            let done = match &self.map {
-                Mapping::Empty => Ok(()),
-                Mapping::ReadOnly(m) => m.advise_range(advice, offset, piece),
-                Mapping::Writable(m) => m.advise_range(advice, offset, piece),
-            };
-            if done.is_err() {
-                // Older kernels: a read per page faults it in.
-                let bytes = &self.map.bytes()[offset..offset + piece];
-                let sum = bytes.iter().step_by(4096).fold(0u8, |a, &b| a ^ b);
-                std::hint::black_box(sum);
-            }
-        };
-        (0..len.div_ceil(PIECE))
-            .into_par_iter()
-            .for_each(|piece| populate(piece * PIECE));
-    }
-
-    /// How much of the data is in the page cache: `(resident pages, total pages)`,
-    /// from `mincore(2)`. Reading it does not fault any page in. An array without
-    /// elements has `(0, 0)`.
-    ///
-    /// ```
-    /// # fn main() -> std::io::Result<()> {
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let (path, empty) = (dir.path().join("x.npy"), dir.path().join("e.npy"));
-    /// use npmap::ndarray::Array1;
-    /// npmap::save_npy(&path, &Array1::<f32>::ones(100_000)).unwrap();
-    /// npmap::save_npy(&empty, &Array1::<f32>::ones(0)).unwrap();
-    /// // SAFETY: nothing truncates or rewrites the files while they are mapped.
-    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
-    /// // SAFETY: as above.
-    /// let e = unsafe { npmap::NpyFile::open(&empty, npmap::MmapMode::ReadOnly) }.unwrap();
-    /// let (resident, total) = f.residency()?;
-    /// assert!(total >= 400_000 / 65_536 && resident <= total);
-    /// assert_eq!(e.residency()?, (0, 0));
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// The operating system's error when `mincore(2)` or the page-size query fails; on
-    /// platforms other than Unix always an error of kind
-    /// [`Unsupported`](std::io::ErrorKind::Unsupported).
-    pub fn residency(&self) -> std::io::Result<(usize, usize)> {
-        let bytes = self.map.bytes();
-        if bytes.is_empty() {
-            return Ok((0, 0));
-        }
-        crate::fs::os::resident_pages(bytes)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod advice;
 mod append;
 mod bytes;
 mod concurrency;

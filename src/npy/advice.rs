@@ -1,0 +1,194 @@
+//! How the kernel should cache a mapped file: access advice ([`Access`]: read-ahead
+//! for sequential scans, none for random access, read now, release now), faulting
+//! every page in at once, and how much of the file is in memory.
+
+use std::ops::Range;
+
+use crate::npy::{Mapping, NpyFile};
+
+/// How a mapped file's data will be used, for the kernel's read-ahead and page cache
+/// (`madvise(2)`). Advice changes no data, only speed and memory use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// The kernel's default read-ahead.
+    Normal,
+    /// Read once from start to end: aggressive read-ahead, pages freed sooner.
+    Sequential,
+    /// Read in no particular order: no read-ahead.
+    Random,
+    /// Needed soon: start reading it from disk now, in the background.
+    WillNeed,
+    /// Not needed again soon: release its pages from memory now (clean pages are
+    /// dropped from the page cache, dirty ones written back first; a later read
+    /// brings them back from disk). The way to scan a file larger than memory
+    /// without pushing other programs' files out of the page cache: release each
+    /// window once it has been read.
+    DontNeed,
+}
+
+impl NpyFile {
+    /// Advises the kernel how the whole data will be used ([`Access`]).
+    ///
+    /// Best effort: advice only tunes caching, so a kernel that refuses it (or an
+    /// access it does not know) changes nothing observable and no error is reported.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(1000))?;
+    /// use npmap::{Access, MmapMode, NpyFile};
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// f.advise(Access::Sequential);
+    /// assert_eq!(f.view::<f32, npmap::ndarray::Ix1>()?.sum(), 1000.0);
+    /// f.advise(Access::DontNeed); // the view stays valid: pages come back on access
+    /// assert_eq!(f.view::<f32, npmap::ndarray::Ix1>()?.sum(), 1000.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn advise(&self, access: Access) {
+        self.advise_bytes(access, 0..self.map.bytes().len());
+    }
+
+    /// [`advise`](Self::advise) for the bytes `range` of the data (the part of the
+    /// mapping [`data`](Self::data) returns), e.g. the rows of a C-order array just
+    /// scanned. A range past the end is cut at the end.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array2::<f64>::ones((1000, 10)))?;
+    /// use npmap::{Access, MmapMode, NpyFile, ParStats};
+    /// use npmap::ndarray::{Ix2, s};
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// let x = f.view::<f64, Ix2>()?;
+    /// let row_bytes = 10 * 8;
+    /// let mut total = 0.0;
+    /// for start in (0..1000).step_by(100) {
+    ///     total += x.slice(s![start..start + 100, ..]).par_moments().sum();
+    ///     f.advise_bytes(Access::DontNeed, start * row_bytes..(start + 100) * row_bytes);
+    /// }
+    /// assert_eq!(total, 10_000.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn advise_bytes(&self, access: Access, range: Range<usize>) {
+        let len = self.map.bytes().len();
+        let (start, end) = (range.start.min(len), range.end.min(len));
+        if start >= end {
+            return;
+        }
+        if access == Access::DontNeed {
+            crate::fs::os::release_pages(&self.map.bytes()[start..end]);
+            return;
+        }
+        let advice = match access {
+            Access::Sequential => memmap2::Advice::Sequential,
+            Access::Random => memmap2::Advice::Random,
+            Access::WillNeed => memmap2::Advice::WillNeed,
+            _ => memmap2::Advice::Normal,
+        };
+        // Advice only tunes caching; a failure changes nothing observable.
+        let _ = match &self.map {
+            Mapping::Empty => Ok(()),
+            Mapping::ReadOnly(m) => m.advise_range(advice, start, end - start),
+            Mapping::Writable(m) => m.advise_range(advice, start, end - start),
+        };
+    }
+
+    /// Tells the kernel the data will be read sequentially (read-ahead), or not.
+    ///
+    /// Best effort: the advice only tunes read-ahead, so a kernel that refuses it
+    /// changes nothing observable and no error is reported.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(1000))?;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly)? };
+    /// f.advise_sequential();
+    /// assert_eq!(f.view::<f32, npmap::ndarray::Ix1>()?.sum(), 1000.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn advise_sequential(&self) {
+        self.advise(Access::Sequential);
+    }
+
+    /// Maps every page of the file into the process now, on all threads, instead of
+    /// one fault at a time during the first scan (`madvise(MADV_POPULATE_READ)` in
+    /// 64 MiB pieces, Linux 5.14+; elsewhere it reads one byte per page). Pages that
+    /// are not in the page cache are read from disk. Worth it before a scan of a large
+    /// cached file; it changes no data.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array1::<f32>::ones(100_000)).unwrap();
+    /// // SAFETY: nothing modifies the file while it is mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
+    /// f.prefault();
+    /// let (resident, total) = f.residency().unwrap();
+    /// assert_eq!(resident, total);
+    /// ```
+    pub fn prefault(&self) {
+        use rayon::prelude::*;
+        const PIECE: usize = 64 << 20;
+        let len = self.map.bytes().len();
+        let populate = |offset: usize| {
+            let piece = PIECE.min(len - offset);
+            let advice = memmap2::Advice::PopulateRead;
+            let done = match &self.map {
+                Mapping::Empty => Ok(()),
+                Mapping::ReadOnly(m) => m.advise_range(advice, offset, piece),
+                Mapping::Writable(m) => m.advise_range(advice, offset, piece),
+            };
+            if done.is_err() {
+                // Older kernels: a read per page faults it in.
+                let bytes = &self.map.bytes()[offset..offset + piece];
+                let sum = bytes.iter().step_by(4096).fold(0u8, |a, &b| a ^ b);
+                std::hint::black_box(sum);
+            }
+        };
+        (0..len.div_ceil(PIECE))
+            .into_par_iter()
+            .for_each(|piece| populate(piece * PIECE));
+    }
+
+    /// How much of the data is in the page cache: `(resident pages, total pages)`,
+    /// from `mincore(2)`. Reading it does not fault any page in. An array without
+    /// elements has `(0, 0)`.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let (path, empty) = (dir.path().join("x.npy"), dir.path().join("e.npy"));
+    /// use npmap::ndarray::Array1;
+    /// npmap::save_npy(&path, &Array1::<f32>::ones(100_000)).unwrap();
+    /// npmap::save_npy(&empty, &Array1::<f32>::ones(0)).unwrap();
+    /// // SAFETY: nothing truncates or rewrites the files while they are mapped.
+    /// let f = unsafe { npmap::NpyFile::open(&path, npmap::MmapMode::ReadOnly) }.unwrap();
+    /// // SAFETY: as above.
+    /// let e = unsafe { npmap::NpyFile::open(&empty, npmap::MmapMode::ReadOnly) }.unwrap();
+    /// let (resident, total) = f.residency()?;
+    /// assert!(total >= 400_000 / 65_536 && resident <= total);
+    /// assert_eq!(e.residency()?, (0, 0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error when `mincore(2)` or the page-size query fails; on
+    /// platforms other than Unix always an error of kind
+    /// [`Unsupported`](std::io::ErrorKind::Unsupported).
+    pub fn residency(&self) -> std::io::Result<(usize, usize)> {
+        let bytes = self.map.bytes();
+        if bytes.is_empty() {
+            return Ok((0, 0));
+        }
+        crate::fs::os::resident_pages(bytes)
+    }
+}

@@ -1,0 +1,38 @@
+//! Access advice on a mapped file: releasing a scanned window takes its pages out of
+//! memory (so a scan larger than RAM need not evict other files), and the data reads
+//! the same afterwards.
+
+use ndarray::{Array2, Ix2, s};
+use npmap::{Access, MmapMode, NpyFile, ParStats};
+
+#[test]
+fn released_pages_leave_memory_and_read_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.npy");
+    let rows = 4096;
+    let a = Array2::from_shape_fn((rows, 1024), |(i, j)| (i * 1024 + j) as f64);
+    npmap::save_npy(&path, &a).unwrap();
+    // SAFETY: the file is private to this test.
+    let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly) }.unwrap();
+    f.prefault();
+    let (resident, total) = f.residency().unwrap();
+    assert_eq!(resident, total);
+    let x = f.view::<f64, Ix2>().unwrap();
+    let expected = a.par_moments();
+    // Scan in windows of 512 rows, releasing each one behind the scan.
+    let window_bytes = 512 * 1024 * 8;
+    let mut sum = 0.0;
+    for w in 0..rows / 512 {
+        sum += x.slice(s![w * 512..(w + 1) * 512, ..]).par_moments().sum();
+        f.advise_bytes(Access::DontNeed, w * window_bytes..(w + 1) * window_bytes);
+    }
+    assert_eq!(sum, expected.sum());
+    let (after, _) = f.residency().unwrap();
+    assert!(after < total / 4, "{after} of {total} pages still resident");
+    // The pages come back on access, with the same values.
+    assert_eq!(x.par_moments(), expected);
+    f.advise(Access::Random);
+    f.advise(Access::WillNeed);
+    f.advise(Access::Normal);
+    assert_eq!(x[[rows - 1, 1023]], (rows * 1024 - 1) as f64);
+}
