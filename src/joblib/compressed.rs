@@ -2,7 +2,6 @@
 //! compressor, so it is decompressed into memory first, bounded against bombs.
 
 use std::io::Read;
-use std::path::Path;
 
 use flate2::read::{GzDecoder, ZlibDecoder};
 
@@ -16,7 +15,7 @@ const MAX_DEFLATE_RATIO: u64 = 1100;
 const STEP: usize = 1 << 20;
 
 /// The zlib (or gzip) stream `bytes`, inflated.
-pub(crate) fn inflate(path: &Path, bytes: &[u8], gzip: bool) -> Result<Vec<u8>> {
+pub(crate) fn inflate(bytes: &[u8], gzip: bool) -> Result<Vec<u8>> {
     let limit = (bytes.len() as u64).saturating_mul(MAX_DEFLATE_RATIO);
     let name = if gzip { "gzip" } else { "zlib" };
     let reader: Box<dyn Read + '_> = if gzip {
@@ -29,20 +28,16 @@ pub(crate) fn inflate(path: &Path, bytes: &[u8], gzip: bool) -> Result<Vec<u8>> 
     loop {
         let start = out.len();
         out.try_reserve(STEP).map_err(|_| {
-            Error::io(
-                path,
+            Error::stream_io(
                 "decompress",
                 std::io::Error::from(std::io::ErrorKind::OutOfMemory),
             )
         })?;
         out.resize(start + STEP, 0);
         let n = read_some(&mut reader, &mut out[start..]).map_err(|e| {
-            Error::at(
-                path,
-                ErrorKind::UnsupportedDump {
-                    reason: format!("the {name} stream is corrupt: {e}"),
-                },
-            )
+            Error::from(ErrorKind::UnsupportedDump {
+                reason: format!("the {name} stream is corrupt: {e}"),
+            })
         })?;
         out.truncate(start + n);
         if n == 0 {
@@ -50,15 +45,12 @@ pub(crate) fn inflate(path: &Path, bytes: &[u8], gzip: bool) -> Result<Vec<u8>> 
         }
     }
     if out.len() as u64 > limit {
-        return Err(Error::at(
-            path,
-            ErrorKind::UnsupportedDump {
-                reason: format!(
-                    "the {name} stream inflates past {MAX_DEFLATE_RATIO} times its {} bytes, which deflate cannot do: a corrupt stream or a bomb",
-                    bytes.len()
-                ),
-            },
-        ));
+        return Err(Error::from(ErrorKind::UnsupportedDump {
+            reason: format!(
+                "the {name} stream inflates past {MAX_DEFLATE_RATIO} times its {} bytes, which deflate cannot do: a corrupt stream or a bomb",
+                bytes.len()
+            ),
+        }));
     }
     Ok(out)
 }

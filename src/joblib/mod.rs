@@ -64,7 +64,8 @@ use array::Buffer;
 ///
 /// See the [module](self) for an example.
 pub struct Dump {
-    path: PathBuf,
+    /// `None` for a dump parsed from bytes.
+    path: Option<PathBuf>,
     values: Vec<Value>,
     root: NodeId,
 }
@@ -128,7 +129,7 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
             },
         ));
     }
-    Dump::parse(path, map_sibling(path)?, map_sibling)
+    Dump::parse(Some(path), map_sibling(path)?, map_sibling)
 }
 
 /// Reads the dump at `path` into memory and reads its pickle: arrays are copies, as
@@ -151,7 +152,35 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
 /// As [`load`], with [`ErrorKind::Io`] for a failed read.
 pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
     let path = path.as_ref();
-    Dump::parse(path, read_sibling(path)?, read_sibling)
+    Dump::parse(Some(path), read_sibling(path)?, read_sibling)
+}
+
+/// Parses a dump already in memory (an HTTP body, a blob from a database): as
+/// [`read`], with errors that carry no path. A dump of joblib before 0.10, whose arrays
+/// are files beside it, cannot be read this way.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// let d = npmap::joblib::from_bytes(b"\x80\x04K\x07.".to_vec())?; // joblib.dump(7, f)
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// assert_eq!(d.path(), None);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`read`].
+pub fn from_bytes(bytes: Vec<u8>) -> Result<Dump> {
+    Dump::parse(None, Buffer::Owned(bytes), no_siblings)
+}
+
+fn no_siblings(path: &Path) -> Result<Buffer> {
+    Err(Error::from(ErrorKind::UnsupportedDump {
+        reason: format!(
+            "a dump read from bytes names the file {} beside it (a dump of joblib before 0.10); read it from its file",
+            path.display()
+        ),
+    }))
 }
 
 /// The file at `path`, mapped read-only: only [`load`] opens files this way, whose
@@ -204,58 +233,84 @@ fn compressor(bytes: &[u8]) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-impl Dump {
-    fn parse(path: &Path, buffer: Buffer, open: fn(&Path) -> Result<Buffer>) -> Result<Dump> {
-        let bytes = buffer.bytes();
-        if let Some(name) = compressor(bytes) {
-            let decompressed = match name {
-                "zlib" | "gzip" => compressed::inflate(path, bytes, name == "gzip")?,
-                _ => {
-                    return Err(Error::at(
-                        path,
-                        ErrorKind::UnsupportedDump {
-                            reason: format!(
-                                "a {name}-compressed dump: npmap reads zlib and gzip dumps, not {name} yet (load it with joblib and dump it with compress=('zlib', 3))"
-                            ),
-                        },
-                    ));
-                }
-            };
-            return Dump::parse(path, Buffer::Owned(decompressed), read_sibling);
-        }
-        if bytes.first() != Some(&0x80) && !bytes.first().is_some_and(|b| b"(}]KIJ".contains(b)) {
-            return Err(Error::at(
-                path,
-                ErrorKind::UnsupportedDump {
-                    reason: "not a pickle: a joblib dump starts with byte 0x80 (pickle protocol 2 or later)".into(),
-                },
-            ));
-        }
-        let siblings = machine::Siblings {
-            dir: path.parent().map(Path::to_path_buf),
-            open,
+/// Parses a dump's bytes (decompressing them first when compressed); errors carry no
+/// path. `dir` is where the sibling files of old dumps are.
+fn parse_buffer(
+    buffer: Buffer,
+    dir: Option<PathBuf>,
+    open: fn(&Path) -> Result<Buffer>,
+) -> Result<(Vec<Value>, NodeId)> {
+    let bytes = buffer.bytes();
+    if let Some(name) = compressor(bytes) {
+        let decompressed = match name {
+            "zlib" | "gzip" => compressed::inflate(bytes, name == "gzip")?,
+            _ => {
+                return Err(Error::from(ErrorKind::UnsupportedDump {
+                    reason: format!(
+                        "a {name}-compressed dump: npmap reads zlib and gzip dumps, not {name} yet (load it with joblib and dump it with compress=('zlib', 3))"
+                    ),
+                }));
+            }
         };
-        let buffer = Arc::new(buffer);
-        let parsed = pickle::parse(&buffer, 0, siblings).map_err(|e| e.in_file(path))?;
+        return parse_buffer(Buffer::Owned(decompressed), dir, read_sibling);
+    }
+    // Protocol 2+ starts with PROTO (0x80); the text protocols of old dumps with one of
+    // the opcodes a pickled value can start with.
+    let pickle_start = |b: &u8| *b == 0x80 || b"(}])clNIJKLFGSTUVX".contains(b);
+    if !bytes.first().is_some_and(pickle_start) {
+        let what = if bytes.starts_with(b"\x93NUMPY") {
+            "a .npy file, not a joblib dump: open it with NpyFile::open or read_npy"
+        } else {
+            "not a pickle: a joblib dump starts with byte 0x80 (pickle protocol 2 or later)"
+        };
+        return Err(Error::from(ErrorKind::UnsupportedDump {
+            reason: what.into(),
+        }));
+    }
+    let siblings = machine::Siblings { dir, open };
+    let parsed = pickle::parse(&Arc::new(buffer), 0, siblings)?;
+    Ok((parsed.values, parsed.root))
+}
+
+impl Dump {
+    fn parse(
+        path: Option<&Path>,
+        buffer: Buffer,
+        open: fn(&Path) -> Result<Buffer>,
+    ) -> Result<Dump> {
+        let dir = path.and_then(Path::parent).map(Path::to_path_buf);
+        let labelled = |e: Error| match path {
+            Some(p) => e.in_file(p),
+            None => e,
+        };
+        let (values, root) = parse_buffer(buffer, dir, open).map_err(labelled)?;
         Ok(Dump {
-            path: path.to_path_buf(),
-            values: parsed.values,
-            root: parsed.root,
+            path: path.map(Path::to_path_buf),
+            values,
+            root,
         })
     }
 
-    /// The file.
+    /// The file; `None` for a dump parsed from bytes ([`from_bytes`]).
     ///
     /// ```
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.joblib");
     /// # std::fs::write(&path, b"\x80\x04K\x07.").unwrap();
-    /// assert_eq!(npmap::joblib::read(&path)?.path(), path);
+    /// assert_eq!(npmap::joblib::read(&path)?.path(), Some(path.as_path()));
     /// # Ok(()) }
     /// ```
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// `error`, about this dump's file when it has one.
+    pub(crate) fn label(&self, error: Error) -> Error {
+        match &self.path {
+            Some(path) => error.in_file(path),
+            None => error,
+        }
     }
 
     /// The object that was dumped.

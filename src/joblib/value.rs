@@ -324,19 +324,14 @@ impl<'d> Node<'d> {
     ///
     /// [`ErrorKind::NotAnArray`] naming what the value is.
     pub fn array(&self) -> Result<&'d JoblibArray> {
-        self.value()
-            .array()
-            .map_err(|e| e.in_file(self.dump.path()))
+        self.value().array().map_err(|e| self.dump.label(e))
     }
 
     fn not_found(&self, key: &str) -> Error {
-        Error::at(
-            self.dump.path(),
-            ErrorKind::KeyNotFound {
-                key: key.to_string(),
-                available: self.keys().iter().map(|k| k.to_string()).collect(),
-            },
-        )
+        self.dump.label(Error::from(ErrorKind::KeyNotFound {
+            key: key.to_string(),
+            available: self.keys().iter().map(|k| k.to_string()).collect(),
+        }))
     }
 }
 
