@@ -66,6 +66,7 @@ pub use error::{Error, ErrorKind, IoError, Result};
 pub use format::dtype::{ByteOrder, DType, Field, TimeUnit};
 pub use format::element::Element;
 pub use format::header::{Header, HeaderOptions};
+pub use format::leaf::LeafField;
 pub use npy::advice::Access;
 pub use npy::append::{NpyAppender, recover};
 pub use npy::bytes::NpyBytes;

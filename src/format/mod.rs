@@ -10,5 +10,6 @@ pub(crate) mod descr;
 pub(crate) mod dtype;
 pub(crate) mod element;
 pub(crate) mod header;
+pub(crate) mod leaf;
 pub(crate) mod literal;
 pub(crate) mod typestr;
