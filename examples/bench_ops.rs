@@ -5,12 +5,15 @@
 //! ```text
 //! bench_ops open|moments|moments_axis0|fill_uniform|fill_columns|probe|probe_file PATH
 //!           [--repeat N] [--rows R --cols C] [--threads T] [--preallocate 1]
+//!           [--write-behind 1] [--flush 1]
 //! ```
 //!
 //! `open`, `moments` and `moments_axis0` read an existing 2-D `f32` .npy file;
 //! `fill_uniform` and `fill_columns` create (and overwrite) `PATH` with `R × C` `f32`
 //! values (`--preallocate 1`: with `CreateOptions::new().preallocate(true)`, so the
-//! first write to each page does not allocate disk blocks); `probe` sums an in-RAM buffer of the same size as `PATH` (at least 512 MB)
+//! first write to each page does not allocate disk blocks; `--write-behind 1`: with
+//! `NpyFile::write_behind` while filling; `--flush 1`: the time includes flushing the
+//! file to disk); `probe` sums an in-RAM buffer of the same size as `PATH` (at least 512 MB)
 //! with a plain vectorised parallel sum: how fast the memory can be read; `probe_file` runs
 //! the same sum over the mapped file.
 
@@ -28,12 +31,14 @@ struct Args {
     rows: usize,
     cols: usize,
     preallocate: bool,
+    write_behind: bool,
+    flush: bool,
 }
 
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
     let usage = "usage: bench_ops OP PATH [--repeat N] [--rows R --cols C] [--threads T] \
-                 [--preallocate 1]";
+                 [--preallocate 1] [--write-behind 1] [--flush 1]";
     let op = args.next().expect(usage);
     let path = args.next().expect(usage);
     let mut parsed = Args {
@@ -43,6 +48,8 @@ fn parse_args() -> Args {
         rows: 4_000_000,
         cols: 100,
         preallocate: false,
+        write_behind: false,
+        flush: false,
     };
     while let Some(flag) = args.next() {
         let value: usize = args
@@ -54,6 +61,8 @@ fn parse_args() -> Args {
             "--rows" => parsed.rows = value,
             "--cols" => parsed.cols = value,
             "--preallocate" => parsed.preallocate = value != 0,
+            "--write-behind" => parsed.write_behind = value != 0,
+            "--flush" => parsed.flush = value != 0,
             "--threads" => rayon::ThreadPoolBuilder::new()
                 .num_threads(value)
                 .build_global()
@@ -183,6 +192,10 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 let shape = (args.rows, args.cols);
                 // SAFETY: the benchmark's files are not modified by anyone else.
                 let mut a = unsafe { npmap::create_npy_with::<f32, _>(path, shape, &options)? };
+                let behind = match args.write_behind {
+                    true => Some(a.file().write_behind()?),
+                    false => None,
+                };
                 let mut v = a.view_mut()?;
                 if by_columns {
                     let nrows = args.rows as u64;
@@ -195,7 +208,12 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 } else {
                     par_fill_uniform(&mut v, 1);
                 }
-                Ok(v[[args.rows - 1, args.cols - 1]])
+                let last = v[[args.rows - 1, args.cols - 1]];
+                drop(behind);
+                if args.flush {
+                    a.flush()?;
+                }
+                Ok(last)
             });
             json!({"seconds": secs, "bytes": bytes_of(args.rows, args.cols), "last": check?})
         }

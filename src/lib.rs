@@ -84,6 +84,7 @@ pub use npy::strings::{
     NAT, save_bytes_strings, save_strings, write_bytes_strings, write_bytes_strings_to,
     write_strings, write_strings_to,
 };
+pub use npy::write_behind::WriteBehind;
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,
     read_npy_with,

@@ -128,6 +128,25 @@ pub(crate) fn advise_huge_pages(buf: &mut Vec<u8>) {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn advise_huge_pages(_buf: &mut Vec<u8>) {}
 
+/// Starts writing the file's dirty pages to disk, in file order, without waiting
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; elsewhere nothing: the
+/// kernel's own write-back remains).
+pub(crate) fn start_writeback(file: &File) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sync_file_range only reads the descriptor, which `file` keeps open.
+        let code =
+            unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+        if code != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    Ok(())
+}
+
 /// Releases the pages under `bytes` (part of a file mapping) from memory now:
 /// `madvise(MADV_PAGEOUT)` (Linux 5.4+) reclaims them, writing dirty shared pages back
 /// first; a later access reads them in again. Best effort: elsewhere, or on older

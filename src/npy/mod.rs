@@ -17,6 +17,7 @@ pub(crate) mod read;
 pub(crate) mod records;
 pub(crate) mod save;
 pub(crate) mod strings;
+pub(crate) mod write_behind;
 
 pub use array::{NpyArray, load_npy, load_npy_with};
 pub(crate) use read::{open_file, open_npy, read_array};
