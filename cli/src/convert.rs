@@ -1,11 +1,12 @@
 //! `npmap convert IN OUT [--native] [--c-order] [--align]`; `IN.npz:NAME OUT.npy` extracts.
 
-use crate::source::{Source, split_member};
+use crate::source::{RawArgs, Source, SourceSpec};
 use crate::{CliError, CliResult, FileArg, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The input: a .npy file, a .npz (with --align), or ARCHIVE.npz:MEMBER to extract.
+    /// The input: FILE.npy, ARCHIVE.npz:MEMBER to extract, a raw file with --dtype, or
+    /// a whole .npz with --align.
     input: String,
     /// The output, written atomically: a .npz when its name ends in .npz (one stored,
     /// mappable member named after the input), else a .npy.
@@ -19,6 +20,8 @@ pub(crate) struct Args {
     /// Rewrite a NumPy-made .npz so that every member is stored and 64-byte aligned (mappable).
     #[arg(long)]
     align: bool,
+    #[command(flatten)]
+    raw: RawArgs,
 }
 
 pub(crate) fn run(args: &Args) -> CliResult {
@@ -30,8 +33,10 @@ pub(crate) fn run(args: &Args) -> CliResult {
         );
         return Ok(());
     }
-    let source = Source::open(&args.input)?;
-    let extracting = split_member(&args.input).is_some();
+    let spec = SourceSpec::parse(&args.input, &args.raw)?;
+    // Extracting a member, or giving a raw file a header, is a conversion in itself.
+    let extracting = matches!(spec, SourceSpec::NpzMember { .. } | SourceSpec::Raw { .. });
+    let source = spec.open()?;
     let to_npz = args.output.extension().is_some_and(|e| e == "npz");
     if !extracting && !to_npz && !args.native && !args.c_order {
         return Err(CliError::Usage(
@@ -62,21 +67,10 @@ fn convert<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
     };
     if args.output.extension().is_some_and(|e| e == "npz") {
         let mut archive = npmap::NpzWriter::create(&args.output)?;
-        archive.add(&member_name(&args.input), &array)?;
+        archive.add(&source.spec().stem(), &array)?;
         archive.finish()?;
     } else {
         npmap::save_npy(&args.output, &array)?;
     }
     Ok(())
-}
-
-/// The member an input becomes in a .npz output: the archive member's own name, or
-/// the input file's name without its extension.
-fn member_name(input: &str) -> String {
-    match split_member(input) {
-        Some((_, name)) => name,
-        None => std::path::Path::new(input)
-            .file_stem()
-            .map_or_else(|| "arr_0".to_string(), |s| s.to_string_lossy().into_owned()),
-    }
 }

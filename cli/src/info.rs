@@ -1,38 +1,31 @@
-//! `npmap info FILE...`
+//! `npmap info SOURCE...`
 
-use npmap::{DType, Header, MmapMode, NpyFile, NpzReader};
+use npmap::{DType, Header, MemberInfo, NpyFile, NpzReader};
 
+use crate::source::{RawArgs, Source, SourceSpec};
 use crate::{CliError, CliResult, FileArg};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// .npy files (or raw files with --dtype and --shape).
+    /// FILE.npy, ARCHIVE.npz (every member), ARCHIVE.npz:MEMBER, or raw files with --dtype.
     #[arg(required = true)]
-    files: Vec<FileArg>,
-    /// Treat the files as headerless raw data of this dtype (e.g. f4, <i8).
-    #[arg(long, requires = "shape")]
-    dtype: Option<String>,
-    /// Shape of the raw data, e.g. 1000,100.
-    #[arg(long, requires = "dtype", value_delimiter = ',')]
-    shape: Option<Vec<usize>>,
-    /// Byte offset of the raw data.
-    #[arg(long, default_value_t = 0, requires = "dtype")]
-    offset: u64,
+    sources: Vec<String>,
+    #[command(flatten)]
+    raw: RawArgs,
 }
 
-/// Describes every file; a file that cannot be read is reported and the others
+/// Describes every source; one that cannot be read is reported and the others
 /// still described (the exit status is 1 if any failed).
 pub(crate) fn run(args: &Args) -> CliResult {
     let mut failed = false;
-    for (i, path) in args.files.iter().enumerate() {
+    for (i, spec) in args.sources.iter().enumerate() {
         if i > 0 {
             say!("");
         }
-        let result = match (&args.dtype, &args.shape) {
-            (Some(dtype), Some(shape)) => print_raw(path, dtype, shape, args.offset),
-            _ if path.extension().is_some_and(|e| e == "npz") => print_npz(path),
-            _ => print_npy(path),
-        };
+        let result = SourceSpec::parse(spec, &args.raw).and_then(|spec| match &spec {
+            SourceSpec::Npz(path) => print_npz(path),
+            _ => describe(&spec.open()?),
+        });
         if let Err(e) = result {
             eprintln!("npmap: {e}");
             failed = true;
@@ -45,15 +38,36 @@ pub(crate) fn run(args: &Args) -> CliResult {
     }
 }
 
-fn print_npy(path: &FileArg) -> CliResult {
-    // SAFETY: the mapping is read-only and only lives while this function prints.
-    let file = unsafe { NpyFile::open(path, MmapMode::ReadOnly) }?;
-    let h = file.header();
-    say!("{}", path.display());
-    say!("  format     .npy {}.{}", h.version.0, h.version.1);
-    print_layout(h);
-    say!("  zero-copy  {}", zero_copy(&file));
-    print_residency(&file);
+/// One array: where it is, its layout, whether it maps zero-copy, residency.
+fn describe(source: &Source) -> CliResult {
+    let h = source.header();
+    say!("{source}");
+    match source.spec() {
+        SourceSpec::Raw { layout, .. } => say!(
+            "  format     raw (no header), as np.memmap(FILE, dtype='{}', mode='r', offset={}, shape={}, order='{}')",
+            layout.dtype.descr(),
+            layout.offset,
+            shape_text(&h.shape),
+            if layout.fortran { 'F' } else { 'C' }
+        ),
+        SourceSpec::NpzMember { .. } => say!(
+            "  format     .npz member, .npy {}.{}",
+            h.version.0,
+            h.version.1
+        ),
+        _ => say!("  format     .npy {}.{}", h.version.0, h.version.1),
+    }
+    if let Some((archive, name)) = source.member() {
+        let info = archive.member_info(name)?;
+        print_layout(h, info.data_offset);
+        say!("  zero-copy  {}", member_mappable(&info));
+        return Ok(());
+    }
+    print_layout(h, h.data_offset);
+    if let Some(file) = source.file() {
+        say!("  zero-copy  {}", zero_copy(file));
+        print_residency(file);
+    }
     Ok(())
 }
 
@@ -69,20 +83,8 @@ fn print_npz(path: &FileArg) -> CliResult {
         match archive.member_info(&name) {
             Ok(info) => {
                 let h = &info.header;
-                let mappable = if info.compressed {
-                    "no (deflated; read copies)".to_string()
-                } else if !h.dtype.is_native_order() {
-                    "no (non-native byte order)".to_string()
-                } else if info.data_offset % alignment_of(&h.dtype) as u64 != 0 {
-                    format!(
-                        "no (data at byte {} is unaligned; `npmap convert --align`)",
-                        info.data_offset
-                    )
-                } else {
-                    "yes (stored, aligned)".to_string()
-                };
                 say!(
-                    "  {name}: {} ({}) {} {}, {} in {} bytes; map: {mappable}",
+                    "  {name}: {} ({}) {} {}, {} in {} bytes; map: {}",
                     h.dtype.descr(),
                     h.dtype.name(),
                     shape_text(&h.shape),
@@ -93,6 +95,7 @@ fn print_npz(path: &FileArg) -> CliResult {
                         "stored"
                     },
                     info.stored_size,
+                    member_mappable(&info),
                 )
             }
             Err(e) => say!("  {name}: not a readable array: {e}"),
@@ -101,49 +104,27 @@ fn print_npz(path: &FileArg) -> CliResult {
     Ok(())
 }
 
-fn print_raw(path: &FileArg, dtype: &str, shape: &[usize], offset: u64) -> CliResult {
-    let dtype = DType::parse(dtype)?;
-    let len = std::fs::metadata(path)
-        .map_err(|e| CliError::Message(format!("{}: stat: {e}", path.display())))?
-        .len();
-    let bytes = shape
-        .iter()
-        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d as u64))
-        .ok_or_else(|| {
-            CliError::Message(format!(
-                "{}: shape {} of {} overflows a 64-bit size",
-                path.display(),
-                shape_text(shape),
-                dtype.descr()
-            ))
-        })?;
-    say!("{}", path.display());
-    say!("  format     raw (no header)");
-    say!("  dtype      {} ({})", dtype.descr(), dtype.name());
-    say!("  shape      {}", shape_text(shape));
-    say!(
-        "  data       offset {offset}, {bytes} bytes ({})",
-        human_bytes(bytes)
-    );
-    let fits = offset.checked_add(bytes).is_some_and(|end| end <= len);
-    say!(
-        "  file       {len} bytes: {}",
-        if fits {
-            "holds the data"
-        } else {
-            "TOO SHORT for the data"
-        }
-    );
-    match fits {
-        true => Ok(()),
-        false => Err(CliError::Message(format!(
-            "{}: file of {len} bytes is too short: the data needs {bytes} bytes from offset {offset}",
-            path.display()
-        ))),
+/// Whether a member maps zero-copy, and if not, why.
+fn member_mappable(info: &MemberInfo) -> String {
+    let h = &info.header;
+    if info.compressed {
+        "no (deflated; read copies)".to_string()
+    } else if !h.dtype.is_native_order() {
+        "no (non-native byte order)".to_string()
+    } else if !info
+        .data_offset
+        .is_multiple_of(alignment_of(&h.dtype) as u64)
+    {
+        format!(
+            "no (data at byte {} is unaligned; `npmap convert --align`)",
+            info.data_offset
+        )
+    } else {
+        "yes (stored, aligned)".to_string()
     }
 }
 
-fn print_layout(h: &Header) {
+fn print_layout(h: &Header, data_offset: u64) {
     say!("  dtype      {} ({})", h.dtype.descr(), h.dtype.name());
     say!("  shape      {}", shape_text(&h.shape));
     say!(
@@ -152,7 +133,7 @@ fn print_layout(h: &Header) {
     );
     say!(
         "  data       offset {}, {} bytes ({})",
-        h.data_offset,
+        data_offset,
         h.data_len(),
         human_bytes(h.data_len())
     );

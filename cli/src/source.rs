@@ -1,25 +1,74 @@
-//! A numeric array named on the command line: a `.npy` file (mapped), or an
-//! `ARCHIVE.npz:MEMBER`.
+//! The one way every command names an array: a [`SourceSpec`] parsed once from the
+//! command line, opened once into a [`Source`], read through one set of accessors.
+//!
+//! | on the command line                         | kind                       |
+//! |---------------------------------------------|----------------------------|
+//! | `FILE.npy`                                  | [`SourceSpec::Npy`]        |
+//! | `ARCHIVE.npz:MEMBER`                        | [`SourceSpec::NpzMember`]  |
+//! | `ARCHIVE.npz` (a container, not one array)  | [`SourceSpec::Npz`]        |
+//! | `FILE --dtype DT [--offset N] [--order C\|F] [--shape a,b]` | [`SourceSpec::Raw`] |
+//!
+//! A new kind of source (a joblib dump's `data.joblib:KEY`, a Zarr array `X.zarr`) is
+//! one more variant here, parsed in [`SourceSpec::parse`] and opened in
+//! [`SourceSpec::open`]; the commands only call [`Source`]'s accessors and so need no
+//! change. A container given where one array is needed ([`SourceSpec::Npz`], later a
+//! bare `.joblib`) opens as an error that lists what it holds.
 
 use std::path::{Path, PathBuf};
 
-use npmap::ndarray::{CowArray, IxDyn};
-use npmap::{Element, Header, MmapMode, NpyFile, NpzReader};
+use npmap::ndarray::{Axis, CowArray, IxDyn, ShapeBuilder, Slice};
+use npmap::{DType, Element, Header, MmapMode, NpyBytes, NpyFile, NpzReader};
 
-use crate::CliResult;
+use crate::{CliError, CliResult, fail};
 
-/// An opened array source.
-pub(crate) enum Source {
-    Npy(NpyFile),
-    Member {
-        archive: NpzReader,
-        name: String,
-        header: Header,
+/// How to read a headerless file, as `numpy.memmap(FILE, dtype, mode='r', offset,
+/// shape, order)` does. Shared by every command that takes a source.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub(crate) struct RawArgs {
+    /// Read the file as headerless raw data of this dtype, as np.memmap(FILE, dtype=DT,
+    /// mode='r') does (e.g. f4, <i8, uint16, float64; native byte order only).
+    #[arg(long, value_name = "DT")]
+    dtype: Option<String>,
+    /// Raw data: byte offset where the data starts (np.memmap's offset).
+    #[arg(long, value_name = "N", requires = "dtype")]
+    offset: Option<u64>,
+    /// Raw data: memory order of --shape (np.memmap's order).
+    #[arg(long, value_parser = ["C", "F"], requires = "dtype")]
+    order: Option<String>,
+    /// Raw data: shape, e.g. 1000,100. Without it the data is 1-D and runs from
+    /// --offset to the end of the file, as np.memmap does without a shape.
+    #[arg(long, value_delimiter = ',', requires = "dtype")]
+    shape: Option<Vec<usize>>,
+}
+
+/// The layout of a headerless file.
+#[derive(Clone, Debug)]
+pub(crate) struct RawLayout {
+    pub(crate) dtype: DType,
+    pub(crate) offset: u64,
+    pub(crate) fortran: bool,
+    /// `None`: 1-D, the length inferred from the file size.
+    pub(crate) shape: Option<Vec<usize>>,
+}
+
+/// A source as named on the command line, before anything is opened.
+#[derive(Clone, Debug)]
+pub(crate) enum SourceSpec {
+    Npy(PathBuf),
+    NpzMember {
+        archive: PathBuf,
+        member: String,
+    },
+    /// A whole archive: a container of arrays, not one array.
+    Npz(PathBuf),
+    Raw {
+        path: PathBuf,
+        layout: RawLayout,
     },
 }
 
 /// Splits `ARCHIVE.npz:MEMBER` unless `spec` names an existing file as it is.
-pub(crate) fn split_member(spec: &str) -> Option<(PathBuf, String)> {
+fn split_member(spec: &str) -> Option<(PathBuf, String)> {
     if Path::new(spec).exists() {
         return None;
     }
@@ -27,37 +76,248 @@ pub(crate) fn split_member(spec: &str) -> Option<(PathBuf, String)> {
     Some((PathBuf::from(&spec[..at + 4]), spec[at + 5..].to_string()))
 }
 
-impl Source {
-    /// Opens `spec`: `FILE.npy`, or `FILE.npz:MEMBER`.
-    pub(crate) fn open(spec: &str) -> CliResult<Source> {
-        if let Some((archive, name)) = split_member(spec) {
-            let archive = NpzReader::open(archive)?;
-            let header = archive.header(&name)?;
-            return Ok(Source::Member {
-                archive,
-                name,
-                header,
+impl SourceSpec {
+    /// Parses one source argument; `raw` (`--dtype` and friends) makes it a raw file.
+    pub(crate) fn parse(spec: &str, raw: &RawArgs) -> CliResult<SourceSpec> {
+        if let Some(dtype) = &raw.dtype {
+            let layout = RawLayout {
+                dtype: DType::parse(dtype).map_err(|e| {
+                    CliError::Usage(format!("--dtype {dtype}: not a NumPy dtype: {e}"))
+                })?,
+                offset: raw.offset.unwrap_or(0),
+                fortran: raw.order.as_deref() == Some("F"),
+                shape: raw.shape.clone(),
+            };
+            return Ok(SourceSpec::Raw {
+                path: spec.into(),
+                layout,
             });
         }
-        // SAFETY: the mapping is read-only and lives only while the command runs.
-        let file = unsafe { NpyFile::open(spec, MmapMode::ReadOnly) }?;
-        file.advise_sequential();
-        Ok(Source::Npy(file))
+        if let Some((archive, member)) = split_member(spec) {
+            return Ok(SourceSpec::NpzMember { archive, member });
+        }
+        let path = PathBuf::from(spec);
+        Ok(match path.extension().is_some_and(|e| e == "npz") {
+            true => SourceSpec::Npz(path),
+            false => SourceSpec::Npy(path),
+        })
+    }
+
+    /// The member name this source would have in a `.npz`: the archive member's own
+    /// name, or the file name without its extension.
+    pub(crate) fn stem(&self) -> String {
+        let path = match self {
+            SourceSpec::NpzMember { member, .. } => return member.clone(),
+            SourceSpec::Npy(path) | SourceSpec::Npz(path) | SourceSpec::Raw { path, .. } => path,
+        };
+        path.file_stem()
+            .map_or_else(|| "arr_0".to_string(), |s| s.to_string_lossy().into_owned())
+    }
+
+    /// Opens the one array this source names. A container (a bare `.npz`) is an
+    /// error listing its members.
+    pub(crate) fn open(&self) -> CliResult<Source> {
+        let opened = match self {
+            SourceSpec::Npy(path) => {
+                // SAFETY: the mapping is read-only and lives only while the command runs.
+                let file = unsafe { NpyFile::open(path, MmapMode::ReadOnly) }?;
+                Opened::Mapped(file)
+            }
+            SourceSpec::NpzMember { archive, member } => {
+                let archive = NpzReader::open(archive)?;
+                let header = archive.header(member)?;
+                Opened::Member {
+                    archive,
+                    name: member.clone(),
+                    header,
+                }
+            }
+            SourceSpec::Npz(path) => return which_member(path),
+            SourceSpec::Raw { path, layout } => Opened::Mapped(open_raw(path, layout)?),
+        };
+        if let Opened::Mapped(file) = &opened {
+            file.advise_sequential();
+        }
+        Ok(Source {
+            spec: self.clone(),
+            opened,
+        })
+    }
+}
+
+/// The error for a bare archive where one array is needed: which member?
+fn which_member<T>(path: &Path) -> CliResult<T> {
+    let archive = NpzReader::open(path)?;
+    let names = archive.names();
+    match names.first() {
+        None => fail(format!("{}: the archive holds no arrays", path.display())),
+        Some(first) => fail(format!(
+            "{}: which member? the archive holds {}; name one as {}:{first}",
+            path.display(),
+            names.join(", "),
+            path.display()
+        )),
+    }
+}
+
+/// Maps a raw file through the library's `load_raw` / `load_raw_1d`.
+fn open_raw(path: &Path, layout: &RawLayout) -> CliResult<NpyFile> {
+    let dtype = &layout.dtype;
+    if !dtype.is_native_order() {
+        return fail(format!(
+            "{}: raw data in non-native byte order ('{}') cannot be mapped yet; the library's \
+             load_raw reads this machine's order ('{}')",
+            path.display(),
+            dtype.descr(),
+            dtype.to_native().descr()
+        ));
+    }
+    if layout.shape.is_none() {
+        check_whole_items(path, layout)?;
+    }
+    npmap::with_element_type!(dtype, T => {
+        let file = match &layout.shape {
+            // SAFETY: the mapping is read-only and lives only while the command runs.
+            None => unsafe { npmap::load_raw_1d::<T>(path, MmapMode::ReadOnly, layout.offset) }?
+                .into_file(),
+            Some(shape) => {
+                let dim = IxDyn(shape).set_f(layout.fortran);
+                // SAFETY: as above.
+                unsafe { npmap::load_raw::<T, IxDyn>(path, MmapMode::ReadOnly, layout.offset, dim) }?
+                    .into_file()
+            }
+        };
+        Ok(file)
+    }, else fail(format!(
+        "{}: raw files of dtype '{}' ({}) are not supported; numeric dtypes are",
+        path.display(), dtype.descr(), dtype.name()
+    )))
+}
+
+/// Without a shape, the bytes after the offset must be a whole number of items (as
+/// np.memmap requires); says so in the user's terms before the library refuses.
+fn check_whole_items(path: &Path, layout: &RawLayout) -> CliResult {
+    let size = std::fs::metadata(path)
+        .map_err(|e| CliError::Message(format!("{}: cannot read its size: {e}", path.display())))?
+        .len();
+    let itemsize = layout.dtype.itemsize() as u64;
+    let Some(available) = size.checked_sub(layout.offset) else {
+        return fail(format!(
+            "{}: offset {} is past the end of the file ({size} bytes)",
+            path.display(),
+            layout.offset
+        ));
+    };
+    if itemsize != 0 && !available.is_multiple_of(itemsize) {
+        return fail(format!(
+            "{}: size {size} bytes minus offset {} leaves {available} bytes, not a whole number \
+             of {itemsize}-byte '{}' items ({} left over); give --shape, or another --offset",
+            path.display(),
+            layout.offset,
+            layout.dtype.descr(),
+            available % itemsize
+        ));
+    }
+    Ok(())
+}
+
+/// An opened array source.
+pub(crate) struct Source {
+    spec: SourceSpec,
+    opened: Opened,
+}
+
+enum Opened {
+    /// A `.npy` file or a raw file, mapped.
+    Mapped(NpyFile),
+    Member {
+        archive: NpzReader,
+        name: String,
+        header: Header,
+    },
+}
+
+impl Source {
+    pub(crate) fn spec(&self) -> &SourceSpec {
+        &self.spec
     }
 
     pub(crate) fn header(&self) -> &Header {
-        match self {
-            Source::Npy(f) => f.header(),
-            Source::Member { header, .. } => header,
+        match &self.opened {
+            Opened::Mapped(f) => f.header(),
+            Opened::Member { header, .. } => header,
+        }
+    }
+
+    /// The mapped file, for what only a file has (fields, page-cache residency).
+    pub(crate) fn file(&self) -> Option<&NpyFile> {
+        match &self.opened {
+            Opened::Mapped(f) => Some(f),
+            Opened::Member { .. } => None,
+        }
+    }
+
+    /// The archive and member name, for a member of a `.npz`.
+    pub(crate) fn member(&self) -> Option<(&NpzReader, &str)> {
+        match &self.opened {
+            Opened::Mapped(_) => None,
+            Opened::Member { archive, name, .. } => Some((archive, name)),
         }
     }
 
     /// The data as `T`: borrowed from a mapping when possible, else a copy.
     pub(crate) fn cow<T: Element>(&self) -> CliResult<CowArray<'_, T, IxDyn>> {
-        match self {
-            Source::Npy(f) => Ok(f.cow::<T, IxDyn>()?),
+        match &self.opened {
+            Opened::Mapped(f) => Ok(f.cow::<T, IxDyn>()?),
             // SAFETY: the archive is only read, while the command runs.
-            Source::Member { archive, name, .. } => Ok(unsafe { archive.cow::<T, IxDyn>(name) }?),
+            Opened::Member { archive, name, .. } => Ok(unsafe { archive.cow::<T, IxDyn>(name) }?),
         }
+    }
+
+    /// What NumPy's `print(a[:rows])` writes (`print(a)` with `None`).
+    pub(crate) fn text(&self, rows: Option<usize>) -> CliResult<String> {
+        if let Opened::Mapped(file) = &self.opened {
+            return Ok(npmap::display::npy_text(file, rows)?);
+        }
+        let dtype = self.header().dtype.clone();
+        npmap::with_element_type!(dtype, T => self.copied_text::<T>(rows), else fail(format!(
+            "{}: printing archive members of dtype '{}' ({}) is not supported yet; \
+             extract the member with `npmap convert {} OUT.npy`",
+            self, dtype.descr(), dtype.name(), self
+        )))
+    }
+
+    /// [`Source::text`] through a copy of the rows shown: the library prints `.npy`
+    /// images, so the rows are written as one in memory.
+    fn copied_text<T: Element>(&self, rows: Option<usize>) -> CliResult<String> {
+        let data = self.cow::<T>()?;
+        let shown = match (rows, data.ndim()) {
+            (Some(n), 1..) => data.slice_axis(Axis(0), Slice::from(..n.min(data.len_of(Axis(0))))),
+            _ => data.view(),
+        };
+        let mut image = Vec::new();
+        npmap::write_npy_to(&mut image, &shown)?;
+        let npy = NpyBytes::parse(&image)?;
+        Ok(npmap::display::array_text(npy.header(), npy.data(), None)?)
+    }
+}
+
+impl std::fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceSpec::Npy(path) | SourceSpec::Npz(path) | SourceSpec::Raw { path, .. } => {
+                write!(f, "{}", path.display())
+            }
+            SourceSpec::NpzMember { archive, member } => {
+                write!(f, "{}:{member}", archive.display())
+            }
+        }
+    }
+}
+
+/// A source prints as it was named on the command line.
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.spec.fmt(f)
     }
 }

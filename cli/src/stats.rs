@@ -1,4 +1,4 @@
-//! `npmap stats FILE [--axis N] [--ddof N] [--skipna] [--json]`: one pass, all cores,
+//! `npmap stats SOURCE [--axis N] [--ddof N] [--skipna] [--json]`: one pass, all cores,
 //! the library's own reductions (`par_moments*_with_progress`), so the numbers are the
 //! library's, bit for bit.
 
@@ -9,12 +9,12 @@ use npmap::ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
 use npmap::{Element, Moments, ParStats, Progress, StatElement};
 use serde_json::{Value, json};
 
-use crate::source::Source;
+use crate::source::{RawArgs, Source, SourceSpec};
 use crate::{CliResult, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// A .npy file, or ARCHIVE.npz:MEMBER.
+    /// FILE.npy, ARCHIVE.npz:MEMBER, or a raw file with --dtype.
     file: String,
     /// Reduce along this axis (0: per column of a matrix, as NumPy's `m.mean(0)`;
     /// negative counts from the last, as NumPy's `axis=-1`).
@@ -35,16 +35,18 @@ pub(crate) struct Args {
     /// records). Without it, every numeric field gets one row.
     #[arg(long)]
     field: Option<String>,
+    #[command(flatten)]
+    raw: RawArgs,
 }
 
 /// Scans smaller than this run without a progress bar (and without its thread).
 const PROGRESS_BYTES: usize = 256 << 20;
 
 pub(crate) fn run(args: &Args) -> CliResult {
-    let source = Source::open(&args.file)?;
+    let source = SourceSpec::parse(&args.file, &args.raw)?.open()?;
     let mut dtype = source.header().dtype.clone();
     if let npmap::DType::Record { .. } = dtype {
-        let Source::Npy(file) = &source else {
+        let Some(file) = source.file() else {
             return fail(format!(
                 "{}: stats on structured archive members is not supported; extract the member first",
                 args.file
@@ -85,8 +87,8 @@ fn data_of<'a, T: Summarised>(
     args: &Args,
     source: &'a Source,
 ) -> CliResult<CowArray<'a, T, IxDyn>> {
-    match (&args.field, source) {
-        (Some(name), Source::Npy(file)) => Ok(match file.field::<T, IxDyn>(name) {
+    match (&args.field, source.file()) {
+        (Some(name), Some(file)) => Ok(match file.field::<T, IxDyn>(name) {
             Ok(view) => CowArray::from(view),
             Err(_) => CowArray::from(file.read_field::<T, IxDyn>(name)?),
         }),

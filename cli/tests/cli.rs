@@ -552,7 +552,7 @@ fn create_with_a_fill_on_a_full_disk_is_an_error_not_a_sigbus() {
     assert!(leftover.is_empty(), "left behind: {leftover:?}");
 }
 
-/// `info` on a raw file too short for its shape prints the layout and exits 1; on a
+/// `info` on a raw file too short for its shape exits 1 naming the sizes; on a
 /// pickle (a joblib dump) it says what the file is.
 #[test]
 fn info_fails_on_short_raw_files_and_names_pickles() {
@@ -568,11 +568,12 @@ fn info_fails_on_short_raw_files_and_names_pickles() {
         "3",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("TOO SHORT"), "{}", stdout(&o));
-    assert!(
-        stderr(&o).contains("file of 10 bytes is too short: the data needs 12 bytes from offset 0"),
-        "{}",
-        stderr(&o)
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "npmap: {}: file is truncated: array data needs 12 bytes from byte 0, found 10\n",
+            raw.display()
+        )
     );
     let o = npmap(&[
         "info",
@@ -583,6 +584,11 @@ fn info_fails_on_short_raw_files_and_names_pickles() {
         "2",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("format     raw (no header), as np.memmap(FILE, dtype='<f4', mode='r', offset=0, shape=(2,), order='C')"),
+        "{}",
+        stdout(&o)
+    );
 
     // Protocol-4 pickle of a small dict, as Python writes it (the bytes of
     // pickle.dumps({'a': 1}, protocol=4)).
@@ -625,4 +631,185 @@ fn convert_follows_the_output_extension_and_refuses_nothing_to_do() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nothing to do"), "{}", stderr(&o));
     assert!(!dir.path().join("y.npy").exists());
+}
+
+/// Every command takes `ARCHIVE.npz:MEMBER`; the text is NumPy's
+/// (`print(np.load('keywords.npz')[name][:n])`, NumPy 2.4).
+#[test]
+fn every_command_takes_an_npz_member() {
+    let o = npmap(&["head", "fixtures/npz/keywords.npz:X_train", "-n", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "[[ 0.6479062   0.4693208  -0.64302063 -1.1782587  -0.14469041]\n \
+         [ 1.2034584   1.3335838   0.9083014   0.34656444  1.6000347 ]]\n"
+    );
+    // A big-endian member and a Fortran-order one print their values, as NumPy does.
+    let o = npmap(&["head", "fixtures/npz/keywords.npz:big_endian", "-n", "2"]);
+    assert_eq!(stdout(&o), "[[-3 -2 -1]\n [ 0  1  2]]\n", "{}", stderr(&o));
+    let o = npmap(&["head", "fixtures/npz/keywords.npz:fortran", "-n", "2"]);
+    assert_eq!(
+        stdout(&o),
+        "[[0.    0.125 0.25  0.375]\n [0.5   0.625 0.75  0.875]]\n",
+        "{}",
+        stderr(&o)
+    );
+    let o = npmap(&["info", "fixtures/npz/keywords.npz:fortran"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("fixtures/npz/keywords.npz:fortran\n  format     .npz member, .npy 1.0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  shape      (3, 4)\n  order      F (Fortran)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  zero-copy  yes (stored, aligned)"),
+        "{text}"
+    );
+    let o = npmap(&["head", "fixtures/npz/keywords.npz:nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("keywords.npz"), "{}", stderr(&o));
+}
+
+/// A bare archive where one array is needed asks which member, naming them all;
+/// `info` lists them.
+#[test]
+fn a_bare_npz_asks_which_member() {
+    let members =
+        "X_train, y_train, mask, fortran, big_endian, special, empty, scalar, complex, u8";
+    for command in [
+        &["head", "fixtures/npz/keywords.npz"][..],
+        &["stats", "fixtures/npz/keywords.npz"],
+        &[
+            "convert",
+            "fixtures/npz/keywords.npz",
+            "never.npy",
+            "--native",
+        ],
+    ] {
+        let o = npmap(command);
+        assert_eq!(o.status.code(), Some(1), "{command:?}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "npmap: fixtures/npz/keywords.npz: which member? the archive holds {members}; \
+                 name one as fixtures/npz/keywords.npz:X_train\n"
+            ),
+            "{command:?}"
+        );
+    }
+    assert!(!repo_root().join("never.npy").exists());
+    let o = npmap(&["info", "fixtures/npz/keywords.npz"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("format     .npz, 10 members"));
+}
+
+/// A raw file: 16 bytes of prefix, then 12 float32 values -1.5, -1.25, ..., 1.25.
+fn raw_file(dir: &Path, tail: &[u8]) -> PathBuf {
+    let path = dir.join("r.dat");
+    let mut bytes = vec![0xffu8; 16];
+    for k in 0..12 {
+        bytes.extend((k as f32 * 0.25 - 1.5).to_ne_bytes());
+    }
+    bytes.extend(tail);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Raw files read as `np.memmap(FILE, dtype, mode='r', offset, shape, order)`: the
+/// texts are NumPy's `print(m[:n])`, the length is inferred without a shape.
+#[test]
+fn raw_files_read_as_np_memmap_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = raw_file(dir.path(), &[]);
+    let r = raw.to_str().unwrap();
+    let o = npmap(&[
+        "head", r, "--dtype", "f4", "--offset", "16", "--shape", "3,4", "--order", "F", "-n", "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "[[-1.5  -0.75  0.    0.75]\n [-1.25 -0.5   0.25  1.  ]]\n"
+    );
+    let o = npmap(&["head", r, "--dtype", "float32", "--offset", "16"]);
+    assert_eq!(
+        stdout(&o),
+        "[-1.5  -1.25 -1.   -0.75 -0.5 ]\n",
+        "{}",
+        stderr(&o)
+    );
+    let o = npmap(&["head", r, "--dtype", "<u2", "--offset", "16", "-n", "3"]);
+    assert_eq!(stdout(&o), "[    0 49088     0]\n", "{}", stderr(&o));
+
+    let o = npmap(&["info", r, "--dtype", "f4", "--offset", "16"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("shape      (12,)\n"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("data       offset 16, 48 bytes"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = npmap(&["stats", r, "--dtype", "f4", "--offset", "16", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["shape"], serde_json::json!([12]));
+    assert_eq!(v["stats"]["count"], 12);
+    assert_eq!(v["stats"]["sum"], -1.5); // float(m.sum())
+    assert_eq!(v["stats"]["mean"], -0.125);
+
+    let out = dir.path().join("r.npy");
+    let o = npmap(&[
+        "convert",
+        r,
+        out.to_str().unwrap(),
+        "--dtype",
+        "f4",
+        "--offset",
+        "16",
+        "--shape",
+        "3,4",
+        "--order",
+        "F",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let back: ndarray::Array2<f32> = npmap::read_npy(&out).unwrap();
+    assert_eq!(back.row(0).to_vec(), [-1.5, -0.75, 0.0, 0.75]);
+    assert!(npmap::read_npy_header(&out).unwrap().fortran_order);
+}
+
+/// Without a shape the size must divide into items; the error says file, size,
+/// offset and item size. Non-native raw data is refused by name, not misread.
+#[test]
+fn raw_files_that_do_not_divide_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = raw_file(dir.path(), &[1, 2]);
+    let r = raw.to_str().unwrap();
+    for command in ["head", "stats", "info"] {
+        let o = npmap(&[command, r, "--dtype", "f4", "--offset", "16"]);
+        assert_eq!(o.status.code(), Some(1), "{command}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "npmap: {r}: size 66 bytes minus offset 16 leaves 50 bytes, not a whole number \
+                 of 4-byte '<f4' items (2 left over); give --shape, or another --offset\n"
+            ),
+            "{command}"
+        );
+    }
+    let o = npmap(&["head", r, "--dtype", "f4", "--offset", "100"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("offset 100 is past the end of the file (66 bytes)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = npmap(&["head", r, "--dtype", "f4", "--shape", "2", "--offset", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(r), "{}", stderr(&o));
+    let o = npmap(&["head", r, "--shape", "2"]);
+    assert_eq!(o.status.code(), Some(2), "--shape needs --dtype");
 }
