@@ -3,15 +3,19 @@
 use std::time::Instant;
 
 use npmap::ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
-use npmap::{CreateOptions, DType, Element, par_fill_normal, par_fill_uniform, par_fill_with};
+use npmap::{
+    CreateOptions, DType, Element, MmapMode, NpyFile, par_fill_normal, par_fill_uniform,
+    par_fill_with,
+};
 
-use crate::{CliResult, FileArg, fail};
+use crate::{CliError, CliResult, FileArg, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// The .npy file to create (replaced if it exists).
     file: FileArg,
-    /// Element type: f2 f4 f8, i1..i8, u1..u8, b1, c8 c16 (or <f4, float32, ...).
+    /// Element type, as NumPy's dtype() takes it: f4, <f4, >f8 (big-endian, written
+    /// as such), i1..i8, u1..u8, b1, c8, c16, float32, int64, ...
     #[arg(long)]
     dtype: String,
     /// Shape, e.g. 1000000,100.
@@ -30,11 +34,16 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> CliResult {
-    let dtype = DType::parse(&args.dtype)?;
+    let dtype = DType::parse(&args.dtype)
+        .map_err(|e| CliError::Usage(format!("--dtype {}: not a NumPy dtype: {e}", args.dtype)))?;
     let started = Instant::now();
     npmap::with_element_type!(dtype, T => create::<T>(args)?, else return fail(format!(
-        "create makes numeric arrays; dtype '{}' is not one", dtype.descr()
+        "{}: create makes numeric arrays; dtype '{}' ({}) is not one",
+        args.file.display(), dtype.descr(), dtype.name()
     )));
+    if !dtype.is_native_order() {
+        swap_byte_order(&args.file, &dtype)?;
+    }
     let h = npmap::read_npy_header(&args.file)?;
     say!(
         "created {} {} {} ({} bytes) in {:.1?}",
@@ -133,5 +142,22 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
     }
     drop(view);
     array.flush()?;
+    Ok(())
+}
+
+/// Rewrites the native-order file `create` made in `dtype`'s byte order (`>f4` on a
+/// little-endian machine): the same values, each item's bytes reversed, written with
+/// the library's `save_npy_raw` (atomically, over the same path). The data passes
+/// through memory once.
+fn swap_byte_order(path: &FileArg, dtype: &DType) -> CliResult {
+    // SAFETY: the file was just made by this process; nothing else writes it.
+    let file = unsafe { NpyFile::open(path, MmapMode::ReadOnly) }?;
+    let unit = npmap::with_element_type!(dtype, T => <T as Element>::SWAP_UNIT, else 1);
+    let mut bytes = file.data().to_vec();
+    if unit > 1 {
+        bytes.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+    }
+    let h = file.header();
+    npmap::save_npy_raw(path, dtype, &h.shape, h.fortran_order, &bytes)?;
     Ok(())
 }

@@ -548,7 +548,11 @@ fn create_with_a_fill_on_a_full_disk_is_an_error_not_a_sigbus() {
     );
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("x.npy"), "{err}");
+    assert!(
+        err.starts_with(&format!("npmap: {}: ", target.display())),
+        "{err}"
+    );
+    assert!(!err.contains(".x.npy"), "names the temporary file: {err}");
     assert!(leftover.is_empty(), "left behind: {leftover:?}");
 }
 
@@ -812,4 +816,120 @@ fn raw_files_that_do_not_divide_say_so() {
     assert!(stderr(&o).contains(r), "{}", stderr(&o));
     let o = npmap(&["head", r, "--shape", "2"]);
     assert_eq!(o.status.code(), Some(2), "--shape needs --dtype");
+}
+
+/// `create --dtype '>f4'` writes big-endian data (what `np.save` writes for
+/// `np.asfortranarray(np.arange(6, dtype='>f4').reshape(2, 3))`); NumPy names work.
+#[test]
+fn create_honours_the_byte_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("be.npy");
+    let p = path.to_str().unwrap();
+    let o = npmap(&[
+        "create", p, "--dtype", ">f4", "--shape", "2,3", "--order", "F", "--fill", "range",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("created {p} >f4 (2, 3) (152 bytes) in ")),
+        "{}",
+        stdout(&o)
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let header = String::from_utf8_lossy(&bytes[10..128]);
+    assert!(
+        header.starts_with("{'descr': '>f4', 'fortran_order': True, 'shape': (2, 3), }"),
+        "{header}"
+    );
+    let data: Vec<u8> = [0f32, 3.0, 1.0, 4.0, 2.0, 5.0]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    assert_eq!(bytes[128..], data[..]);
+    let back: ndarray::Array2<f32> = npmap::read_npy(&path).unwrap();
+    assert_eq!(back, ndarray::arr2(&[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]));
+
+    let o = npmap(&[
+        "create", p, "--dtype", ">c8", "--shape", "2", "--fill", "range",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bytes = std::fs::read(&path).unwrap();
+    let data: Vec<u8> = [0f32, 0.0, 1.0, 0.0]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    assert_eq!(bytes[128..], data[..], "each component swapped on its own");
+
+    let o = npmap(&["create", p, "--dtype", "float32", "--shape", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(npmap::read_npy_header(&path).unwrap().dtype.descr(), "<f4");
+}
+
+/// A shape too big says so with the dtype's item size; an error names the file
+/// asked for, never the temporary file beside it, and leaves nothing behind.
+#[test]
+fn create_errors_name_the_target_and_the_real_item_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("y.npy");
+    let p = path.to_str().unwrap();
+    let o = npmap(&[
+        "create",
+        p,
+        "--dtype",
+        ">f8",
+        "--shape",
+        "10000000000,10000000000",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "npmap: {p}: shape [10000000000, 10000000000] with item size 8 overflows the address space\n"
+        )
+    );
+    // The target is a directory: the rename of the finished temporary file fails.
+    let target = dir.path().join("d.npy");
+    std::fs::create_dir_all(target.join("sub")).unwrap();
+    for fill in ["zeros", "random"] {
+        let o = npmap(&[
+            "create",
+            target.to_str().unwrap(),
+            "--dtype",
+            "f4",
+            "--shape",
+            "3",
+            "--fill",
+            fill,
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert_eq!(
+            err,
+            format!(
+                "npmap: {}: rename temporary file: Is a directory (os error 21)\n",
+                target.display()
+            )
+        );
+    }
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["d.npy"], "no temporary file left");
+    let o = npmap(&["create", p, "--dtype", "U3", "--shape", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!("npmap: {p}: create makes numeric arrays; dtype '<U3' (str96) is not one\n")
+    );
+    let o = npmap(&["create", p, "--dtype", "zz", "--shape", "2"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a dtype NumPy does not know is a usage error"
+    );
+    assert!(
+        stderr(&o).starts_with("npmap: --dtype zz: not a NumPy dtype"),
+        "{}",
+        stderr(&o)
+    );
 }
