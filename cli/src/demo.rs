@@ -58,16 +58,43 @@ pub(crate) fn run(args: &Args) -> CliResult {
     })?;
     let result = walkthrough(args, &dir);
     if !args.keep {
-        for name in ["seed.npy", "X_train.npy", "y_train.npy", "train.npz"] {
+        for name in FILES {
             let _ = std::fs::remove_file(dir.join(name));
         }
         if made_dir {
             let _ = std::fs::remove_dir(&dir);
         }
-    } else {
-        say!("kept the files in {}", dir.display());
+    }
+    if result.is_ok() {
+        next_commands(args.keep, &dir);
     }
     result
+}
+
+/// The files the walkthrough writes.
+const FILES: [&str; 4] = ["seed.npy", "X_train.npy", "y_train.npy", "train.npz"];
+
+/// The commands to try next, on the files kept (or how to keep them).
+fn next_commands(kept: bool, dir: &Path) {
+    step("next");
+    if !kept {
+        say!(
+            "the files were deleted. To keep {} in the current folder, for the commands of the README \
+             (npmap info X_train.npy train.npz, ...), run:",
+            FILES.join(", ")
+        );
+        say!(
+            "  npmap demo --keep --dir .        (in a checkout: cargo run --release -- demo --keep --dir .)"
+        );
+        return;
+    }
+    say!("kept {} in {}; try:", FILES.join(", "), dir.display());
+    if dir != Path::new(".") && dir != Path::new("") {
+        say!("  cd {}", dir.display());
+    }
+    say!("  npmap info X_train.npy train.npz");
+    say!("  npmap head X_train.npy -n 3");
+    say!("  npmap stats train.npz:y_train");
 }
 
 fn step(title: &str) {
@@ -93,20 +120,26 @@ fn walkthrough(args: &Args, dir: &Path) -> CliResult {
 
     statistics(&x, bytes)?;
 
-    step("7. memory: the array was never loaded whole");
+    step("7. memory: the array is mapped, not loaded");
     say!(
         "file size {}; process memory now: {}",
         human_bytes(bytes),
         memory_line()
     );
+    say!(
+        "\"heap and stacks\" is the process's own memory: it stayed small, the array was never copied in."
+    );
+    say!(
+        "\"mapped file pages\" are not heap: they are the OS page cache, pages of files this process \
+         has read or written (its own program too), shared with the OS and with every other process mapping the file. The kernel \
+         keeps them while memory is free and drops them, at no cost, when memory is needed."
+    );
     if let Ok((resident, total)) = x.file().residency() {
-        say!(
-            "pages of the file in the page cache: {resident} of {total} (shared with the OS, not the process's heap)"
-        );
+        say!("pages of seed.npy in the page cache now: {resident} of {total}");
     }
     drop(x);
 
-    step("8. save X_train.npy / y_train.npy and train.npz, and reload them mapped");
+    step("8. a training set: X_train (features) and y_train (labels), as .npy files and one .npz");
     save_training_files(&path, dir, cols)?;
     Ok(())
 }
@@ -201,20 +234,23 @@ fn statistics(x: &npmap::NpyArray<f32, Ix2>, bytes: u64) -> CliResult {
     let per_column = x.view().par_moments_axis(Axis(0));
     let by_col = started.elapsed().as_secs_f64();
     say!(
-        "per column ({cols} columns, {by_col:.3} s, {:.2} GB/s):",
-        bytes as f64 / by_col / 1e9
+        "per column: all {cols} columns in {by_col:.3} s ({:.2} GB/s); the first {} of {cols}:",
+        bytes as f64 / by_col / 1e9,
+        cols.min(3)
     );
     for (c, m) in per_column.iter().enumerate().take(3) {
+        // min and max are float32 values: printed with the shortest digits that
+        // identify them as float32, as NumPy prints them (a max below 1 shows as such).
         say!(
-            "  column {c}: mean {:.9}, std {:.9}, min {:.6}, max {:.6}",
+            "  column {c}: mean {:.9}, std {:.9}, min {}, max {}",
             m.mean(),
             m.std(0),
-            m.min(),
-            m.max()
+            m.min() as f32,
+            m.max() as f32
         );
     }
     say!(
-        "  (a uniform [0, 1) sample has mean 0.5, std {:.9})",
+        "  (a uniform [0, 1) sample has mean 0.5 and std {:.9}; every value is below 1)",
         (1.0f64 / 12.0).sqrt()
     );
 
@@ -263,11 +299,16 @@ fn save_training_files(path: &Path, dir: &Path, cols: usize) -> CliResult {
     let features = x.view().slice_move(s![.., ..cols.saturating_sub(1).max(1)]);
     let labels = x.view().column(cols - 1).mapv(|v| i64::from(v > 0.5));
     let (x_path, y_path) = (dir.join("X_train.npy"), dir.join("y_train.npy"));
+    say!(
+        "X_train: the first {} columns, float32 features; y_train: one int64 label per row, \
+         1 where the last column is above 0.5, else 0 (y = (seed[:, -1] > 0.5).astype(np.int64))",
+        features.ncols()
+    );
     let started = Instant::now();
     npmap::save_npy(&x_path, &features)?;
     npmap::save_npy(&y_path, &labels)?;
     say!(
-        "saved X_train.npy {:?} and y_train.npy ({}) in {:.3} s (atomic: temp file + rename)",
+        "saved X_train.npy {:?} and y_train.npy ({},) in {:.3} s (atomic: temp file + rename)",
         features.dim(),
         labels.len(),
         started.elapsed().as_secs_f64()
@@ -277,11 +318,13 @@ fn save_training_files(path: &Path, dir: &Path, cols: usize) -> CliResult {
     // SAFETY: as above.
     let y_back = unsafe { npmap::load_npy::<i64, Ix1>(&y_path, MmapMode::ReadOnly) }?;
     let equal = x_back.view() == features && y_back.view() == labels;
+    let ones = y_back.view().sum();
     say!(
-        "reloaded mapped: X {:?}, y {} ({} positive); equal to what was saved: {equal}",
+        "reloaded mapped: X_train {:?}, y_train ({},) with {ones} labels 1 and {} labels 0 \
+         (about half: the last column is uniform in [0, 1)); equal to what was saved: {equal}",
         x_back.view().dim(),
         y_back.view().len(),
-        y_back.view().sum()
+        y_back.view().len() as i64 - ones
     );
     if !equal {
         return fail("demo: reloaded training files differ");

@@ -274,6 +274,63 @@ fn demo_runs_end_to_end_on_a_small_array() {
         0,
         "the demo cleans up"
     );
+    // Written for a data scientist: y is explained where it appears, the columns shown
+    // are labelled, a max below 1 shows as such, page cache is not called heap, and the
+    // end says how to keep the files.
+    assert!(text.contains("y_train: one int64 label per row, 1 where the last column is above 0.5, else 0 (y = (seed[:, -1] > 0.5).astype(np.int64))"), "{text}");
+    let labels = text
+        .lines()
+        .find(|l| l.starts_with("reloaded mapped: "))
+        .unwrap();
+    let ones: u64 = labels
+        .split(" with ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        labels.contains(&format!(
+            "with {ones} labels 1 and {} labels 0",
+            2000 - ones
+        )),
+        "{labels}"
+    );
+    assert!(text.contains("per column: all 7 columns in "), "{text}");
+    assert!(text.contains("; the first 3 of 7:\n  column 0: "), "{text}");
+    for line in text.lines().filter(|l| l.starts_with("  column ")) {
+        let max: f32 = line.rsplit("max ").next().unwrap().parse().unwrap();
+        assert!(max < 1.0 && max.to_string() != "1", "{line}");
+    }
+    assert!(
+        text.contains("\"mapped file pages\" are not heap: they are the OS page cache"),
+        "{text}"
+    );
+    assert!(text.ends_with("== next\nthe files were deleted. To keep seed.npy, X_train.npy, y_train.npy, train.npz in the current folder, for the commands of the README (npmap info X_train.npy train.npz, ...), run:\n  npmap demo --keep --dir .        (in a checkout: cargo run --release -- demo --keep --dir .)\n"), "{text}");
+
+    let o = npmap(&[
+        "demo",
+        "--rows",
+        "100",
+        "--cols",
+        "3",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--keep",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).ends_with(&format!("kept seed.npy, X_train.npy, y_train.npy, train.npz in {}; try:\n  cd {}\n  npmap info X_train.npy train.npz\n  npmap head X_train.npy -n 3\n  npmap stats train.npz:y_train\n", dir.path().display(), dir.path().display())), "{}", stdout(&o));
+    let mut kept: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["X_train.npy", "seed.npy", "train.npz", "y_train.npy"]
+    );
 }
 
 #[test]
@@ -932,4 +989,105 @@ fn create_errors_name_the_target_and_the_real_item_size() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The command lines of the README's "Command line" section, in order, as a user
+/// types them from a checkout: each `cargo run --release -- ARGS` runs as `npmap ARGS`
+/// in a fresh folder that has the checkout's `fixtures/`. One change of scale keeps
+/// the test quick: the demo gets `--rows 1000`, and the shape `1000000,100` becomes
+/// `1000,100` (the seed array's, and `create`'s).
+#[test]
+fn readme_command_lines_work_in_order() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = &readme[readme.find("## Command line").unwrap()..];
+    let block = &section[section.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo_root().join("fixtures"), dir.path().join("fixtures")).unwrap();
+    let mut outputs = Vec::new();
+    for line in block.lines() {
+        let command = line
+            .strip_prefix("cargo run --release -- ")
+            .unwrap_or_else(|| panic!("{line}"));
+        let command = command.split("  #").next().unwrap();
+        let mut args: Vec<String> = command
+            .split_whitespace()
+            .map(|a| a.trim_matches('\'').replace("1000000,100", "1000,100"))
+            .collect();
+        if args[0] == "demo" {
+            args.extend(["--rows".into(), "1000".into()]);
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_npmap"))
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{line}\n{}", stderr(&o));
+        outputs.push((args.join(" "), stdout(&o)));
+    }
+    let out = |prefix: &str| -> &str {
+        let found = outputs.iter().find(|(c, _)| c.starts_with(prefix));
+        &found
+            .unwrap_or_else(|| panic!("no README line `{prefix}`"))
+            .1
+    };
+    let at = |name: &str| dir.path().join(name);
+    assert!(
+        out("demo").contains("kept seed.npy, X_train.npy, y_train.npy, train.npz in .; try:\n")
+    );
+    let info = out("info X_train.npy train.npz");
+    assert!(info.starts_with("X_train.npy\n  format     .npy 1.0\n  dtype      <f4 (float32)\n  shape      (1000, 99)\n"), "{info}");
+    assert!(
+        info.contains("\ntrain.npz\n  format     .npz, 2 members\n"),
+        "{info}"
+    );
+    // SAFETY: read-only, nothing truncates the test's files.
+    let x = unsafe { npmap::NpyFile::open(at("X_train.npy"), npmap::MmapMode::ReadOnly) }.unwrap();
+    assert_eq!(
+        out("head X_train.npy -n 3"),
+        npmap::display::npy_text(&x, Some(3)).unwrap() + "\n"
+    );
+    let y: ndarray::Array1<i64> = npmap::read_npy(at("y_train.npy")).unwrap();
+    let first: Vec<String> = y.iter().take(8).map(i64::to_string).collect();
+    assert_eq!(
+        out("head train.npz:y_train"),
+        format!("[{}]\n", first.join(" "))
+    );
+    let per_column = out("stats X_train.npy --axis 0");
+    assert!(
+        per_column.starts_with("X_train.npy: float32 (1000, 99) — along axis 0 in "),
+        "{per_column}"
+    );
+    assert_eq!(per_column.lines().count(), 2 + 99, "{per_column}");
+    let v: serde_json::Value = serde_json::from_str(out("stats train.npz:y_train")).unwrap();
+    assert_eq!(v["stats"]["count"], 1000);
+    assert_eq!(v["stats"]["sum"], y.sum() as f64);
+    // SAFETY: as above.
+    let seed = unsafe { npmap::NpyFile::open(at("seed.npy"), npmap::MmapMode::ReadOnly) }.unwrap();
+    assert_eq!(
+        out("head seed.npy --dtype f4"),
+        npmap::display::npy_text(&seed, Some(2)).unwrap() + "\n"
+    );
+    assert!(out("info seed.npy").contains("  shape      (100000,)\n"));
+    assert!(out("create big.npy").starts_with("created big.npy >f4 (1000, 100) "));
+    let big: ndarray::Array2<f32> = npmap::read_npy(at("big.npy")).unwrap();
+    let native: ndarray::Array2<f32> = npmap::read_npy(at("native.npy")).unwrap();
+    assert_eq!(
+        npmap::read_npy_header(at("native.npy"))
+            .unwrap()
+            .dtype
+            .descr(),
+        "<f4"
+    );
+    assert_eq!(big, native);
+    assert!(big.iter().all(|v| (0.0..1.0).contains(v)));
+    assert_eq!(
+        out("convert fixtures/npz/keywords.npz"),
+        "wrote aligned.npz (stored, every member aligned to 64 bytes)\n"
+    );
+    assert_eq!(
+        std::fs::read(at("X.npy")).unwrap(),
+        std::fs::read(at("X_train.npy")).unwrap()
+    );
+    assert_eq!(npmap::NpzReader::open(at("X.npz")).unwrap().names(), ["X"]);
 }
