@@ -274,6 +274,22 @@ fn demo_runs_end_to_end_on_a_small_array() {
         0,
         "the demo cleans up"
     );
+}
+
+#[test]
+fn demo_speaks_to_a_data_scientist() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = npmap(&[
+        "demo",
+        "--rows",
+        "2000",
+        "--cols",
+        "7",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
     // Written for a data scientist: y is explained where it appears, the columns shown
     // are labelled, a max below 1 shows as such, page cache is not called heap, and the
     // end says how to keep the files.
@@ -998,33 +1014,8 @@ fn create_errors_name_the_target_and_the_real_item_size() {
 /// `1000,100` (the seed array's, and `create`'s).
 #[test]
 fn readme_command_lines_work_in_order() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let section = &readme[readme.find("## Command line").unwrap()..];
-    let block = &section[section.find("```sh\n").unwrap() + 6..];
-    let block = &block[..block.find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repo_root().join("fixtures"), dir.path().join("fixtures")).unwrap();
-    let mut outputs = Vec::new();
-    for line in block.lines() {
-        let command = line
-            .strip_prefix("cargo run --release -- ")
-            .unwrap_or_else(|| panic!("{line}"));
-        let command = command.split("  #").next().unwrap();
-        let mut args: Vec<String> = command
-            .split_whitespace()
-            .map(|a| a.trim_matches('\'').replace("1000000,100", "1000,100"))
-            .collect();
-        if args[0] == "demo" {
-            args.extend(["--rows".into(), "1000".into()]);
-        }
-        let o = Command::new(env!("CARGO_BIN_EXE_npmap"))
-            .args(&args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{line}\n{}", stderr(&o));
-        outputs.push((args.join(" "), stdout(&o)));
-    }
+    let outputs = run_readme_lines(dir.path());
     let out = |prefix: &str| -> &str {
         let found = outputs.iter().find(|(c, _)| c.starts_with(prefix));
         &found
@@ -1090,4 +1081,35 @@ fn readme_command_lines_work_in_order() {
         std::fs::read(at("X_train.npy")).unwrap()
     );
     assert_eq!(npmap::NpzReader::open(at("X.npz")).unwrap().names(), ["X"]);
+}
+
+/// Runs the README's command lines in `dir` (see below); (arguments, stdout) of each.
+fn run_readme_lines(dir: &Path) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = &readme[readme.find("## Command line").unwrap()..];
+    let block = &section[section.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    std::os::unix::fs::symlink(repo_root().join("fixtures"), dir.join("fixtures")).unwrap();
+    let mut outputs = Vec::new();
+    for line in block.lines() {
+        let command = line
+            .strip_prefix("cargo run --release -- ")
+            .unwrap_or_else(|| panic!("{line}"));
+        let command = command.split("  #").next().unwrap();
+        let mut args: Vec<String> = command
+            .split_whitespace()
+            .map(|a| a.trim_matches('\'').replace("1000000,100", "1000,100"))
+            .collect();
+        if args[0] == "demo" {
+            args.extend(["--rows".into(), "1000".into()]);
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_npmap"))
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{line}\n{}", stderr(&o));
+        outputs.push((args.join(" "), stdout(&o)));
+    }
+    outputs
 }
