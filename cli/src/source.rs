@@ -281,9 +281,9 @@ impl Source {
         }
         let dtype = self.header().dtype.clone();
         npmap::with_element_type!(dtype, T => self.copied_text::<T>(rows), else fail(format!(
-            "{}: printing archive members of dtype '{}' ({}) is not supported yet; \
-             extract the member with `npmap convert {} OUT.npy`",
-            self, dtype.descr(), dtype.name(), self
+            "{self}: printing archive members of dtype '{}' ({}) is not supported yet \
+             (numeric members are; a .npy file of any dtype is)",
+            dtype.descr(), dtype.name()
         )))
     }
 
