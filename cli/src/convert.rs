@@ -34,8 +34,8 @@ pub(crate) fn run(args: &Args) -> CliResult {
         return Ok(());
     }
     let spec = SourceSpec::parse(&args.input, &args.raw)?;
-    // Extracting a member, or giving a raw file a header, is a conversion in itself.
-    let extracting = matches!(spec, SourceSpec::NpzMember { .. } | SourceSpec::Raw { .. });
+    // Anything but a .npy in (a member, a raw file) is a conversion in itself.
+    let extracting = !spec.is_npy_file();
     let source = spec.open()?;
     let to_npz = args.output.extension().is_some_and(|e| e == "npz");
     if !extracting && !to_npz && !args.native && !args.c_order {

@@ -103,6 +103,12 @@ impl SourceSpec {
         })
     }
 
+    /// True for a plain `.npy` file: what `convert` can only rewrite (every other
+    /// source becomes a `.npy` by being written out).
+    pub(crate) fn is_npy_file(&self) -> bool {
+        matches!(self, SourceSpec::Npy(_))
+    }
+
     /// The member name this source would have in a `.npz`: the archive member's own
     /// name, or the file name without its extension.
     pub(crate) fn stem(&self) -> String {
