@@ -109,13 +109,59 @@ pub(crate) fn as_pod_mut<T: bytemuck::Pod>(bytes: &mut [u8], origin: Origin) -> 
     bytemuck::try_cast_slice_mut(bytes).map_err(|e| origin.pod_error::<T>(e, len))
 }
 
+/// An [`ErrorKind::OutOfMemory`] for `count` items of `T`.
+pub(crate) fn out_of_memory<T>(count: usize, what: &'static str) -> Error {
+    let bytes = (count as u64)
+        .checked_mul(std::mem::size_of::<T>() as u64)
+        .unwrap_or(u64::MAX);
+    Error::from(ErrorKind::OutOfMemory { bytes, what })
+}
+
+/// An empty vector with room for exactly `count` items, or
+/// [`ErrorKind::OutOfMemory`] when the allocator refuses (as NumPy raises
+/// `MemoryError`) instead of aborting the process.
+pub(crate) fn try_with_capacity<T>(count: usize, what: &'static str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(count)
+        .map_err(|_| out_of_memory::<T>(count, what))?;
+    Ok(v)
+}
+
+/// `count` copies of `value`, allocated fallibly (see [`try_with_capacity`]).
+pub(crate) fn try_filled<T: Clone>(count: usize, value: T, what: &'static str) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(count, what)?;
+    v.resize(count, value);
+    Ok(v)
+}
+
+/// Grows `v` to `len` items of `value`, or [`ErrorKind::OutOfMemory`].
+pub(crate) fn try_grow<T: Clone>(
+    v: &mut Vec<T>,
+    len: usize,
+    value: T,
+    what: &'static str,
+) -> Result<()> {
+    let more = len.saturating_sub(v.len());
+    v.try_reserve_exact(more)
+        .map_err(|_| out_of_memory::<T>(len, what))?;
+    v.resize(len, value);
+    Ok(())
+}
+
+/// A copy of `bytes`, allocated fallibly (see [`try_with_capacity`]).
+pub(crate) fn try_copy(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
+    let mut v = try_with_capacity(bytes.len(), what)?;
+    v.extend_from_slice(bytes);
+    Ok(v)
+}
+
 /// Copies bytes (any alignment) into plain-old-data records.
 pub(crate) fn copy_pod<T: bytemuck::Pod>(bytes: &[u8], origin: Origin) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
     if !bytes.len().is_multiple_of(size) {
         return Err(origin.pod_error::<T>(PodCastError::OutputSliceWouldHaveSlop, bytes.len()));
     }
-    let mut out = vec![T::zeroed(); bytes.len() / size];
+    let mut out = try_filled(bytes.len() / size, T::zeroed(), "array data")?;
     bytemuck::cast_slice_mut::<T, u8>(&mut out).copy_from_slice(bytes);
     Ok(out)
 }
@@ -135,7 +181,7 @@ pub(crate) fn copy_elements<A: Element>(
             bytes.len() as u64,
         ));
     }
-    let mut bits = vec![A::Raw::zeroed(); bytes.len() / size];
+    let mut bits = try_filled(bytes.len() / size, A::Raw::zeroed(), "array data")?;
     bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits).copy_from_slice(bytes);
     finish::<A>(bits, swap, origin)
 }
@@ -168,7 +214,7 @@ pub(crate) fn read_elements<A: Element>(
             Some(max) => max.min(start.max(first)),
         };
         let take = (count - start).min(limit.max(1));
-        bits.resize(start + take, A::Raw::zeroed());
+        try_grow(&mut bits, start + take, A::Raw::zeroed(), "array data")?;
         let buf = bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits[start..]);
         let got = read_up_to(reader, buf)?;
         if got < buf.len() {

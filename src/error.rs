@@ -460,6 +460,34 @@ pub enum ErrorKind {
         value: u32,
     },
 
+    /// Memory for a copy could not be allocated: the allocator refused (an
+    /// address-space or memory limit), or the size does not fit in memory addresses.
+    /// NumPy raises `MemoryError` here; npmap returns this instead of aborting.
+    #[error(
+        "out of memory: cannot allocate {bytes} bytes for {what}; expected the allocation to succeed, found the allocator refused it"
+    )]
+    OutOfMemory {
+        /// Bytes asked for (`u64::MAX` when the size itself overflows).
+        bytes: u64,
+        /// What the memory was for, e.g. "array data", "strings".
+        what: &'static str,
+    },
+
+    /// Two members of a zip archive claim overlapping byte ranges of the file: a
+    /// crafted archive (one compressed member read many times, a "zip bomb" by
+    /// overlap). Zip writers, NumPy's included, never write one.
+    #[error(
+        "overlapping members: '{second}' starts at byte {offset}, inside the data of '{first}'; expected each member's data to end before the next one starts"
+    )]
+    OverlappingMembers {
+        /// The member whose data range contains the start of `second`.
+        first: String,
+        /// The member that starts inside `first`.
+        second: String,
+        /// Where `second`'s entry starts in the archive.
+        offset: u64,
+    },
+
     /// A string to be written does not fit the width asked for.
     #[error("string at index {index} is {found} {unit} long, the width is {width}")]
     StringTooLong {

@@ -382,7 +382,7 @@ pub(crate) fn gather(path: &Path, header: &Header, bytes: &[u8], loc: &Loc) -> R
         .filter(|&b| b <= bytes.len())
         .ok_or_else(|| overflow(path, header))?;
     out.try_reserve_exact(total)
-        .map_err(|_| overflow(path, header))?;
+        .map_err(|_| cast::out_of_memory::<u8>(total, "field data").in_file(path))?;
     loc.for_each_element(records, |at| {
         out.extend_from_slice(&bytes[at..at + width]);
         Ok::<(), Error>(())

@@ -1,7 +1,6 @@
 //! Whole records of a structured array as a user's `#[repr(C)]` type: [`Record`],
 //! [`NpyFile::records`], [`read_records`], [`save_records`], [`write_records_to`].
 
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
@@ -14,7 +13,7 @@ use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions, read_up_to, truncated};
 use crate::fs::durable::Durability;
 use crate::npy::save::{save_items_as, write_items_as};
-use crate::npy::{NpyFile, dimension};
+use crate::npy::{NpyFile, dimension, open_npy};
 
 use crate::npy::fields::*;
 
@@ -154,7 +153,9 @@ impl NpyFile {
     /// `R::dtype()` nor its byte-swapped form) and [`ErrorKind::NdimMismatch`], as for
     /// [`NpyFile::records`].
     pub fn read_records<R: Record, D: Dimension>(&self) -> Result<Array<R, D>> {
-        records_from_bytes(self.path(), self.header(), self.data().to_vec())
+        let bytes =
+            cast::try_copy(self.data(), "record data").map_err(|e| e.in_file(self.path()))?;
+        records_from_bytes(self.path(), self.header(), bytes)
     }
 }
 
@@ -221,15 +222,9 @@ pub fn read_records<R: Record, D: Dimension>(path: impl AsRef<Path>) -> Result<A
 
 /// Reads a whole `.npy` file: its header and its data bytes (length checked first).
 pub(crate) fn read_whole(path: &Path) -> Result<(Header, Vec<u8>)> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
-    let header = Header::read_from(&mut file, Some(len), &HeaderOptions::default())
-        .map_err(|e| e.in_file(path))?;
+    let (mut file, _, header) = open_npy(path, false, &HeaderOptions::default())?;
     let data_len = usize::try_from(header.data_len()).map_err(|_| overflow(path, &header))?;
-    let mut bytes = vec![0u8; data_len];
+    let mut bytes = cast::try_filled(data_len, 0u8, "array data").map_err(|e| e.in_file(path))?;
     let got = read_up_to(&mut file, &mut bytes).map_err(|e| e.in_file(path))?;
     if got < data_len {
         return Err(truncated(

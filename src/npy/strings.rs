@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayRef, ArrayView, Dimension};
 
+use crate::cast;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::{ByteOrder, DType, TimeUnit};
 use crate::format::header::Header;
@@ -36,8 +37,9 @@ fn decode_loc<T, D: Dimension>(
         .len()
         .checked_mul(loc.sub_count())
         .ok_or_else(overflow)?;
-    let mut values = Vec::new();
-    values.try_reserve_exact(total).map_err(|_| overflow())?;
+    // Zero-size items (`|S0`, `<U0`) take no file bytes, so `total` is bounded by
+    // nothing but the header: allocated fallibly, as NumPy raises MemoryError.
+    let mut values = cast::try_with_capacity(total, "strings").map_err(|e| e.in_file(path))?;
     let records = bytes
         .len()
         .checked_div(loc.record_size)

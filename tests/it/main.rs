@@ -7,6 +7,7 @@ mod concurrency;
 mod descr_forms;
 mod errors;
 mod faults;
+mod faults_alloc;
 mod fill;
 pub(crate) mod fixtures;
 mod hostile;
