@@ -55,11 +55,13 @@ use crate::npy::{MmapMode, NpyArray, NpyFile, read_array};
 mod member;
 mod reader;
 mod realign;
+mod sink;
 mod writer;
 
 use member::{Inner, MemberStream, Recorder, Span};
 pub use reader::NpzReader;
 pub use realign::realign;
+use sink::ArchiveSink;
 pub use writer::NpzWriter;
 
 /// The suffix `np.savez` gives every array member.
@@ -97,6 +99,8 @@ pub(super) struct Member {
     pub(super) crc32: u32,
     /// Where the member's (compressed) bytes start in the archive.
     pub(super) data_start: u64,
+    /// Where the member's local header starts in the archive.
+    pub(super) header_start: u64,
 }
 
 /// What [`NpzReader::member_info`] tells about one member.
@@ -157,9 +161,19 @@ pub(super) fn method_name(method: &Method) -> String {
     }
 }
 
+/// A zip crate error while reading an archive.
 pub(super) fn zip_error(path: &Path, e: ZipError) -> Error {
+    zip_error_in(path, "read archive", e)
+}
+
+/// A zip crate error while writing an archive: an I/O error is `write archive`.
+pub(super) fn zip_write_error(path: &Path, e: ZipError) -> Error {
+    zip_error_in(path, "write archive", e)
+}
+
+fn zip_error_in(path: &Path, action: &'static str, e: ZipError) -> Error {
     match e {
-        ZipError::Io(source) => Error::io(path, "read archive", source),
+        ZipError::Io(source) => Error::io(path, action, source),
         other => Error::at(
             path,
             ErrorKind::Zip {

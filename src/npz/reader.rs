@@ -1,5 +1,7 @@
 //! [`NpzReader`]: the members of an archive, read, mapped or borrowed.
 
+use std::collections::HashMap;
+
 use super::*;
 
 /// A `.npz` archive opened for reading.
@@ -26,6 +28,9 @@ pub struct NpzReader {
     pub(super) path: PathBuf,
     pub(super) file: File,
     pub(super) members: Vec<Member>,
+    /// Index in `members` of each name (the first entry, when a name repeats), so a
+    /// lookup costs O(1) and describing every member O(n), not O(n²).
+    pub(super) by_name: HashMap<String, usize>,
     pub(super) options: HeaderOptions,
     /// A read-only mapping of the whole archive, made by the first borrowing `cow`.
     pub(super) whole: OnceLock<Mmap>,
@@ -57,6 +62,8 @@ impl NpzReader {
     /// - [`ErrorKind::Zip`] when the file is not a zip archive npmap can read.
     /// - [`ErrorKind::Truncated`] (`what` `"archive member data"`, path `archive.npz:name`)
     ///   when a member's bytes run past the end of the file.
+    /// - [`ErrorKind::OverlappingMembers`] when two members' bytes overlap (a crafted
+    ///   archive that reads one compressed member many times over).
     pub fn open(path: impl AsRef<Path>) -> Result<NpzReader> {
         NpzReader::open_with(path, &HeaderOptions::default())
     }
@@ -114,6 +121,7 @@ impl NpzReader {
                         },
                     )
                 })?,
+                header_start: entry.header_start(),
                 name,
                 display,
             };
@@ -131,10 +139,16 @@ impl NpzReader {
             }
             members.push(member);
         }
+        check_overlaps(path, &members)?;
+        let mut by_name = HashMap::with_capacity(members.len());
+        for (index, member) in members.iter().enumerate() {
+            by_name.entry(member.name.clone()).or_insert(index);
+        }
         Ok(NpzReader {
             path: path.to_path_buf(),
             file,
             members,
+            by_name,
             options: options.clone(),
             whole: OnceLock::new(),
         })
@@ -396,10 +410,10 @@ impl NpzReader {
     /// The member that `name` designates: `name.npy` first, then `name` itself.
     pub(super) fn member(&self, name: &str) -> Result<&Member> {
         let with_suffix = format!("{name}{NPY_SUFFIX}");
-        self.members
-            .iter()
-            .find(|m| m.name == with_suffix)
-            .or_else(|| self.members.iter().find(|m| m.name == name))
+        self.by_name
+            .get(&with_suffix)
+            .or_else(|| self.by_name.get(name))
+            .map(|&index| &self.members[index])
             .ok_or_else(|| {
                 Error::at(
                     self.path.clone(),
@@ -547,4 +561,29 @@ impl NpzReader {
             count: 0,
         })
     }
+}
+
+/// Refuses an archive whose members' bytes overlap: each entry, from its local header
+/// to the end of its data, must end before the next one starts. Zip writers never
+/// overlap entries; a crafted archive does, to make one compressed member cost its
+/// inflation many times over (NumPy refuses those too: their local names do not
+/// match). Sorting by start makes the check O(n log n).
+fn check_overlaps(path: &Path, members: &[Member]) -> Result<()> {
+    let mut order: Vec<&Member> = members.iter().collect();
+    order.sort_by_key(|m| (m.header_start, m.data_start));
+    for pair in order.windows(2) {
+        let (first, second) = (pair[0], pair[1]);
+        let first_end = first.data_start.saturating_add(first.compressed_size);
+        if second.header_start < first_end {
+            return Err(Error::at(
+                path,
+                ErrorKind::OverlappingMembers {
+                    first: first.display.clone(),
+                    second: second.display.clone(),
+                    offset: second.header_start,
+                },
+            ));
+        }
+    }
+    Ok(())
 }

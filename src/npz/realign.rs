@@ -45,14 +45,22 @@ pub fn realign(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
     let reader = NpzReader::open(src)?;
     let dst = dst.as_ref();
     atomic_write(dst, Durability::Synced, |file| {
-        let mut zip = ZipWriter::new(BufWriter::with_capacity(COPY_BUFFER, file));
+        let (sink, state) = ArchiveSink::new(BufWriter::with_capacity(COPY_BUFFER, file));
+        let mut zip = ZipWriter::new(sink);
         for member in &reader.members {
-            reader.copy_aligned(member, &mut zip, dst)?;
+            if let Err(e) = reader.copy_aligned(member, &mut zip, dst) {
+                // Dropped unfinished: no finalizing, no message on stderr.
+                state.abandon();
+                return Err(e);
+            }
         }
-        let buffered = zip.finish().map_err(|e| zip_error(dst, e))?;
+        let sink = zip.finish().map_err(|e| zip_write_error(dst, e))?;
+        let buffered = sink
+            .into_inner()
+            .map_err(|e| Error::io(dst, "write archive", e))?;
         buffered
             .into_inner()
-            .map_err(|e| Error::io(dst, "write", e.into_error()))?;
+            .map_err(|e| Error::io(dst, "write archive", e.into_error()))?;
         Ok(())
     })
 }
@@ -100,13 +108,13 @@ impl NpzReader {
                 Header::encode(&header.dtype, header.fortran_order, &header.shape)
             };
             zip.start_file(&member.name, options)
-                .map_err(|e| zip_error(&out_path, e))?;
+                .map_err(|e| zip_write_error(&out_path, e))?;
             zip.write_all(&head)
                 .map_err(|e| Error::io(&out_path, "write", e))?;
             header.data_len()
         } else {
             zip.start_file(&member.name, options)
-                .map_err(|e| zip_error(&out_path, e))?;
+                .map_err(|e| zip_write_error(&out_path, e))?;
             member.size
         };
         let mut left = data_len;

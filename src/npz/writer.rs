@@ -1,5 +1,8 @@
 //! [`NpzWriter`]: archives written as `np.savez` writes them, stored members aligned.
 
+use std::sync::Arc;
+
+use super::sink::SinkState;
 use super::*;
 
 /// Writes a `.npz` archive, atomically: members go to a temporary file beside the
@@ -27,7 +30,10 @@ pub struct NpzWriter {
     path: PathBuf,
     temp_path: PathBuf,
     /// `None` once finished.
-    zip: Option<ZipWriter<BufWriter<File>>>,
+    zip: Option<ZipWriter<ArchiveSink<BufWriter<File>>>>,
+    /// Shared with the sink under `zip`: stops it before an unfinished archive is
+    /// dropped, and tells whether a write failed.
+    sink: Arc<SinkState>,
     method: CompressionMethod,
 }
 
@@ -87,10 +93,12 @@ impl NpzWriter {
 
     fn start(path: &Path, method: CompressionMethod) -> Result<NpzWriter> {
         let (temp_path, file) = create_temp_beside(path)?;
+        let (sink, state) = ArchiveSink::new(BufWriter::with_capacity(COPY_BUFFER, file));
         Ok(NpzWriter {
             path: path.to_path_buf(),
             temp_path,
-            zip: Some(ZipWriter::new(BufWriter::with_capacity(COPY_BUFFER, file))),
+            zip: Some(ZipWriter::new(sink)),
+            sink: state,
             method,
         })
     }
@@ -114,7 +122,9 @@ impl NpzWriter {
     /// # Errors
     ///
     /// - [`ErrorKind::Zip`] when the archive already has a member `name.npy`.
-    /// - [`ErrorKind::Io`] when writing the member to the temporary file fails.
+    /// - [`ErrorKind::Io`] when writing the member to the temporary file fails, or
+    ///   (`action` `"write archive"`) when an earlier write to it failed: the archive
+    ///   can then only be dropped, or finished to get the first error again.
     pub fn add<A, D>(&mut self, name: &str, array: &ArrayRef<A, D>) -> Result<()>
     where
         A: Element,
@@ -124,6 +134,13 @@ impl NpzWriter {
         let Some(zip) = self.zip.as_mut() else {
             unreachable!("only `finish` and `drop` take the zip writer");
         };
+        if self.sink.failed() {
+            return Err(Error::io(
+                &self.path,
+                "write archive",
+                io::Error::other("an earlier write to the archive failed; start a new NpzWriter"),
+            ));
+        }
         let data_len = (array.len() as u64).saturating_mul(std::mem::size_of::<A>() as u64);
         let alignment = if self.method == CompressionMethod::Stored {
             ARRAY_ALIGN as u16
@@ -136,7 +153,7 @@ impl NpzWriter {
             .with_alignment(alignment)
             .large_file(needs_zip64(data_len));
         zip.start_file(format!("{name}{NPY_SUFFIX}"), options)
-            .map_err(|e| zip_error(&path, e))?;
+            .map_err(|e| zip_write_error(&path, e))?;
         write_items_as(zip, array, &A::dtype()).map_err(|e| e.in_file(&path))
     }
 
@@ -156,24 +173,34 @@ impl NpzWriter {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] or [`ErrorKind::Zip`] when the central directory cannot be written, and
+    /// [`ErrorKind::Io`] (`action` `"write archive"`) or [`ErrorKind::Zip`] when the archive
+    /// cannot be written — an earlier failed [`add`](NpzWriter::add) included: its first
+    /// error is returned again, so a failed archive is never renamed into place — and
     /// [`ErrorKind::Io`] when the file cannot be synced (`action` `"sync"`) or renamed over
-    /// the target (`"rename temporary file"`). The temporary file is then removed and the
-    /// target is left as it was.
+    /// the target (`"rename temporary file"`). Errors name the target path. The temporary
+    /// file is then removed, the target is left as it was, and nothing is printed (the
+    /// zip crate's own drop never finalizes a failed archive).
     pub fn finish(mut self) -> Result<()> {
         let Some(zip) = self.zip.take() else {
             unreachable!("only `finish` and `drop` take the zip writer");
         };
         let temp = self.temp_path.clone();
+        // Errors name the archive being written (the temporary file is ours, not the
+        // caller's): `a.npz: write archive: No space left on device`.
+        let path = self.path.clone();
         let result = zip
             .finish()
-            .map_err(|e| zip_error(&temp, e))
+            .map_err(|e| zip_write_error(&path, e))
+            .and_then(|sink| {
+                sink.into_inner()
+                    .map_err(|e| Error::io(&path, "write archive", e))
+            })
             .and_then(|buffered| {
                 buffered
                     .into_inner()
-                    .map_err(|e| Error::io(&temp, "write", e.into_error()))
+                    .map_err(|e| Error::io(&path, "write archive", e.into_error()))
             })
-            .and_then(|file| file.sync_all().map_err(|e| Error::io(&temp, "sync", e)))
+            .and_then(|file| file.sync_all().map_err(|e| Error::io(&path, "sync", e)))
             .and_then(|()| {
                 std::fs::rename(&temp, &self.path)
                     .map_err(|e| Error::io(&self.path, "rename temporary file", e))
@@ -194,6 +221,9 @@ impl NpzWriter {
 impl Drop for NpzWriter {
     fn drop(&mut self) {
         if let Some(zip) = self.zip.take() {
+            // Unfinished: nothing more reaches the file, so the zip crate's own drop
+            // finalizes into nothing and prints nothing.
+            self.sink.abandon();
             drop(zip);
             let _ = std::fs::remove_file(&self.temp_path);
         }

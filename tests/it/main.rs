@@ -8,6 +8,7 @@ mod descr_forms;
 mod errors;
 mod faults;
 mod faults_alloc;
+mod faults_npz;
 mod fill;
 pub(crate) mod fixtures;
 mod hostile;
