@@ -192,17 +192,23 @@ impl Header {
         }
         let header = Header::from_text(&text, version, text_start, options)?;
         if let Some(len) = file_len {
-            let available = len.saturating_sub(header.data_offset);
-            if available < header.data_len() {
-                return Err(truncated(
-                    "array data",
-                    header.data_offset,
-                    header.data_len(),
-                    available,
-                ));
-            }
+            header.check_file_len(len)?;
         }
         Ok(header)
+    }
+
+    /// [`ErrorKind::Truncated`] unless a file of `len` bytes holds the whole data.
+    pub(crate) fn check_file_len(&self, len: u64) -> Result<()> {
+        let available = len.saturating_sub(self.data_offset);
+        if available < self.data_len() {
+            return Err(truncated(
+                "array data",
+                self.data_offset,
+                self.data_len(),
+                available,
+            ));
+        }
+        Ok(())
     }
 
     /// Interprets the header text (the dict) found at file offset `text_start`.

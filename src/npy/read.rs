@@ -2,7 +2,7 @@
 //! byte order; [`read_npy_header`] reads only the header.
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use ndarray::{Array, Dimension, ShapeBuilder};
@@ -56,7 +56,41 @@ pub(crate) fn open_npy(
     options: &HeaderOptions,
 ) -> Result<(File, u64, Header)> {
     let (mut file, len) = open_file(path, writable)?;
-    let header = Header::read_from(&mut file, Some(len), options).map_err(|e| e.in_file(path))?;
+    match Header::read_from(&mut file, Some(len), options) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Truncated {
+                    what: "array data",
+                    ..
+                }
+            ) =>
+        {
+            reread_grown(path, file, options)
+        }
+        r => Ok((file, len, r.map_err(|e| e.in_file(path))?)),
+    }
+}
+
+/// The second look at a file whose header claimed more data than the file held when
+/// measured: an appender ([`crate::NpyAppender`]) writes rows, then rewrites the
+/// header's shape, so a reader that measured before it read the header sees a newer
+/// header than length. Read the header again, then measure: the rows the header
+/// counts were written before it, and only a file that really ends early is
+/// [`ErrorKind::Truncated`].
+fn reread_grown(
+    path: &Path,
+    mut file: File,
+    options: &HeaderOptions,
+) -> Result<(File, u64, Header)> {
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, "read header", e))?;
+    let header = Header::read_from(&mut file, None, options).map_err(|e| e.in_file(path))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "stat", e))?
+        .len();
+    header.check_file_len(len).map_err(|e| e.in_file(path))?;
     Ok((file, len, header))
 }
 
@@ -115,13 +149,9 @@ pub fn read_npy_with<A: Element, D: Dimension>(
     options: &HeaderOptions,
 ) -> Result<Array<A, D>> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
+    let (file, _, header) = open_npy(path, false, options)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    read_array(&mut reader, Some(len), options).map_err(|e| e.in_file(path))
+    read_data(&mut reader, &header, true).map_err(|e| e.in_file(path))
 }
 
 /// Reads a `.npy` stream (for instance a member of an archive) into memory.
@@ -164,6 +194,16 @@ pub(crate) fn read_array<A: Element, D: Dimension>(
     options: &HeaderOptions,
 ) -> Result<Array<A, D>> {
     let header = Header::read_from(reader, file_len, options)?;
+    read_data(reader, &header, file_len.is_some())
+}
+
+/// Reads the data `header` describes from `reader`, positioned at it; `checked` when
+/// the length of the source was checked against the header.
+fn read_data<A: Element, D: Dimension>(
+    reader: &mut impl Read,
+    header: &Header,
+    checked: bool,
+) -> Result<Array<A, D>> {
     let swap = match match_element::<A>(&header.dtype) {
         ElementMatch::Native => false,
         ElementMatch::Swapped => true,
@@ -172,9 +212,9 @@ pub(crate) fn read_array<A: Element, D: Dimension>(
     let dim = dimension::<D>(&header.shape)?;
     let count = header.len();
     // With the length checked, read in one step; from a stream, grow as data arrives.
-    let step = match file_len {
-        Some(_) => None,
-        None => Some((16 << 20) / std::mem::size_of::<A>().max(1)),
+    let step = match checked {
+        true => None,
+        false => Some((16 << 20) / std::mem::size_of::<A>().max(1)),
     };
     let origin = Origin {
         data_offset: header.data_offset,

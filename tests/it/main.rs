@@ -9,6 +9,7 @@ mod errors;
 mod faults;
 mod faults_alloc;
 mod faults_npz;
+mod faults_open;
 mod fill;
 pub(crate) mod fixtures;
 mod hostile;
