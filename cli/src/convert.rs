@@ -60,6 +60,27 @@ pub(crate) fn run(args: &Args) -> CliResult {
 }
 
 fn convert<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
+    write_output::<T>(args, source).map_err(|e| blame_input(e, &args.input))
+}
+
+/// A write that faulted on its source's memory (`EFAULT`: the kernel could not read
+/// the mapped input, because the input shrank while being read) is the input's
+/// failure, not the output's: `IN: file shrank while being read`.
+fn blame_input(e: CliError, input: &str) -> CliError {
+    let CliError::Npmap(err) = &e else { return e };
+    match err.kind() {
+        npmap::ErrorKind::Io { source, .. } if source.raw_os_error() == Some(libc::EFAULT) => {
+            CliError::Message(format!(
+                "{input}: file shrank while being read (writing {} failed: {source})",
+                err.path()
+                    .map_or_else(|| "the output".into(), |p| p.display().to_string())
+            ))
+        }
+        _ => e,
+    }
+}
+
+fn write_output<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
     let array = source.cow::<T>()?;
     let array = match args.c_order {
         true => array.as_standard_layout().into_owned().into(),

@@ -21,6 +21,7 @@ mod demo;
 mod head;
 mod info;
 mod records;
+mod sigbus;
 mod source;
 mod stats;
 
@@ -58,6 +59,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    sigbus::install();
     let result = match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Head(args) => head::run(&args),
