@@ -111,9 +111,7 @@ pub(crate) fn as_pod_mut<T: bytemuck::Pod>(bytes: &mut [u8], origin: Origin) -> 
 
 /// An [`ErrorKind::OutOfMemory`] for `count` items of `T`.
 pub(crate) fn out_of_memory<T>(count: usize, what: &'static str) -> Error {
-    let bytes = (count as u64)
-        .checked_mul(std::mem::size_of::<T>() as u64)
-        .unwrap_or(u64::MAX);
+    let bytes = (count as u64).saturating_mul(std::mem::size_of::<T>() as u64);
     Error::from(ErrorKind::OutOfMemory { bytes, what })
 }
 

@@ -89,7 +89,7 @@ mod tests {
         let arg = |s: &str| OsString::from(s);
         let a_text = a.display().to_string();
         let files = input_files([arg("npmap"), arg("head"), arg("-n"), arg("5"), arg(&a_text)]);
-        assert_eq!(files, [a_text.clone()]);
+        assert_eq!(files, std::slice::from_ref(&a_text));
         assert_eq!(
             message(&files),
             format!("npmap: {a_text}: file shrank while being read\n")

@@ -174,42 +174,31 @@ fn write_file(path: &Path, head: &[u8], data_len: u64) {
     f.set_len(head.len() as u64 + data_len).unwrap(); // sparse: costs no disk
 }
 
-#[test]
-fn allocations_that_cannot_succeed_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
+/// The files the child reads, in `dir`.
+fn prepare_oom_files(dir: &Path) {
     // 3000 MiB of float64 zeros, deflated into about 3 MB.
     let pieces = 3000;
     let elements = (pieces << 20) / 8 - 16;
     let head = npy_header("<f8", &format!("({elements},)"));
     let zip = deflated_zeros_zip("big.npy", &head, pieces);
     assert!(zip.len() < 4 << 20, "{} bytes", zip.len());
-    std::fs::write(dir.path().join("big.npz"), &zip).unwrap();
-    write_file(
-        &dir.path().join("s0.npy"),
-        &npy_header("|S0", "(1099511627776,)"),
-        0,
-    );
-    write_file(
-        &dir.path().join("u0.npy"),
-        &npy_header("<U0", "(4611686018427387904,)"),
-        0,
-    );
-    write_file(
-        &dir.path().join("be.npy"),
-        &npy_header(">f8", "(50000000, 1)"),
-        400_000_000,
-    );
-    write_file(
-        &dir.path().join("z30.npy"),
-        &npy_header("<f8", "(0, 1073741824)"),
-        0,
-    );
-    write_file(
-        &dir.path().join("z62.npy"),
-        &npy_header("<f8", "(0, 4611686018427387904)"),
-        0,
-    );
+    std::fs::write(dir.join("big.npz"), &zip).unwrap();
+    let files = [
+        ("s0.npy", "|S0", "(1099511627776,)", 0),
+        ("u0.npy", "<U0", "(4611686018427387904,)", 0),
+        ("be.npy", ">f8", "(50000000, 1)", 400_000_000),
+        ("z30.npy", "<f8", "(0, 1073741824)", 0),
+        ("z62.npy", "<f8", "(0, 4611686018427387904)", 0),
+    ];
+    for (name, descr, shape, data_len) in files {
+        write_file(&dir.join(name), &npy_header(descr, shape), data_len);
+    }
+}
 
+#[test]
+fn allocations_that_cannot_succeed_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare_oom_files(dir.path());
     let stdout = child_stdout("faults_alloc::oom_child", (OOM_ENV, dir.path()));
     let got = markers(&stdout);
     let case = |name: &str| -> &str {
