@@ -27,12 +27,8 @@ pub(crate) fn inflate(bytes: &[u8], gzip: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let start = out.len();
-        out.try_reserve(STEP).map_err(|_| {
-            Error::stream_io(
-                "decompress",
-                std::io::Error::from(std::io::ErrorKind::OutOfMemory),
-            )
-        })?;
+        out.try_reserve(STEP)
+            .map_err(|_| crate::cast::out_of_memory::<u8>(start + STEP, "decompressed dump"))?;
         out.resize(start + STEP, 0);
         let n = read_some(&mut reader, &mut out[start..]).map_err(|e| {
             Error::from(ErrorKind::UnsupportedDump {

@@ -149,7 +149,8 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
 ///
 /// # Errors
 ///
-/// As [`load`], with [`ErrorKind::Io`] for a failed read.
+/// As [`load`], with [`ErrorKind::Io`] for a failed read and [`ErrorKind::OutOfMemory`]
+/// when the copy (or a compressed dump's decompressed bytes) cannot be allocated.
 pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
     let path = path.as_ref();
     Dump::parse(Some(path), read_sibling(path)?, read_sibling)
@@ -203,13 +204,9 @@ pub(crate) fn read_sibling(path: &Path) -> Result<Buffer> {
         .len();
     let mut bytes = Vec::new();
     let len = usize::try_from(len).unwrap_or(usize::MAX);
-    bytes.try_reserve_exact(len).map_err(|_| {
-        Error::io(
-            path,
-            "read",
-            std::io::Error::from(std::io::ErrorKind::OutOfMemory),
-        )
-    })?;
+    bytes
+        .try_reserve_exact(len)
+        .map_err(|_| crate::cast::out_of_memory::<u8>(len, "dump").in_file(path))?;
     advise_huge_pages(&mut bytes);
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, "read", e))?;
