@@ -119,6 +119,8 @@ fn reread_grown(
 /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the file
 ///   has another.
 /// - [`ErrorKind::InvalidBool`] for a `bool` array holding a byte other than 0 or 1.
+/// - [`ErrorKind::OutOfMemory`] when the copy cannot be allocated (where NumPy raises
+///   `MemoryError`), instead of an abort.
 pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
     read_npy_with(path, &HeaderOptions::default())
 }
@@ -180,8 +182,9 @@ pub fn read_npy_with<A: Element, D: Dimension>(
 /// - [`ErrorKind::Io`] when reading from `reader` fails.
 /// - The errors of [`Header::read_from`] for a stream that is not a well-formed `.npy`,
 ///   and [`ErrorKind::Truncated`] when the stream ends before the data does.
-/// - [`ErrorKind::DTypeMismatch`], [`ErrorKind::NdimMismatch`] and [`ErrorKind::InvalidBool`], as
-///   for [`read_npy`].
+/// - [`ErrorKind::DTypeMismatch`], [`ErrorKind::NdimMismatch`], [`ErrorKind::InvalidBool`] and
+///   [`ErrorKind::OutOfMemory`] (when the data that arrives no longer fits), as for
+///   [`read_npy`].
 pub fn read_npy_from<A: Element, D: Dimension>(reader: impl Read) -> Result<Array<A, D>> {
     let mut reader = reader;
     read_array(&mut reader, None, &HeaderOptions::default())

@@ -151,7 +151,7 @@ impl NpyFile {
     ///
     /// [`ErrorKind::BadRecordType`], [`ErrorKind::RecordMismatch`] (the file's dtype is neither
     /// `R::dtype()` nor its byte-swapped form) and [`ErrorKind::NdimMismatch`], as for
-    /// [`NpyFile::records`].
+    /// [`NpyFile::records`]; [`ErrorKind::OutOfMemory`] when the copy cannot be allocated.
     pub fn read_records<R: Record, D: Dimension>(&self) -> Result<Array<R, D>> {
         let bytes =
             cast::try_copy(self.data(), "record data").map_err(|e| e.in_file(self.path()))?;

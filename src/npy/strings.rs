@@ -177,6 +177,9 @@ impl NpyFile {
     /// - [`ErrorKind::InvalidString`] for a code unit that is not a Unicode scalar value.
     /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
+    /// - [`ErrorKind::OutOfMemory`] when the strings cannot be allocated: zero-size items
+    ///   (`<U0`) take no file bytes, so a shape of 2^40 of them reads as 2^40 empty
+    ///   strings only where that fits in memory.
     pub fn read_strings<D: Dimension>(&self) -> Result<Array<String, D>> {
         let loc = Loc::whole(&self.header().dtype);
         strings_of(self.path(), self.header(), self.data(), &loc)
@@ -202,6 +205,8 @@ impl NpyFile {
     /// - [`ErrorKind::DTypeMismatch`] when the array's dtype is not `S<n>`.
     /// - [`ErrorKind::NdimMismatch`] when `D` has a fixed number of dimensions and the array
     ///   has another.
+    /// - [`ErrorKind::OutOfMemory`] when the byte strings cannot be allocated (as for
+    ///   [`NpyFile::read_strings`], with `|S0`).
     pub fn read_bytes_strings<D: Dimension>(&self) -> Result<Array<Vec<u8>, D>> {
         let loc = Loc::whole(&self.header().dtype);
         bytes_strings_of(self.path(), self.header(), self.data(), &loc)

@@ -254,6 +254,9 @@ impl NpzReader {
     /// - [`ErrorKind::Truncated`] when the member ends before its data does,
     ///   [`ErrorKind::MemberTooLarge`] when it inflates past its declared size, and
     ///   [`ErrorKind::Crc`] when its CRC-32 is not the one the archive declares.
+    /// - [`ErrorKind::OutOfMemory`] when the data that arrives no longer fits in memory
+    ///   (a deflated member is read in growing steps, so a member that claims more than
+    ///   it holds costs what it holds).
     pub fn read<A: Element, D: Dimension>(&self, name: &str) -> Result<Array<A, D>> {
         let member = self.member(name)?;
         self.read_member(member)
