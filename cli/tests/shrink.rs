@@ -97,3 +97,24 @@ fn a_read_of_a_shrinking_input_is_an_error_not_sigbus() {
     let err = shrinking_convert(true, "--c-order");
     assert!(err.ends_with("shrank while being read\n"), "{err}");
 }
+
+#[test]
+fn stats_of_a_shrinking_input_is_an_error_not_sigbus() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.npy");
+    let i = input.display().to_string();
+    for ms in [30, 60, 120, 250, 500, 1000] {
+        sparse_npy(&input, "<f8", false, "(100000000,)", 800_000_000);
+        let (code, err) = run_and_shrink(&["stats", &i], &input, Duration::from_millis(ms));
+        if err.contains("shrank") {
+            assert_eq!(code, Some(1), "{err}");
+            assert_eq!(err, format!("npmap: {i}: file shrank while being read\n"));
+            return;
+        }
+        assert!(
+            code == Some(0) || err.contains("file is truncated"),
+            "{code:?}: {err}"
+        );
+    }
+    panic!("no run was cut while scanning");
+}
