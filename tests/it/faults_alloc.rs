@@ -116,6 +116,15 @@ pub(crate) fn eocd(out: &mut Vec<u8>, central: &[u8], count: usize) {
     out.extend(0u16.to_le_bytes());
 }
 
+/// This process's peak resident set size, in KiB.
+fn peak_resident_kib() -> i64 {
+    // SAFETY: an all-zero rusage is valid; getrusage fills the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+    usage.ru_maxrss
+}
+
 /// One line for the parent: the case, the error's kind and its message.
 fn report(case: &str, r: Result<String, npmap::Error>) {
     match r {
@@ -133,6 +142,13 @@ fn oom_child() {
     };
     let dir = Path::new(&dir);
     limit_address_space(AS_LIMIT);
+    // First (the peak resident size only grows): a 400 MB big-endian file, whose
+    // first row is all that printing it reads and converts.
+    // SAFETY: nothing else touches the test's files.
+    let f = unsafe { NpyFile::open(dir.join("be.npy"), MmapMode::ReadOnly) }.unwrap();
+    report("head be", npmap::display::npy_text(&f, Some(1)));
+    println!("@ head be peak KiB: {}", peak_resident_kib());
+    drop(f);
     let z = NpzReader::open(dir.join("big.npz")).unwrap();
     report(
         "npz",
@@ -147,10 +163,6 @@ fn oom_child() {
         };
         report(case, r);
     }
-    // A 400 MB big-endian file: printing its first row reads that row only.
-    // SAFETY: as above.
-    let f = unsafe { NpyFile::open(dir.join("be.npy"), MmapMode::ReadOnly) }.unwrap();
-    report("head be", npmap::display::npy_text(&f, Some(1)));
     for file in ["z30.npy", "z62.npy"] {
         let r = unsafe { NpyFile::open(dir.join(file), MmapMode::ReadOnly) }
             .and_then(|f| npmap::display::npy_text(&f, Some(5)));
@@ -242,6 +254,9 @@ fn allocations_that_cannot_succeed_are_errors() {
         "{u0}"
     );
     assert_eq!(case("head be"), "ok [[0.]]");
+    // A copy of the whole array would be 400 MB (and its conversion as much again).
+    let peak: i64 = case("head be peak KiB").parse().unwrap();
+    assert!(peak < 100 << 10, "peak resident size {peak} KiB");
     assert_eq!(case("head z30.npy"), "ok []");
     // NumPy refuses (0, 2**62) float64 too: "array is too big".
     let z62 = case("head z62.npy");
