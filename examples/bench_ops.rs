@@ -8,7 +8,9 @@
 //!           [--write-behind 1] [--flush 1]
 //! ```
 //!
-//! `open`, `moments` and `moments_axis0` read an existing 2-D `f32` .npy file;
+//! `open`, `moments` and `moments_axis0` read an existing 2-D `f32` .npy file
+//! (`BENCH_ADVICE=normal`: without the sequential-access advice; `drop_behind`: the
+//! whole-array scan releases what it has read, `NpyFile::drop_behind`);
 //! `fill_uniform` and `fill_columns` create (and overwrite) `PATH` with `R × C` `f32`
 //! values (`--preallocate 1`: with `CreateOptions::new().preallocate(true)`, so the
 //! first write to each page does not allocate disk blocks; `--write-behind 1`: with
@@ -159,7 +161,10 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 let opened = Instant::now();
                 // SAFETY: the benchmark's files are not modified while mapped.
                 let a = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly)? };
-                a.file().advise_sequential();
+                match std::env::var("BENCH_ADVICE").as_deref() {
+                    Ok("normal") => a.advise(npmap::Access::Normal),
+                    _ => a.file().advise_sequential(),
+                }
                 if std::env::var_os("BENCH_PREFAULT").is_some() {
                     a.file().prefault();
                 }
@@ -167,7 +172,13 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 for (scan, times) in [&mut first, &mut again].into_iter().enumerate() {
                     let start = if scan == 0 { opened } else { Instant::now() };
                     out = if whole {
-                        let m = std::hint::black_box(v.par_moments());
+                        let m = match std::env::var("BENCH_ADVICE").as_deref() {
+                            Ok("drop_behind") => {
+                                v.par_moments_with_progress(&a.file().drop_behind())
+                            }
+                            _ => v.par_moments(),
+                        };
+                        let m = std::hint::black_box(m);
                         json!({"mean": m.mean(), "std": m.std(0), "min": m.min(),
                                "max": m.max(), "sum": m.sum()})
                     } else {

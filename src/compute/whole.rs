@@ -21,7 +21,10 @@ where
     D: Dimension,
 {
     match a.as_slice_memory_order() {
-        Some(values) => parallel_slice_moments::<A, SKIP_NAN>(values, progress),
+        Some(values) => {
+            let blocks = 0..values.len().div_ceil(BLOCK);
+            block_tree::<A, SKIP_NAN>(values, blocks, progress, true)
+        }
         None => view_moments::<A, SKIP_NAN>(a.view().into_dyn(), progress),
     }
 }
@@ -31,25 +34,31 @@ pub(super) fn parallel_slice_moments<A: StatElement, const SKIP_NAN: bool>(
     values: &[A],
     progress: &Progress,
 ) -> Moments {
-    block_tree::<A, SKIP_NAN>(values, 0..values.len().div_ceil(BLOCK), progress)
+    block_tree::<A, SKIP_NAN>(values, 0..values.len().div_ceil(BLOCK), progress, false)
 }
 
+/// `whole`: `values` is a whole array's memory-order slice, so finished ranges are
+/// reported to the progress hook (lanes of a per-axis reduction only count).
 pub(super) fn block_tree<A: StatElement, const SKIP_NAN: bool>(
     values: &[A],
     blocks: Range<usize>,
     progress: &Progress,
+    whole: bool,
 ) -> Moments {
     if blocks.len() <= LEAF_BLOCKS {
         let start = blocks.start * BLOCK;
         let end = (blocks.end * BLOCK).min(values.len());
         let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
-        progress.add(end - start);
+        match whole {
+            true => progress.finished(start..end),
+            false => progress.add(end - start),
+        }
         return moments;
     }
     let mid = blocks.start + blocks.len() / 2;
     let (left, right) = rayon::join(
-        || block_tree::<A, SKIP_NAN>(values, blocks.start..mid, progress),
-        || block_tree::<A, SKIP_NAN>(values, mid..blocks.end, progress),
+        || block_tree::<A, SKIP_NAN>(values, blocks.start..mid, progress, whole),
+        || block_tree::<A, SKIP_NAN>(values, mid..blocks.end, progress, whole),
     );
     left.merge(&right)
 }

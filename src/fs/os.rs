@@ -147,6 +147,25 @@ pub(crate) fn start_writeback(file: &File) -> io::Result<()> {
     Ok(())
 }
 
+/// Asks the kernel to drop `len` bytes of `file` from `offset` from the page cache
+/// (`posix_fadvise(POSIX_FADV_DONTNEED)`): clean pages that no process maps are freed,
+/// dirty ones are written back first. Best effort; elsewhere nothing happens.
+pub(crate) fn drop_cached(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: posix_fadvise only reads the descriptor, which `file` keeps open.
+        let _ = unsafe {
+            libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED)
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
+}
+
 /// Releases the pages under `bytes` (part of a file mapping) from memory now:
 /// `madvise(MADV_PAGEOUT)` (Linux 5.4+) reclaims them, writing dirty shared pages back
 /// first; a later access reads them in again. Best effort: elsewhere, or on older

@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use crate::compute::progress::Progress;
 use crate::npy::{Mapping, NpyFile};
 
 /// How a mapped file's data will be used, for the kernel's read-ahead and page cache
@@ -28,6 +29,60 @@ pub enum Access {
 }
 
 impl NpyFile {
+    /// A [`Progress`] for a whole-array reduction of this file's data (the
+    /// `*_with_progress` form of [`par_moments`](crate::ParStats::par_moments) on
+    /// [`view`](Self::view) of the whole file) that releases each part of the file
+    /// from memory as soon as the scan is done with it ([`Access::DontNeed`]). A cold
+    /// scan of a file larger than RAM then leaves other files' cached pages alone;
+    /// the result is the same, bit for bit, and the progress counts as usual.
+    ///
+    /// The ranges it is told are indices into the elements of the view it is passed
+    /// with: pass it only with the whole file's view (with part of it, it releases
+    /// other parts of the file, which costs speed but never correctness).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("x.npy");
+    /// # npmap::save_npy(&path, &npmap::ndarray::Array2::<f32>::ones((1000, 300)))?;
+    /// use npmap::{MmapMode, NpyFile, ParStats};
+    /// use npmap::ndarray::Ix2;
+    /// // SAFETY: nothing truncates or rewrites the file while it is mapped.
+    /// let f = unsafe { NpyFile::open(&path, MmapMode::ReadOnly)? };
+    /// let x = f.view::<f32, Ix2>()?;
+    /// let behind = f.drop_behind();
+    /// let m = x.par_moments_with_progress(&behind);
+    /// assert_eq!((m.sum(), behind.done()), (300_000.0, 300_000));
+    /// assert_eq!(m, x.par_moments());
+    /// # Ok(()) }
+    /// ```
+    pub fn drop_behind(&self) -> Progress<'_> {
+        let size = self.header().dtype.itemsize().max(1);
+        let len = self.map.bytes().len();
+        // Dropping through the file is cheap (no reclaim work in the scanning
+        // threads); a file that cannot be opened again (an archive member) falls back
+        // to releasing the pages.
+        let file = std::fs::File::open(self.path()).ok();
+        let pending = std::sync::Mutex::new(Runs::default());
+        Progress::on_finished(move |elements| {
+            let bytes = elements.start.saturating_mul(size).min(len)
+                ..elements.end.saturating_mul(size).min(len);
+            // Finished ranges are gathered into runs and released a run of
+            // `DROP_RUN` bytes at a time (a few hundred calls for a large file), and
+            // all that is left once the whole data is done.
+            let ready = {
+                let mut runs = pending.lock().unwrap_or_else(|e| e.into_inner());
+                runs.finish(bytes, len)
+            };
+            for run in ready {
+                match &file {
+                    Some(file) => self.forget(run, file),
+                    None => self.advise_bytes(Access::DontNeed, run),
+                }
+            }
+        })
+    }
+
     /// Advises the kernel how the whole data will be used ([`Access`]).
     ///
     /// Best effort: advice only tunes caching, so a kernel that refuses it (or an
@@ -190,5 +245,64 @@ impl NpyFile {
             return Ok((0, 0));
         }
         crate::fs::os::resident_pages(bytes)
+    }
+}
+
+/// Bytes released at a time by [`NpyFile::drop_behind`].
+const DROP_RUN: usize = 64 << 20;
+
+/// The finished bytes of a scan not yet released: runs of adjacent ranges.
+#[derive(Default)]
+struct Runs {
+    runs: Vec<Range<usize>>,
+    finished: usize,
+}
+
+impl Runs {
+    /// Adds `range` (merging it with a run it touches) and takes out the runs ready to
+    /// release: those of at least [`DROP_RUN`] bytes, or every run once `len` bytes,
+    /// the whole data, are finished.
+    fn finish(&mut self, range: Range<usize>, len: usize) -> Vec<Range<usize>> {
+        self.finished += range.len();
+        let mut merged = range;
+        self.runs.retain(|r| {
+            let touches = r.start <= merged.end && merged.start <= r.end;
+            if touches {
+                merged = merged.start.min(r.start)..merged.end.max(r.end);
+            }
+            !touches
+        });
+        if self.finished >= len {
+            self.runs.push(merged);
+            return std::mem::take(&mut self.runs);
+        }
+        if merged.len() >= DROP_RUN {
+            return vec![merged];
+        }
+        self.runs.push(merged);
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_ranges_are_released_in_runs() {
+        let mb = 1 << 20;
+        let len = 2 * DROP_RUN;
+        let mut runs = Runs::default();
+        assert!(runs.finish(0..mb, len).is_empty());
+        assert!(runs.finish(2 * mb..3 * mb, len).is_empty());
+        // The gap closes: one run of 3 MiB, not yet DROP_RUN.
+        assert!(runs.finish(mb..2 * mb, len).is_empty());
+        assert_eq!(runs.runs, vec![0..3 * mb]);
+        assert_eq!(runs.finish(3 * mb..DROP_RUN, len), vec![0..DROP_RUN]);
+        assert!(runs.runs.is_empty());
+        // Two fronts: the second half's first part waits; the last range of the
+        // whole data releases everything left.
+        assert!(runs.finish(DROP_RUN..DROP_RUN + mb, len).is_empty());
+        assert_eq!(runs.finish(DROP_RUN + mb..len, len), vec![DROP_RUN..len]);
     }
 }

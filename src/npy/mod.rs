@@ -3,7 +3,8 @@
 //! submodules write (`save`, `create`, `append`), map headerless files (`raw`) and
 //! read structured (`fields`) and string (`strings`) arrays.
 //!
-//! May import: crate::error, crate::format, crate::fs, crate::cast.
+//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::compute (its
+//! `Progress`, for scans that release what they read).
 
 pub(crate) mod advice;
 pub(crate) mod append;
@@ -94,6 +95,35 @@ impl Mapping {
             Mapping::Empty => &[],
             Mapping::ReadOnly(m) => m,
             Mapping::Writable(m) => m,
+        }
+    }
+}
+
+impl NpyFile {
+    /// Drops the data bytes `range` from this process's page tables and, through
+    /// `file` (this file, open again), from the page cache, so they cost no memory
+    /// until read again. A copy-on-write mapping is left alone: dropping its pages
+    /// would lose the changes held only in them. Best effort.
+    pub(crate) fn forget(&self, range: std::ops::Range<usize>, file: &File) {
+        let len = range.end.saturating_sub(range.start);
+        let advice = memmap2::UncheckedAdvice::DontNeed;
+        let dropped = match (&self.map, self.mode) {
+            (Mapping::Empty, _) | (_, MmapMode::CopyOnWrite) => return,
+            // SAFETY: a shared mapping (read-only, or ReadWrite: MAP_SHARED) keeps no
+            // data of its own: after MADV_DONTNEED its pages are the file's pages again,
+            // read back from the page cache (or disk) on the next access, so every view
+            // still sees the file's bytes.
+            (Mapping::ReadOnly(m), _) => unsafe {
+                m.unchecked_advise_range(advice, range.start, len)
+            },
+            // SAFETY: as above (a Writable mapping in ReadWrite mode is MAP_SHARED).
+            (Mapping::Writable(m), _) => unsafe {
+                m.unchecked_advise_range(advice, range.start, len)
+            },
+        };
+        if dropped.is_ok() {
+            let offset = self.header.data_offset + range.start as u64;
+            crate::fs::os::drop_cached(file, offset, len as u64);
         }
     }
 }

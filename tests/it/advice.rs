@@ -36,3 +36,36 @@ fn released_pages_leave_memory_and_read_back_the_same() {
     f.advise(Access::Normal);
     assert_eq!(x[[rows - 1, 1023]], (rows * 1024 - 1) as f64);
 }
+
+#[test]
+fn a_drop_behind_scan_gives_the_same_bits_and_leaves_the_file_uncached() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.npy");
+    let a = Array2::from_shape_fn((4096, 1024), |(i, j)| ((i * 31 + j * 7) % 1000) as f32);
+    npmap::save_npy(&path, &a).unwrap();
+    // SAFETY: the file is private to this test.
+    let f = NpyFile::open_checked(&path);
+    f.prefault();
+    let x = f.view::<f32, Ix2>().unwrap();
+    let behind = f.drop_behind();
+    let m = x.par_moments_with_progress(&behind);
+    assert_eq!(m, a.par_moments(), "the same bits as a plain scan");
+    assert_eq!(behind.done(), a.len() as u64);
+    let (resident, total) = f.residency().unwrap();
+    assert!(
+        resident < total / 4,
+        "{resident} of {total} pages still resident"
+    );
+    assert_eq!(x.par_moments(), m, "the pages read back the same");
+}
+
+trait OpenChecked {
+    fn open_checked(path: &std::path::Path) -> NpyFile;
+}
+
+impl OpenChecked for NpyFile {
+    fn open_checked(path: &std::path::Path) -> NpyFile {
+        // SAFETY: the callers' files are private to their test.
+        unsafe { NpyFile::open(path, MmapMode::ReadOnly) }.unwrap()
+    }
+}
