@@ -691,7 +691,9 @@ impl std::error::Error for IoError {
 /// `np.save(allow_pickle=True)` of objects write.
 fn pickle_hint(found: &[u8]) -> &'static str {
     match found.first() {
-        Some(0x80) => " (this is a Python pickle, e.g. a joblib.dump file, not .npy)",
+        Some(0x80) => {
+            " (this is a Python pickle, e.g. a joblib.dump file, not .npy: open it with npmap::joblib::load or read, or on the command line as FILE.joblib)"
+        }
         _ => "",
     }
 }

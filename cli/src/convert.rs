@@ -5,11 +5,12 @@ use crate::{CliError, CliResult, FileArg, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The input: FILE.npy, ARCHIVE.npz:MEMBER to extract, a raw file with --dtype, or
-    /// a whole .npz with --align.
+    /// The input: FILE.npy, ARCHIVE.npz:MEMBER or DUMP.joblib:KEY to extract, a raw
+    /// file with --dtype, or a whole .npz with --align.
     input: String,
     /// The output, written atomically: a .npz when its name ends in .npz (one stored,
-    /// mappable member named after the input), else a .npy.
+    /// mappable member named after the input), a joblib dump when it ends in .joblib
+    /// or .pkl (`{name: array}`, which joblib.load(mmap_mode='r') maps), else a .npy.
     output: FileArg,
     /// Convert the data to this machine's byte order.
     #[arg(long)]
@@ -37,10 +38,10 @@ pub(crate) fn run(args: &Args) -> CliResult {
     // Anything but a .npy in (a member, a raw file) is a conversion in itself.
     let extracting = !spec.is_npy_file();
     let source = spec.open()?;
-    let to_npz = args.output.extension().is_some_and(|e| e == "npz");
-    if !extracting && !to_npz && !args.native && !args.c_order {
+    let to_container = Output::of(&args.output) != Output::Npy;
+    if !extracting && !to_container && !args.native && !args.c_order {
         return Err(CliError::Usage(
-            "convert: nothing to do; give --native, --c-order or --align, extract ARCHIVE.npz:MEMBER, or name a .npz output".into(),
+            "convert: nothing to do; give --native, --c-order or --align, extract ARCHIVE.npz:MEMBER, or name a .npz or .joblib output".into(),
         ));
     }
     let h = source.header().clone();
@@ -86,12 +87,42 @@ fn write_output<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
         true => array.as_standard_layout().into_owned().into(),
         false => array,
     };
-    if args.output.extension().is_some_and(|e| e == "npz") {
-        let mut archive = npmap::NpzWriter::create(&args.output)?;
-        archive.add(&source.spec().stem(), &array)?;
-        archive.finish()?;
-    } else {
-        npmap::save_npy(&args.output, &array)?;
+    match Output::of(&args.output) {
+        Output::Npz => {
+            let mut archive = npmap::NpzWriter::create(&args.output)?;
+            archive.add(&source.spec().stem(), &array)?;
+            archive.finish()?;
+        }
+        Output::Joblib => {
+            let mut dump = npmap::joblib::JoblibWriter::create(&args.output)?;
+            dump.add(&source.spec().stem(), &array)?;
+            dump.finish()?;
+        }
+        Output::Npy => npmap::save_npy(&args.output, &array)?,
     }
     Ok(())
+}
+
+/// What `convert` writes, from the output's name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Npy,
+    Npz,
+    Joblib,
+}
+
+impl Output {
+    fn of(path: &FileArg) -> Output {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with(".npz") {
+            Output::Npz
+        } else if name.ends_with(".joblib") || name.ends_with(".pkl") {
+            Output::Joblib
+        } else {
+            Output::Npy
+        }
+    }
 }

@@ -24,6 +24,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         }
         let result = SourceSpec::parse(spec, &args.raw).and_then(|spec| match &spec {
             SourceSpec::Npz(path) => print_npz(path),
+            SourceSpec::Joblib(path) => print_joblib(path),
             _ => describe(&spec.open()?),
         });
         if let Err(e) = result {
@@ -55,6 +56,7 @@ fn describe(source: &Source) -> CliResult {
             h.version.0,
             h.version.1
         ),
+        SourceSpec::JoblibKey { .. } => say!("  format     array of a joblib dump"),
         _ => say!("  format     .npy {}.{}", h.version.0, h.version.1),
     }
     if let Some((archive, name)) = source.member() {
@@ -64,6 +66,10 @@ fn describe(source: &Source) -> CliResult {
         return Ok(());
     }
     print_layout(h, h.data_offset);
+    if let Some(array) = source.joblib_array() {
+        say!("  zero-copy  {}", joblib_mappable(array));
+        return Ok(());
+    }
     if let Some(file) = source.file() {
         say!("  zero-copy  {}", zero_copy(file));
         print_residency(file);
@@ -102,6 +108,71 @@ fn print_npz(path: &FileArg) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// A joblib dump: what was dumped, then every array in it with its layout and whether
+/// it maps zero-copy.
+fn print_joblib(path: &FileArg) -> CliResult {
+    // SAFETY: the mapping is read-only and lives only while the command runs.
+    let dump = unsafe { npmap::joblib::load(path, npmap::MmapMode::ReadOnly) }?;
+    let arrays = dump.arrays();
+    say!("{}", path.display());
+    say!(
+        "  format     joblib dump (pickle, read without running it), {} array{}",
+        arrays.len(),
+        if arrays.len() == 1 { "" } else { "s" }
+    );
+    let root = dump.root();
+    let kind = match root.class_name() {
+        Some((module, name)) => format!("{module}.{name} object"),
+        None => root.value().kind_name().to_string(),
+    };
+    let keys = root.keys();
+    match keys.is_empty() {
+        true => say!("  root       {kind}"),
+        false => say!("  root       {kind}: {}", keys.join(", ")),
+    }
+    for (key, a) in &arrays {
+        let h = a.header();
+        let name = if key.is_empty() {
+            "(root)"
+        } else {
+            key.as_str()
+        };
+        say!(
+            "  {name}: {} ({}) {} {}, data at byte {}; map: {}",
+            h.dtype.descr(),
+            h.dtype.name(),
+            shape_text(&h.shape),
+            if h.fortran_order { "F" } else { "C" },
+            h.data_offset,
+            joblib_mappable(a)
+        );
+    }
+    Ok(())
+}
+
+/// Whether a dump's array is a zero-copy view of the file, and if not, why: the
+/// library's own check (a view of its element type).
+fn joblib_mappable(array: &npmap::joblib::JoblibArray) -> String {
+    let dtype = &array.header().dtype;
+    if !array.is_mapped() {
+        return "no (in memory: a compressed dump, or pickled inside the dump)".into();
+    }
+    let viewed = npmap::with_element_type!(dtype, T => array.view::<T, npmap::ndarray::IxDyn>().map(|_| ()),
+        else Ok(()));
+    match viewed {
+        Ok(()) => "yes (mapped, aligned, native order)".into(),
+        Err(e) => match e.kind() {
+            npmap::ErrorKind::NonNativeByteOrder { .. } => {
+                "no (non-native byte order; read copies)".into()
+            }
+            npmap::ErrorKind::Misaligned { .. } => {
+                "no (unaligned: a dump of joblib 1.1 or older; read copies)".into()
+            }
+            _ => format!("no ({e})"),
+        },
+    }
 }
 
 /// Whether a member maps zero-copy, and if not, why.

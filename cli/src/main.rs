@@ -20,7 +20,6 @@ mod create;
 mod demo;
 mod head;
 mod info;
-mod records;
 mod sigbus;
 mod source;
 mod stats;

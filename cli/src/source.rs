@@ -7,6 +7,8 @@
 //! | `ARCHIVE.npz:MEMBER`                        | [`SourceSpec::NpzMember`]  |
 //! | `ARCHIVE.npz` (a container, not one array)  | [`SourceSpec::Npz`]        |
 //! | `FILE --dtype DT [--offset N] [--order C\|F] [--shape a,b]` | [`SourceSpec::Raw`] |
+//! | `DUMP.joblib:KEY` (a dotted path: `model.coef_`)  | [`SourceSpec::JoblibKey`]  |
+//! | `DUMP.joblib` (or `.pkl`; a container)      | [`SourceSpec::Joblib`]     |
 //!
 //! A new kind of source (a joblib dump's `data.joblib:KEY`, a Zarr array `X.zarr`) is
 //! one more variant here, parsed in [`SourceSpec::parse`] and opened in
@@ -16,6 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
+use npmap::joblib::Dump;
 use npmap::ndarray::{Axis, CowArray, IxDyn, ShapeBuilder, Slice};
 use npmap::{DType, Element, Header, MmapMode, NpyBytes, NpyFile, NpzReader};
 
@@ -65,6 +68,34 @@ pub(crate) enum SourceSpec {
         path: PathBuf,
         layout: RawLayout,
     },
+    /// An array of a joblib dump, by dotted path.
+    JoblibKey {
+        dump: PathBuf,
+        key: String,
+    },
+    /// A whole joblib dump: a container of values, not one array.
+    Joblib(PathBuf),
+}
+
+/// Whether `path` names a joblib dump: `*.joblib` (also `x.joblib.gz`), `*.pkl`,
+/// `*.pickle`.
+fn is_joblib(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.contains(".joblib") || name.ends_with(".pkl") || name.ends_with(".pickle")
+}
+
+/// Splits `DUMP.joblib:KEY` (or `.pkl:`, `.pickle:`) unless `spec` names an existing
+/// file as it is.
+fn split_key(spec: &str) -> Option<(PathBuf, String)> {
+    if Path::new(spec).exists() {
+        return None;
+    }
+    let at = spec.rfind(':')?;
+    let dump = PathBuf::from(&spec[..at]);
+    is_joblib(&dump).then(|| (dump, spec[at + 1..].to_string()))
 }
 
 /// Splits `ARCHIVE.npz:MEMBER` unless `spec` names an existing file as it is.
@@ -96,10 +127,16 @@ impl SourceSpec {
         if let Some((archive, member)) = split_member(spec) {
             return Ok(SourceSpec::NpzMember { archive, member });
         }
+        if let Some((dump, key)) = split_key(spec) {
+            return Ok(SourceSpec::JoblibKey { dump, key });
+        }
         let path = PathBuf::from(spec);
-        Ok(match path.extension().is_some_and(|e| e == "npz") {
-            true => SourceSpec::Npz(path),
-            false => SourceSpec::Npy(path),
+        Ok(if path.extension().is_some_and(|e| e == "npz") {
+            SourceSpec::Npz(path)
+        } else if is_joblib(&path) {
+            SourceSpec::Joblib(path)
+        } else {
+            SourceSpec::Npy(path)
         })
     }
 
@@ -114,7 +151,11 @@ impl SourceSpec {
     pub(crate) fn stem(&self) -> String {
         let path = match self {
             SourceSpec::NpzMember { member, .. } => return member.clone(),
-            SourceSpec::Npy(path) | SourceSpec::Npz(path) | SourceSpec::Raw { path, .. } => path,
+            SourceSpec::JoblibKey { key, .. } => return key.clone(),
+            SourceSpec::Npy(path)
+            | SourceSpec::Npz(path)
+            | SourceSpec::Raw { path, .. }
+            | SourceSpec::Joblib(path) => path,
         };
         path.file_stem()
             .map_or_else(|| "arr_0".to_string(), |s| s.to_string_lossy().into_owned())
@@ -140,6 +181,17 @@ impl SourceSpec {
             }
             SourceSpec::Npz(path) => return which_member(path),
             SourceSpec::Raw { path, layout } => Opened::Mapped(open_raw(path, layout)?),
+            SourceSpec::JoblibKey { dump, key } => {
+                // SAFETY: the mapping is read-only and lives only while the command runs.
+                let dump = unsafe { npmap::joblib::load(dump, MmapMode::ReadOnly) }?;
+                let header = dump.get(key)?.array()?.header().clone();
+                Opened::Joblib {
+                    dump,
+                    key: key.clone(),
+                    header,
+                }
+            }
+            SourceSpec::Joblib(path) => return which_key(path),
         };
         if let Opened::Mapped(file) = &opened {
             file.advise_sequential();
@@ -161,6 +213,26 @@ fn which_member<T>(path: &Path) -> CliResult<T> {
             "{}: which member? the archive holds {}; name one as {}:{first}",
             path.display(),
             names.join(", "),
+            path.display()
+        )),
+    }
+}
+
+/// The error for a bare joblib dump where one array is needed: which key?
+fn which_key<T>(path: &Path) -> CliResult<T> {
+    let dump = npmap::joblib::read(path)?;
+    let keys: Vec<String> = dump.arrays().into_iter().map(|(k, _)| k).collect();
+    match keys.first() {
+        None => fail(format!("{}: the dump holds no arrays", path.display())),
+        Some(first) if first.is_empty() => fail(format!(
+            "{}: the dump is one array; name it as {}: (an empty key)",
+            path.display(),
+            path.display()
+        )),
+        Some(first) => fail(format!(
+            "{}: which array? the dump holds {}; name one as {}:{first}",
+            path.display(),
+            keys.join(", "),
             path.display()
         )),
     }
@@ -241,6 +313,12 @@ enum Opened {
         name: String,
         header: Header,
     },
+    /// An array of a joblib dump (mapped, or a copy for a compressed dump).
+    Joblib {
+        dump: Dump,
+        key: String,
+        header: Header,
+    },
 }
 
 impl Source {
@@ -251,7 +329,7 @@ impl Source {
     pub(crate) fn header(&self) -> &Header {
         match &self.opened {
             Opened::Mapped(f) => f.header(),
-            Opened::Member { header, .. } => header,
+            Opened::Member { header, .. } | Opened::Joblib { header, .. } => header,
         }
     }
 
@@ -259,15 +337,23 @@ impl Source {
     pub(crate) fn file(&self) -> Option<&NpyFile> {
         match &self.opened {
             Opened::Mapped(f) => Some(f),
-            Opened::Member { .. } => None,
+            Opened::Member { .. } | Opened::Joblib { .. } => None,
         }
     }
 
     /// The archive and member name, for a member of a `.npz`.
     pub(crate) fn member(&self) -> Option<(&NpzReader, &str)> {
         match &self.opened {
-            Opened::Mapped(_) => None,
+            Opened::Mapped(_) | Opened::Joblib { .. } => None,
             Opened::Member { archive, name, .. } => Some((archive, name)),
+        }
+    }
+
+    /// The joblib array, for an array of a dump.
+    pub(crate) fn joblib_array(&self) -> Option<&npmap::joblib::JoblibArray> {
+        match &self.opened {
+            Opened::Joblib { dump, key, .. } => dump.get(key).ok()?.array().ok(),
+            _ => None,
         }
     }
 
@@ -277,6 +363,7 @@ impl Source {
             Opened::Mapped(f) => Ok(f.cow::<T, IxDyn>()?),
             // SAFETY: the archive is only read, while the command runs.
             Opened::Member { archive, name, .. } => Ok(unsafe { archive.cow::<T, IxDyn>(name) }?),
+            Opened::Joblib { dump, key, .. } => Ok(dump.get(key)?.array()?.cow::<T, IxDyn>()?),
         }
     }
 
@@ -284,6 +371,13 @@ impl Source {
     pub(crate) fn text(&self, rows: Option<usize>) -> CliResult<String> {
         if let Opened::Mapped(file) = &self.opened {
             return Ok(npmap::display::npy_text(file, rows)?);
+        }
+        if let Some(array) = self.joblib_array() {
+            return Ok(npmap::display::array_text(
+                array.header(),
+                array.data(),
+                rows,
+            )?);
         }
         let dtype = self.header().dtype.clone();
         npmap::with_element_type!(dtype, T => self.copied_text::<T>(rows), else fail(format!(
@@ -317,6 +411,8 @@ impl std::fmt::Display for SourceSpec {
             SourceSpec::NpzMember { archive, member } => {
                 write!(f, "{}:{member}", archive.display())
             }
+            SourceSpec::JoblibKey { dump, key } => write!(f, "{}:{key}", dump.display()),
+            SourceSpec::Joblib(path) => write!(f, "{}", path.display()),
         }
     }
 }

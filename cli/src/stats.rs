@@ -55,9 +55,9 @@ pub(crate) fn run(args: &Args) -> CliResult {
         let Some(name) = &args.field else {
             return per_field(args, file);
         };
-        let leaves = crate::records::leaf_fields(&dtype);
-        let Some((_, leaf, _)) = leaves.iter().find(|(path, _, _)| path == name) else {
-            let names: Vec<&str> = leaves.iter().map(|(p, _, _)| p.as_str()).collect();
+        let leaves = dtype.leaf_fields();
+        let Some(leaf) = leaves.iter().find(|l| &l.path == name).map(|l| &l.dtype) else {
+            let names: Vec<&str> = leaves.iter().map(|l| l.path.as_str()).collect();
             return fail(format!(
                 "{}: no field '{name}'; fields are {}",
                 args.file,
@@ -105,7 +105,10 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
         ));
     }
     let mut rows: Vec<(String, String, Moments)> = Vec::new();
-    for (path, leaf, _) in crate::records::leaf_fields(&file.header().dtype) {
+    for npmap::LeafField {
+        path, dtype: leaf, ..
+    } in file.header().dtype.leaf_fields()
+    {
         let moments: Option<Moments> = npmap::with_element_type!(real leaf, T => {
             let data: CowArray<'_, T, IxDyn> = match file.field::<T, IxDyn>(&path) {
                 Ok(view) => CowArray::from(view),

@@ -675,7 +675,18 @@ fn info_fails_on_short_raw_files_and_names_pickles() {
         b"\x80\x04\x95\n\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s.",
     )
     .unwrap();
+    // Named as a joblib dump, it is read as one (never run).
     let o = npmap(&["info", pickle.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("  root       dict: a\n"),
+        "{}",
+        stdout(&o)
+    );
+    // Under another name it is taken for a .npy, and the error says what it is.
+    let renamed = dir.path().join("model.bin");
+    std::fs::rename(&pickle, &renamed).unwrap();
+    let o = npmap(&["info", renamed.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("this is a Python pickle, e.g. a joblib.dump file, not .npy"),
@@ -1112,4 +1123,115 @@ fn run_readme_lines(dir: &Path) -> Vec<(String, String)> {
         outputs.push((args.join(" "), stdout(&o)));
     }
     outputs
+}
+
+/// joblib dumps (fixtures/make_joblib_fixtures.py) in every command: `DUMP:KEY` reads
+/// like the `.npy` NumPy saved of the same array, a bare dump asks which array (and
+/// `info` lists them), and `convert` writes a dump.
+#[test]
+fn every_command_takes_a_joblib_key() {
+    let dump = "fixtures/joblib/all_p4.joblib";
+    for (key, npy) in [
+        ("X", "X"),
+        ("y_big_endian", "y_big_endian"),
+        ("model.coef_", "model.coef_"),
+    ] {
+        let expected = npmap(&[
+            "head",
+            &format!("fixtures/joblib/all_p4/{npy}.npy"),
+            "-n",
+            "3",
+        ]);
+        let o = npmap(&["head", &format!("{dump}:{key}"), "-n", "3"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stdout(&o), stdout(&expected), "{key}");
+        let expected = npmap(&[
+            "stats",
+            &format!("fixtures/joblib/all_p4/{npy}.npy"),
+            "--json",
+        ]);
+        let o = npmap(&["stats", &format!("{dump}:{key}"), "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let stats = |o: &Output| {
+            let v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap();
+            (v["stats"].clone(), v["shape"].clone(), v["dtype"].clone())
+        };
+        assert_eq!(stats(&o), stats(&expected), "{key}");
+    }
+    let o = npmap(&["info", dump]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("  format     joblib dump (pickle, read without running it), 20 arrays\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  X: <f4 (float32) (5, 4) C, data at byte "),
+        "{text}"
+    );
+    assert!(
+        text.contains("map: yes (mapped, aligned, native order)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  y_big_endian: >i8 (int64) (6,) C"),
+        "{text}"
+    );
+    assert!(
+        text.contains("map: no (non-native byte order; read copies)"),
+        "{text}"
+    );
+    let o = npmap(&["info", "fixtures/joblib/sklearn_linear_regression.joblib"]);
+    assert!(
+        stdout(&o).contains("  root       sklearn.linear_model._base.LinearRegression object: "),
+        "{}",
+        stdout(&o)
+    );
+    let o = npmap(&["head", dump]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("which array? the dump holds X, X_fortran, "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("name one as fixtures/joblib/all_p4.joblib:X"),
+        "{}",
+        stderr(&o)
+    );
+    let o = npmap(&["head", &format!("{dump}:nope")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no key 'nope'"), "{}", stderr(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("X.joblib");
+    let o = npmap(&[
+        "convert",
+        "fixtures/joblib/all_p4/X.npy",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = npmap::joblib::read(&out).unwrap();
+    let back = d
+        .get("X")
+        .unwrap()
+        .array()
+        .unwrap()
+        .to_owned::<f32, ndarray::Ix2>()
+        .unwrap();
+    let expected: ndarray::Array2<f32> =
+        npmap::read_npy(repo_root().join("fixtures/joblib/all_p4/X.npy")).unwrap();
+    assert_eq!(back, expected);
+    // And back to .npy from the dump.
+    let npy = dir.path().join("X.npy");
+    let o = npmap(&[
+        "convert",
+        &format!("{}:X", out.display()),
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        npmap::read_npy::<f32, ndarray::Ix2>(&npy).unwrap(),
+        expected
+    );
 }

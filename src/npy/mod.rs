@@ -3,8 +3,9 @@
 //! submodules write (`save`, `create`, `append`), map headerless files (`raw`) and
 //! read structured (`fields`) and string (`strings`) arrays.
 //!
-//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::compute (its
-//! `Progress`, for scans that release what they read).
+//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::compute.
+//!
+//! (`compute` for its `Progress`, the hook of scans that release what they read.)
 
 pub(crate) mod advice;
 pub(crate) mod append;
