@@ -68,22 +68,24 @@ pub use format::element::Element;
 pub use format::header::{Header, HeaderOptions};
 pub use format::leaf::LeafField;
 pub use npy::advice::Access;
-pub use npy::append::{NpyAppender, recover};
+pub use npy::append::NpyAppender;
 pub use npy::bytes::NpyBytes;
 pub use npy::create::{CreateOptions, create_npy, create_npy_with, create_raw, create_raw_with};
 pub use npy::raw::{load_raw, load_raw_1d};
 #[allow(deprecated)]
 pub use npy::records::{Record, read_records, save_records, write_records, write_records_to};
+pub use npy::recover::recover;
 #[allow(deprecated)]
 pub use npy::save::{
     SaveOptions, save_npy, save_npy_raw, save_npy_with, write_npy, write_npy_raw, write_npy_raw_to,
     write_npy_to,
 };
 #[allow(deprecated)]
-pub use npy::strings::{
-    NAT, save_bytes_strings, save_strings, write_bytes_strings, write_bytes_strings_to,
-    write_strings, write_strings_to,
+pub use npy::save_strings::{
+    save_bytes_strings, save_strings, write_bytes_strings, write_bytes_strings_to, write_strings,
+    write_strings_to,
 };
+pub use npy::strings::NAT;
 pub use npy::write_behind::WriteBehind;
 pub use npy::{
     MmapMode, NpyArray, NpyFile, load_npy, load_npy_with, read_npy, read_npy_from, read_npy_header,

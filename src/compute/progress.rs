@@ -67,6 +67,7 @@ impl<'a> Progress<'a> {
     /// let seen = Mutex::new(Vec::new());
     /// let progress = Progress::on_finished(|range| seen.lock().unwrap().push(range));
     /// assert_eq!(x.par_moments_with_progress(&progress).sum(), 1e6);
+    /// drop(progress);
     /// let mut ranges = seen.into_inner().unwrap();
     /// ranges.sort_by_key(|r| r.start);
     /// assert_eq!(ranges.first().unwrap().start, 0);

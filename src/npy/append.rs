@@ -5,7 +5,7 @@
 //! NumPy leaves spare spaces for exactly this). A process killed at any moment
 //! leaves a file that `np.load` reads with every row of the last completed flush;
 //! bytes of later rows, if any, trail the data and are ignored by NumPy and cut off
-//! by [`recover`] or [`NpyAppender::open`].
+//! by [`recover`](crate::recover) or [`NpyAppender::open`].
 //!
 //! Every write goes to an explicit offset (the end of the rows appended so far), and
 //! a failed one is undone: see [`NpyAppender`] on errors.
@@ -19,9 +19,10 @@ use ndarray::{ArrayRef, Dimension};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::{Element, ElementMatch, match_element};
-use crate::format::header::{Header, HeaderOptions};
+use crate::format::header::Header;
 use crate::fs::durable::{Replace, atomic_write_locked};
-use crate::fs::os::{self, write_at};
+use crate::fs::os::write_at;
+use crate::npy::recover::{open_header_locked, open_locked};
 use crate::npy::save::write_c_order;
 
 /// Bytes of appended rows kept in memory before they are written to the file.
@@ -49,7 +50,7 @@ const BUFFER: usize = 1 << 20;
 /// **One writer at a time.** An appender holds an exclusive advisory lock
 /// (`flock`) on its file from [`create`](Self::create) or [`open`](Self::open) until
 /// it is finished or dropped (or its process dies). A second appender on the same
-/// file, or [`recover`], in this process or another, is refused with
+/// file, or [`recover`](crate::recover), in this process or another, is refused with
 /// [`ErrorKind::AppendLocked`]. The lock is advisory: only appenders and `recover` take
 /// it. A [`MmapMode::ReadWrite`](crate::MmapMode::ReadWrite) mapping, `save_npy` or
 /// another program can still write or replace the file while an appender holds it,
@@ -598,81 +599,4 @@ impl<A: Element> std::fmt::Debug for NpyAppender<A> {
             .field("flushed_rows", &self.flushed_rows)
             .finish()
     }
-}
-
-/// Repairs a file an appending process left behind: cuts off bytes after the data
-/// the header describes (rows appended after the last flush, possibly partial).
-/// Returns the number of rows the file holds. Refused with [`ErrorKind::AppendLocked`]
-/// while an appender holds the file.
-/// A file with nothing to cut is left untouched.
-///
-/// ```
-/// # fn main() -> npmap::Result<()> {
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let path = dir.path().join("log.npy");
-/// npmap::save_npy(&path, &npmap::ndarray::arr2(&[[1u8, 2], [3, 4]]))?;
-/// let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-/// std::io::Write::write_all(&mut f, &[5]).unwrap(); // half a row, as after a crash
-/// assert_eq!(npmap::recover(&path)?, 2);
-/// assert_eq!(std::fs::metadata(&path).unwrap().len(), 128 + 4);
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-///
-/// [`ErrorKind::Io`] when the file cannot be opened for writing, read, truncated
-/// (`"truncate"`) or synced (`"sync"`), and the errors of
-/// [`Header::read_from`](crate::Header::read_from) for a file that is not a well-formed
-/// `.npy` or is shorter than its header says.
-///
-/// [`ErrorKind::AppendLocked`] while an appender, in this process or another, holds the file.
-pub fn recover(path: impl AsRef<Path>) -> Result<usize> {
-    let path = path.as_ref();
-    let (file, len, header) = open_header_locked(path)?;
-    let end = header.data_offset + header.data_len();
-    if len > end {
-        file.set_len(end)
-            .map_err(|e| Error::io(path, "truncate", e))?;
-        file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
-    }
-    Ok(header.shape.first().copied().unwrap_or(1))
-}
-
-/// Opens `path` (for writing too when `write`) with its append lock taken, and
-/// checked to be still the file `path` names once locked (`create` renames a new file
-/// over the old one). `None` when nothing is at `path`.
-fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
-    loop {
-        let file = match File::options().read(true).write(write).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(path, "open", e)),
-        };
-        match os::try_lock(&file) {
-            Ok(true) => {}
-            Ok(false) => return Err(Error::at(path, ErrorKind::AppendLocked)),
-            // Filesystems without locks (some network and FUSE ones): no guard there.
-            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
-            Err(e) => return Err(Error::io(path, "lock", e)),
-        }
-        match os::same_file(&file, path, true) {
-            Ok(true) => return Ok(Some(file)),
-            Ok(false) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(path, "stat", e)),
-        }
-    }
-}
-
-/// [`open_locked`] for writing, with the header read once the lock is held.
-fn open_header_locked(path: &Path) -> Result<(File, u64, Header)> {
-    let mut file = open_locked(path, true)?
-        .ok_or_else(|| Error::io(path, "open", std::io::ErrorKind::NotFound.into()))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "stat", e))?
-        .len();
-    let header = Header::read_from(&mut file, Some(len), &HeaderOptions::default())
-        .map_err(|e| e.in_file(path))?;
-    Ok((file, len, header))
 }

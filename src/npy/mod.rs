@@ -17,7 +17,9 @@ pub(crate) mod fields;
 pub(crate) mod raw;
 pub(crate) mod read;
 pub(crate) mod records;
+pub(crate) mod recover;
 pub(crate) mod save;
+pub(crate) mod save_strings;
 pub(crate) mod strings;
 pub(crate) mod write_behind;
 
