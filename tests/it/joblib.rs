@@ -317,7 +317,7 @@ fn dumps_npmap_writes_load_in_joblib_mapped_and_copied() {
     }
     assert_eq!(d["epochs"], Value::Int(100_000));
 
-    if !crate::numpy::available("dumps_npmap_writes_load_in_joblib_mapped_and_copied") {
+    if !crate::numpy::joblib_available("dumps_npmap_writes_load_in_joblib_mapped_and_copied") {
         return;
     }
     let reference = dir.path().join("ref");
