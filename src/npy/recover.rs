@@ -56,7 +56,7 @@ pub(crate) fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, "open", e)),
         };
-        match os::try_lock(&file) {
+        match try_lock_patiently(&file) {
             Ok(true) => {}
             Ok(false) => return Err(Error::at(path, ErrorKind::AppendLocked)),
             // Filesystems without locks (some network and FUSE ones): no guard there.
@@ -69,6 +69,26 @@ pub(crate) fn open_locked(path: &Path, write: bool) -> Result<Option<File>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(path, "stat", e)),
         }
+    }
+}
+
+/// Takes the file's append lock, waiting up to about 100 ms for it: a lock held only
+/// because another thread of this process is between `fork` and `exec` (the child
+/// holds a copy of every descriptor, locks included, until it execs) is let go within
+/// that time; an appender's lock is held far longer, and then this returns `false`.
+fn try_lock_patiently(file: &File) -> std::io::Result<bool> {
+    let mut wait = std::time::Duration::from_millis(1);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        if os::try_lock(file)? {
+            return Ok(true);
+        }
+        if waited >= std::time::Duration::from_millis(100) {
+            return Ok(false);
+        }
+        std::thread::sleep(wait);
+        waited += wait;
+        wait = (wait * 2).min(std::time::Duration::from_millis(20));
     }
 }
 
