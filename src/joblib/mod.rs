@@ -383,7 +383,13 @@ impl Dump {
                     .iter()
                     .filter_map(|(k, v)| Some((join(k.as_str()?), v.id())))
                     .collect(),
-                Value::Object { state: Some(s), .. } => vec![(path.clone(), *s)],
+                // As `Node::attr` does: a state that is itself an object is not
+                // looked into.
+                Value::Object { state: Some(s), .. }
+                    if !matches!(self.value(*s), Value::Object { .. }) =>
+                {
+                    vec![(path.clone(), *s)]
+                }
                 Value::List(_) | Value::Tuple(_) => node
                     .items()
                     .iter()

@@ -245,9 +245,12 @@ impl<'d> Node<'d> {
                 .and_then(|i| items.get(i))
                 .map(|&id| self.at(id))
                 .ok_or_else(|| self.not_found(name)),
-            Value::Object { state: Some(s), .. } => {
-                self.at(*s).get(name).map_err(|_| self.not_found(name))
-            }
+            // The state is looked into one level only (a state that is itself an
+            // object is not followed), so a chain of objects costs no recursion.
+            Value::Object { state: Some(s), .. } => match self.at(*s).value() {
+                Value::Object { .. } => Err(self.not_found(name)),
+                _ => self.at(*s).attr(name).map_err(|_| self.not_found(name)),
+            },
             _ => self.get(name),
         }
     }

@@ -107,3 +107,21 @@ fn huge_flexible_dtypes_have_a_name() {
         other => panic!("expected DTypeMismatch, got {other:?}"),
     }
 }
+
+/// Found by the fuzzer (target `joblib`): an object whose `BUILD` state is a list of
+/// arrays. `Dump::arrays` listed them as `5`, `7`, ... but `Dump::get` did not follow
+/// an object's state into a list; every listed path must lead to its array.
+#[test]
+fn every_array_a_dump_lists_is_found_at_its_path() {
+    let bytes = std::fs::read(
+        crate::fixtures::fixtures_dir().join("regressions/joblib_object_state_is_a_list.joblib"),
+    )
+    .unwrap();
+    let dump = npmap::joblib::from_bytes(bytes).unwrap();
+    let arrays = dump.arrays();
+    assert!(!arrays.is_empty());
+    for (path, array) in &arrays {
+        let found = dump.get(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(found.array().unwrap(), *array, "{path}");
+    }
+}
