@@ -117,6 +117,12 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
         CreateOptions::new().preallocate(args.fill != "zeros" && cfg!(target_os = "linux"));
     // SAFETY: the new file is private to this process while it is mapped.
     let mut array = unsafe { npmap::create_npy_with::<T, IxDyn>(&args.file, shape, &options) }?;
+    // Written pages go to disk in file order while the fill runs (a file larger than
+    // memory then streams at the disk's speed).
+    let behind = match args.fill.as_str() {
+        "zeros" => None,
+        _ => Some(array.file().write_behind()?),
+    };
     let mut view = array.view_mut()?;
     if matches!(args.fill.as_str(), "random" | "normal")
         && !T::fill_random(&mut view, args.seed, args.fill == "normal")
@@ -141,6 +147,7 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
         });
     }
     drop(view);
+    drop(behind);
     array.flush()?;
     Ok(())
 }

@@ -21,12 +21,74 @@ where
     D: Dimension,
 {
     match a.as_slice_memory_order() {
-        Some(values) => {
-            let blocks = 0..values.len().div_ceil(BLOCK);
-            block_tree::<A, SKIP_NAN>(values, blocks, progress, true)
-        }
+        Some(values) => in_order_moments::<A, SKIP_NAN>(values, progress),
         None => view_moments::<A, SKIP_NAN>(a.view().into_dyn(), progress),
     }
+}
+
+/// [`block_tree`]'s result, with its leaves reduced in memory order: the threads take
+/// the next leaf from one counter, so the data is read front to back as one stream
+/// (what read-ahead of a file larger than memory needs: the halving tree would read it
+/// as one stream per thread), and the leaves are then merged in `block_tree`'s tree,
+/// so the bits are the same.
+fn in_order_moments<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    progress: &Progress,
+) -> Moments {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let blocks = 0..values.len().div_ceil(BLOCK);
+    let mut leaves = Vec::new();
+    tree_leaves(blocks.clone(), &mut leaves);
+    if leaves.len() <= 1 {
+        return block_tree::<A, SKIP_NAN>(values, blocks, progress, true);
+    }
+    let results: Vec<OnceLock<Moments>> = leaves.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(leaf) = leaves.get(index) else {
+                return;
+            };
+            let start = leaf.start * BLOCK;
+            let end = (leaf.end * BLOCK).min(values.len());
+            let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
+            progress.finished(start..end);
+            let _ = results[index].set(moments);
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads().min(leaves.len()) {
+            s.spawn(|_| worker());
+        }
+    });
+    let mut done = results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap_or_default());
+    merge_like_tree(blocks, &mut done)
+}
+
+/// The leaves of [`block_tree`]'s tree over `blocks`, in order.
+fn tree_leaves(blocks: Range<usize>, out: &mut Vec<Range<usize>>) {
+    if blocks.len() <= LEAF_BLOCKS {
+        out.push(blocks);
+        return;
+    }
+    let mid = blocks.start + blocks.len() / 2;
+    tree_leaves(blocks.start..mid, out);
+    tree_leaves(mid..blocks.end, out);
+}
+
+/// Merges the leaves' moments (in order) as [`block_tree`] merges them.
+fn merge_like_tree(blocks: Range<usize>, leaves: &mut impl Iterator<Item = Moments>) -> Moments {
+    if blocks.len() <= LEAF_BLOCKS {
+        return leaves.next().unwrap_or_default();
+    }
+    let mid = blocks.start + blocks.len() / 2;
+    let left = merge_like_tree(blocks.start..mid, leaves);
+    let right = merge_like_tree(mid..blocks.end, leaves);
+    left.merge(&right)
 }
 
 /// Moments of a contiguous slice: fixed blocks merged in a fixed binary tree.
