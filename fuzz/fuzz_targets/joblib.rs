@@ -12,8 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(dump) = npmap::joblib::from_bytes(data.to_vec()) else {
         return;
     };
-    let root = dump.root();
-    walk(root, 0);
+    walk(dump.root());
     for (path, array) in dump.arrays() {
         assert_eq!(array.data().len() as u64, array.header().data_len(), "{path}");
         let _ = array.cow::<u8, IxDyn>();
@@ -23,21 +22,22 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Visits values a few levels down, as a user navigating the dump would.
-fn walk(node: Node<'_>, depth: usize) {
-    if depth > 8 {
-        return;
-    }
-    let _ = node.keys();
-    let _ = node.class_name();
-    let _ = node.value().kind_name();
-    if let Value::Array(a) = node.value() {
-        let _ = a.header().dtype.descr();
-    }
-    for child in node.items().into_iter().take(16) {
-        walk(child, depth + 1);
-    }
-    for (_, v) in node.entries().into_iter().take(16) {
-        walk(v, depth + 1);
+/// Visits values a few levels down, as a user navigating the dump would: each value
+/// once (values are shared through the memo, so the dump is a graph), at most 10,000.
+fn walk(root: Node<'_>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![(root, 0usize)];
+    while let Some((node, depth)) = todo.pop() {
+        if depth > 8 || seen.len() > 10_000 || !seen.insert(node.id()) {
+            continue;
+        }
+        let _ = node.keys();
+        let _ = node.class_name();
+        let _ = node.value().kind_name();
+        if let Value::Array(a) = node.value() {
+            let _ = a.header().dtype.descr();
+        }
+        todo.extend(node.items().into_iter().take(16).map(|c| (c, depth + 1)));
+        todo.extend(node.entries().into_iter().take(16).map(|(_, v)| (v, depth + 1)));
     }
 }
