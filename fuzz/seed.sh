@@ -11,6 +11,9 @@ done
 cp ../fixtures/struct/*.npy ../fixtures/npz/*.npz corpus/copy_read/
 mkdir -p corpus/npz
 cp ../fixtures/npz/*.npz corpus/npz/
-for target in header npy_open append_open copy_read npz; do
+# The joblib unpickler gets the dumps joblib made.
+mkdir -p corpus/joblib
+cp ../fixtures/joblib/*.joblib corpus/joblib/
+for target in header npy_open append_open copy_read npz joblib; do
     echo "seeded $target: $(ls "corpus/$target" | wc -l) files"
 done
