@@ -507,13 +507,19 @@ fn decode(raw: &[u8], version: (u8, u8), text_start: u64) -> Result<String> {
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
 pub(crate) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    fill(reader, buf).map_err(|e| Error::from(ErrorKind::io("read header", e)))
+}
+
+/// [`read_up_to`] with the reader's own error: reads until `buf` is full or the input
+/// ends (retrying interrupted reads); returns the bytes read.
+pub(crate) fn fill(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::from(ErrorKind::io("read header", e))),
+            Err(e) => return Err(e),
         }
     }
     Ok(filled)

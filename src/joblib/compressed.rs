@@ -6,6 +6,7 @@ use std::io::Read;
 use flate2::read::{GzDecoder, ZlibDecoder};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::format::header::fill;
 
 /// Deflate cannot expand data more than about 1032 times: a stream that inflates
 /// past this many times its size is corrupt (or a bomb), and reading stops there.
@@ -30,7 +31,7 @@ pub(crate) fn inflate(bytes: &[u8], gzip: bool) -> Result<Vec<u8>> {
         out.try_reserve(STEP)
             .map_err(|_| crate::cast::out_of_memory::<u8>(start + STEP, "decompressed dump"))?;
         out.resize(start + STEP, 0);
-        let n = read_some(&mut reader, &mut out[start..]).map_err(|e| {
+        let n = fill(&mut reader, &mut out[start..]).map_err(|e| {
             Error::from(ErrorKind::UnsupportedDump {
                 reason: format!("the {name} stream is corrupt: {e}"),
             })
@@ -49,18 +50,4 @@ pub(crate) fn inflate(bytes: &[u8], gzip: bool) -> Result<Vec<u8>> {
         }));
     }
     Ok(out)
-}
-
-/// Fills `buf` from `reader` as far as it goes; the bytes read.
-fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }

@@ -230,6 +230,14 @@ fn compressor(bytes: &[u8]) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// `error`, about the file at `path` when there is one.
+fn label(path: Option<&Path>, error: Error) -> Error {
+    match path {
+        Some(path) => error.in_file(path),
+        None => error,
+    }
+}
+
 /// Parses a dump's bytes (decompressing them first when compressed); errors carry no
 /// path. `dir` is where the sibling files of old dumps are.
 fn parse_buffer(
@@ -276,11 +284,7 @@ impl Dump {
         open: fn(&Path) -> Result<Buffer>,
     ) -> Result<Dump> {
         let dir = path.and_then(Path::parent).map(Path::to_path_buf);
-        let labelled = |e: Error| match path {
-            Some(p) => e.in_file(p),
-            None => e,
-        };
-        let (values, root) = parse_buffer(buffer, dir, open).map_err(labelled)?;
+        let (values, root) = parse_buffer(buffer, dir, open).map_err(|e| label(path, e))?;
         Ok(Dump {
             path: path.map(Path::to_path_buf),
             values,
@@ -304,10 +308,7 @@ impl Dump {
 
     /// `error`, about this dump's file when it has one.
     pub(crate) fn label(&self, error: Error) -> Error {
-        match &self.path {
-            Some(path) => error.in_file(path),
-            None => error,
-        }
+        label(self.path(), error)
     }
 
     /// The object that was dumped.

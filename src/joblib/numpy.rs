@@ -213,7 +213,7 @@ fn shape_repr(shape: &[usize]) -> String {
     }
 }
 
-fn ints(m: &Machine, id: NodeId) -> Option<Vec<usize>> {
+pub(crate) fn ints(m: &Machine, id: NodeId) -> Option<Vec<usize>> {
     let items = match &m.values[id.0] {
         Value::Tuple(items) | Value::List(items) => items,
         Value::Int(n) => return usize::try_from(*n).ok().map(|n| vec![n]),

@@ -7,23 +7,18 @@ use std::sync::Arc;
 
 use super::array::JoblibArray;
 use super::machine::Machine;
-use super::numpy::{dtype_of, is_object_dtype};
+use super::numpy::{dtype_of, ints, is_object_dtype};
 use super::value::{NodeId, Value};
 use crate::error::Result;
 use crate::format::header::Header;
 use crate::npy::bytes::NpyBytes;
 
-/// The wrapper's attributes by name.
+/// The value of the wrapper's attribute `name`.
 fn attribute<'m>(m: &'m Machine, state: NodeId, name: &str) -> Option<&'m Value> {
-    let Value::Dict(entries) = &m.values[state.0] else {
-        return None;
-    };
-    entries
-        .iter()
-        .find(|(k, _)| matches!(&m.values[k.0], Value::Str(s) if s == name))
-        .map(|(_, v)| &m.values[v.0])
+    attribute_id(m, state, name).map(|v| &m.values[v.0])
 }
 
+/// The id of the wrapper's attribute `name`.
 fn attribute_id(m: &Machine, state: NodeId, name: &str) -> Option<NodeId> {
     let Value::Dict(entries) = &m.values[state.0] else {
         return None;
@@ -32,6 +27,14 @@ fn attribute_id(m: &Machine, state: NodeId, name: &str) -> Option<NodeId> {
         .iter()
         .find(|(k, _)| matches!(&m.values[k.0], Value::Str(s) if s == name))
         .map(|&(_, v)| v)
+}
+
+/// The array class the wrapper records (`numpy.ndarray` when it names none).
+fn subclass(m: &Machine, state: NodeId) -> String {
+    match attribute(m, state, "subclass") {
+        Some(Value::Global { module, name }) => format!("{module}.{name}"),
+        _ => "numpy.ndarray".to_string(),
+    }
 }
 
 /// What follows a wrapper's `BUILD`.
@@ -47,22 +50,13 @@ pub(crate) enum Wrapped {
 pub(crate) fn read_array(m: &mut Machine, state: NodeId, at: usize) -> Result<Wrapped> {
     let dtype_id = attribute_id(m, state, "dtype")
         .ok_or_else(|| m.fail(at, "an array wrapper without a dtype"))?;
-    let shape = match attribute(m, state, "shape") {
-        Some(Value::Tuple(items)) => items
-            .iter()
-            .map(|&i| match m.values[i.0] {
-                Value::Int(n) => usize::try_from(n).ok(),
-                _ => None,
-            })
-            .collect::<Option<Vec<usize>>>(),
+    let shape = match attribute_id(m, state, "shape") {
+        Some(id) if matches!(m.values[id.0], Value::Tuple(_)) => ints(m, id),
         _ => None,
     }
     .ok_or_else(|| m.fail(at, "an array wrapper whose shape is not a tuple of ints"))?;
     let fortran = matches!(attribute(m, state, "order"), Some(Value::Str(o)) if o == "F");
-    let subclass = match attribute(m, state, "subclass") {
-        Some(Value::Global { module, name }) => format!("{module}.{name}"),
-        _ => "numpy.ndarray".to_string(),
-    };
+    let subclass = subclass(m, state);
     if matches!(attribute(m, state, "allow_mmap"), Some(Value::Bool(false)))
         && is_object_dtype(m, dtype_id)
     {
@@ -118,10 +112,7 @@ pub(crate) fn sibling_array(m: &mut Machine, state: NodeId, at: usize) -> Result
     }
     let dir = m.siblings.dir.clone().unwrap_or_default();
     let path = dir.join(name);
-    let subclass = match attribute(m, state, "subclass") {
-        Some(Value::Global { module, name }) => format!("{module}.{name}"),
-        _ => "numpy.ndarray".to_string(),
-    };
+    let subclass = subclass(m, state);
     let buffer = (m.siblings.open)(&path)?;
     let npy = NpyBytes::parse(buffer.bytes()).map_err(|e| e.in_file(&path))?;
     let header = npy.header().clone();

@@ -200,17 +200,21 @@ impl JoblibWriter {
         Ok(w)
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let out = self.out.as_mut().ok_or_else(|| {
+    /// The output, unless a write failed before.
+    fn out(&mut self) -> Result<&mut BufWriter<File>> {
+        self.out.as_mut().ok_or_else(|| {
             Error::at(
                 &self.path,
                 ErrorKind::UnsupportedDump {
                     reason: "the writer failed before; start a new one".into(),
                 },
             )
-        })?;
-        out.write_all(bytes)
-            .map_err(|e| Error::io(&self.path, "write", e))?;
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let written = self.out()?.write_all(bytes);
+        written.map_err(|e| Error::io(&self.path, "write", e))?;
         self.written += bytes.len() as u64;
         Ok(())
     }
@@ -268,14 +272,7 @@ impl JoblibWriter {
         ops.0.extend(std::iter::repeat_n(0xff, pad as usize));
         self.write(&ops.0)?;
         let result = {
-            let out = self.out.as_mut().ok_or_else(|| {
-                Error::at(
-                    &self.path,
-                    ErrorKind::UnsupportedDump {
-                        reason: "the writer failed before; start a new one".into(),
-                    },
-                )
-            })?;
+            let out = self.out()?;
             match array.as_slice_memory_order() {
                 Some(slice) if fortran => out.write_all(bytemuck::cast_slice(slice)),
                 _ => write_c_order(out, array),
