@@ -51,11 +51,7 @@ fn in_order_moments<A: StatElement, const SKIP_NAN: bool>(
             let Some(leaf) = leaves.get(index) else {
                 return;
             };
-            let start = leaf.start * BLOCK;
-            let end = (leaf.end * BLOCK).min(values.len());
-            let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
-            progress.finished(start..end);
-            let _ = results[index].set(moments);
+            let _ = results[index].set(leaf_moments::<A, SKIP_NAN>(values, leaf, progress, true));
         }
     };
     rayon::scope(|s| {
@@ -67,6 +63,24 @@ fn in_order_moments<A: StatElement, const SKIP_NAN: bool>(
         .into_iter()
         .map(|r| r.into_inner().unwrap_or_default());
     merge_like_tree(blocks, &mut done)
+}
+
+/// One leaf of the tree: the moments of `blocks` of `values`, on this thread, counted
+/// in `progress` (and reported as a finished range when `whole`).
+fn leaf_moments<A: StatElement, const SKIP_NAN: bool>(
+    values: &[A],
+    blocks: &Range<usize>,
+    progress: &Progress,
+    whole: bool,
+) -> Moments {
+    let start = blocks.start * BLOCK;
+    let end = (blocks.end * BLOCK).min(values.len());
+    let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
+    match whole {
+        true => progress.finished(start..end),
+        false => progress.add(end - start),
+    }
+    moments
 }
 
 /// The leaves of [`block_tree`]'s tree over `blocks`, in order.
@@ -108,14 +122,7 @@ pub(super) fn block_tree<A: StatElement, const SKIP_NAN: bool>(
     whole: bool,
 ) -> Moments {
     if blocks.len() <= LEAF_BLOCKS {
-        let start = blocks.start * BLOCK;
-        let end = (blocks.end * BLOCK).min(values.len());
-        let moments = sequential_slice_moments::<A, SKIP_NAN>(&values[start..end]);
-        match whole {
-            true => progress.finished(start..end),
-            false => progress.add(end - start),
-        }
-        return moments;
+        return leaf_moments::<A, SKIP_NAN>(values, &blocks, progress, whole);
     }
     let mid = blocks.start + blocks.len() / 2;
     let (left, right) = rayon::join(
