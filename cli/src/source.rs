@@ -220,7 +220,9 @@ fn which_member<T>(path: &Path) -> CliResult<T> {
 
 /// The error for a bare joblib dump where one array is needed: which key?
 fn which_key<T>(path: &Path) -> CliResult<T> {
-    let dump = npmap::joblib::read(path)?;
+    // Mapped, not read: listing the arrays touches only the pickle.
+    // SAFETY: the mapping is read-only and lives only while the command runs.
+    let dump = unsafe { npmap::joblib::load(path, MmapMode::ReadOnly) }?;
     let keys: Vec<String> = dump.arrays().into_iter().map(|(k, _)| k).collect();
     match keys.first() {
         None => fail(format!("{}: the dump holds no arrays", path.display())),
