@@ -262,6 +262,45 @@ impl NpzReader {
         self.read_member(member)
     }
 
+    /// Reads the members `names` into memory, in parallel (one member per task on
+    /// rayon's pool, each checked as [`read`](NpzReader::read) checks it), and returns
+    /// the arrays in the order of `names`. Every name is looked up before anything is
+    /// read.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.npz");
+    /// use npmap::ndarray::{Array1, Ix1};
+    /// let mut w = npmap::NpzWriter::compressed(&path)?;
+    /// w.add("x", &Array1::<f32>::from_elem(1000, 0.5))?;
+    /// w.add("y", &Array1::<f32>::from_elem(10, 2.0))?;
+    /// w.finish()?;
+    /// let z = npmap::NpzReader::open(&path)?;
+    /// let [x, y]: [Array1<f32>; 2] = z.read_many::<f32, Ix1>(&["x", "y"])?.try_into().unwrap();
+    /// assert_eq!((x.sum(), y.sum()), (500.0, 20.0));
+    /// let names = z.names();
+    /// let all = z.read_many::<f32, Ix1>(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    /// assert_eq!(all.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`NpzReader::read`], for the first failing member in the order of
+    /// `names` (a missing name is reported before any member is read).
+    pub fn read_many<A: Element, D: Dimension>(&self, names: &[&str]) -> Result<Vec<Array<A, D>>> {
+        use rayon::prelude::*;
+        let members = names
+            .iter()
+            .map(|name| self.member(name))
+            .collect::<Result<Vec<_>>>()?;
+        members
+            .into_par_iter()
+            .map(|member| self.read_member(member))
+            .collect()
+    }
+
     /// Maps stored member `name` as an array of `A` with `D` dimensions, without
     /// copying. The member must be stored (not compressed), in native byte order, and
     /// its data must start at an offset aligned for `A` (archives from
