@@ -52,6 +52,7 @@ use crate::fs::os::read_at;
 use crate::npy::save::write_items_as;
 use crate::npy::{MmapMode, NpyArray, NpyFile, read_array};
 
+mod deflated;
 mod member;
 mod reader;
 mod realign;
