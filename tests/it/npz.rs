@@ -725,3 +725,126 @@ fn zip64_members_past_4_gib_write_map_and_read_back_in_numpy() {
         );
     }
 }
+
+/// Values of a multi-block member: compressible (rounded) but not constant, so every
+/// 1 MiB block deflates to different bytes.
+fn blocky(n: usize) -> Array1<f32> {
+    Array1::from_iter((0..n).map(|i| ((i * 7919) % 1000) as f32 / 10.0 + (i / 100_000) as f32))
+}
+
+#[test]
+fn compressed_members_in_many_blocks_round_trip_through_numpy() {
+    if !crate::numpy::available("compressed_members_in_many_blocks_round_trip_through_numpy") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.npz");
+    // 3.5 MiB of data: four blocks, the last one partial; a member smaller than one
+    // block; an empty member; a member of exactly one block of .npy bytes.
+    let big = blocky(917_504);
+    let small = Array2::<i64>::from_shape_fn((10, 3), |(i, j)| i as i64 * 10 - j as i64);
+    let empty = Array1::<f64>::zeros(0);
+    let exact = Array1::<u8>::from_iter((0..(1usize << 20) - 128).map(|i| (i % 7) as u8));
+    let mut w = NpzWriter::compressed(&path).unwrap();
+    w.add("big", &big).unwrap();
+    w.add("small", &small).unwrap();
+    w.add("empty", &empty).unwrap();
+    w.add("exact", &exact).unwrap();
+    w.finish().unwrap();
+
+    let z = NpzReader::open(&path).unwrap();
+    assert_eq!(z.names(), ["big", "small", "empty", "exact"]);
+    assert_eq!(z.read::<f32, Ix1>("big").unwrap(), big);
+    assert_eq!(z.read::<i64, Ix2>("small").unwrap(), small);
+    assert_eq!(z.read::<f64, Ix1>("empty").unwrap(), empty);
+    assert_eq!(z.read::<u8, Ix1>("exact").unwrap(), exact);
+    let info = z.member_info("big").unwrap();
+    assert!(
+        info.compressed && info.stored_size < info.size / 2,
+        "{info:?}"
+    );
+    let [b, e]: [Array1<f32>; 2] = z
+        .read_many::<f32, Ix1>(&["big", "big"])
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!((b.len(), e[917_503]), (917_504, big[917_503]));
+
+    let script = r#"
+import sys, zipfile, zlib
+import numpy as np
+path = sys.argv[1]
+n = 917_504
+i = np.arange(n)
+big = (((i * 7919) % 1000) / 10.0).astype(np.float32) + (i // 100_000).astype(np.float32)
+want = {"big": big,
+        "small": np.array([[r * 10 - c for c in range(3)] for r in range(10)], dtype=np.int64),
+        "empty": np.zeros(0),
+        "exact": (np.arange((1 << 20) - 128) % 7).astype(np.uint8)}
+with np.load(path) as z:
+    assert z.files == list(want), z.files
+    for k, v in want.items():
+        got = z[k]
+        assert got.dtype == v.dtype and got.shape == v.shape, (k, got.dtype, got.shape)
+        assert np.array_equal(got, v), k
+with zipfile.ZipFile(path) as zf:
+    assert zf.testzip() is None
+    for info in zf.infolist():
+        assert info.compress_type == zipfile.ZIP_DEFLATED, info
+print("ok", len(want))
+"#;
+    let out = crate::numpy::run(script, &[&path]);
+    assert_eq!(out.trim(), "ok 4");
+}
+
+#[test]
+fn a_corrupt_block_of_a_compressed_member_is_refused_and_names_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.npz");
+    let big = blocky(700_000);
+    let mut w = NpzWriter::compressed(&path).unwrap();
+    w.add("big", &big).unwrap();
+    w.finish().unwrap();
+    let info = NpzReader::open(&path).unwrap().member_info("big").unwrap();
+    let size = info.size;
+    // Flip the stored CRC-32 in the central directory (offset 16 of its record).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let central = bytes
+        .windows(4)
+        .rposition(|w| w == [0x50, 0x4b, 0x01, 0x02])
+        .unwrap();
+    bytes[central + 16] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = NpzReader::open(&path)
+        .unwrap()
+        .read::<f32, Ix1>("big")
+        .unwrap_err();
+    match (e.path(), e.kind()) {
+        (
+            Some(p),
+            ErrorKind::Crc {
+                expected,
+                found,
+                len,
+            },
+        ) => {
+            assert!(p.ends_with("c.npz:big"), "{e}");
+            assert_eq!(expected ^ found, 0xFF);
+            assert_eq!(*len, size);
+        }
+        _ => panic!("expected a CRC error, got {e}"),
+    }
+}
+
+#[test]
+fn a_compressed_archive_refuses_a_name_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.npz");
+    let mut w = NpzWriter::compressed(&path).unwrap();
+    w.add("a", &Array1::<u8>::zeros(3)).unwrap();
+    let e = w.add("a", &Array1::<u8>::zeros(3)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Zip { .. }), "{e}");
+    assert!(e.to_string().contains("a.npy"), "{e}");
+    w.finish().unwrap();
+    assert_eq!(NpzReader::open(&path).unwrap().names(), ["a"]);
+}
