@@ -341,11 +341,11 @@ impl<'a> BlockDeflater<'a> {
             self.compressed += output.bytes.len() as u64;
         }
         // Reuse one input buffer for the next block.
-        if let Some(mut buffer) = blocks.into_iter().next() {
-            if self.pending.capacity() == 0 {
-                buffer.clear();
-                self.pending = buffer;
-            }
+        if let Some(mut buffer) = blocks.into_iter().next()
+            && self.pending.capacity() == 0
+        {
+            buffer.clear();
+            self.pending = buffer;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use super::*;
 /// Where the members go: the zip crate's writer for stored members, npmap's own
 /// container for deflated ones (see `deflated`).
 enum Out {
-    Stored(ZipWriter<ArchiveSink<BufWriter<File>>>),
+    Stored(Box<ZipWriter<ArchiveSink<BufWriter<File>>>>),
     Deflated(DeflatedArchive),
 }
 
@@ -105,7 +105,7 @@ impl NpzWriter {
         let (temp_path, file) = create_temp_beside(path)?;
         let (out, state) = if method == CompressionMethod::Stored {
             let (sink, state) = ArchiveSink::new(BufWriter::with_capacity(COPY_BUFFER, file));
-            (Out::Stored(ZipWriter::new(sink)), state)
+            (Out::Stored(Box::new(ZipWriter::new(sink))), state)
         } else {
             (Out::Deflated(DeflatedArchive::new(file)), Arc::default())
         };
@@ -171,7 +171,7 @@ impl NpzWriter {
                     .large_file(needs_zip64(data_len));
                 zip.start_file(full_name, options)
                     .map_err(|e| zip_write_error(&path, e))?;
-                write_items_as(zip, array, &A::dtype()).map_err(|e| e.in_file(&path))
+                write_items_as(&mut **zip, array, &A::dtype()).map_err(|e| e.in_file(&path))
             }
             Out::Deflated(archive) => {
                 if archive.has(&full_name) {
