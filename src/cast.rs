@@ -227,7 +227,12 @@ pub(crate) fn read_elements<A: Element>(
     finish::<A>(bits, swap, origin)
 }
 
-fn finish<A: Element>(mut bits: Vec<A::Raw>, swap: bool, origin: Origin) -> Result<Vec<A>> {
+/// Raw items as elements: swapped when `swap`, `bool` bytes checked.
+pub(crate) fn finish<A: Element>(
+    mut bits: Vec<A::Raw>,
+    swap: bool,
+    origin: Origin,
+) -> Result<Vec<A>> {
     if swap && A::SWAP_UNIT > 1 {
         bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits)
             .chunks_exact_mut(A::SWAP_UNIT)

@@ -207,12 +207,7 @@ fn read_data<A: Element, D: Dimension>(
     header: &Header,
     checked: bool,
 ) -> Result<Array<A, D>> {
-    let swap = match match_element::<A>(&header.dtype) {
-        ElementMatch::Native => false,
-        ElementMatch::Swapped => true,
-        ElementMatch::Different => return Err(dtype_mismatch::<A>(&header.dtype)),
-    };
-    let dim = dimension::<D>(&header.shape)?;
+    let (swap, dim) = raw_layout::<A, D>(header)?;
     let count = header.len();
     // With the length checked, read in one step; from a stream, grow as data arrives.
     let step = match checked {
@@ -223,6 +218,36 @@ fn read_data<A: Element, D: Dimension>(
         data_offset: header.data_offset,
     };
     let elements = cast::read_elements::<A>(reader, count, step, swap, origin)?;
+    Array::from_shape_vec(dim.set_f(header.fortran_order), elements).map_err(|_| {
+        Error::from(ErrorKind::ShapeOverflow {
+            shape: header.shape.iter().map(|&d| d as u64).collect(),
+            itemsize: header.dtype.itemsize(),
+        })
+    })
+}
+
+/// Whether `A` reads `header`'s data swapped, and its shape as `D`: the checks to make
+/// before allocating for the data.
+pub(crate) fn raw_layout<A: Element, D: Dimension>(header: &Header) -> Result<(bool, D)> {
+    let swap = match match_element::<A>(&header.dtype) {
+        ElementMatch::Native => false,
+        ElementMatch::Swapped => true,
+        ElementMatch::Different => return Err(dtype_mismatch::<A>(&header.dtype)),
+    };
+    Ok((swap, dimension::<D>(&header.shape)?))
+}
+
+/// The array of `header` from its data's raw items, as read from the file.
+pub(crate) fn array_from_raw<A: Element, D: Dimension>(
+    header: &Header,
+    bits: Vec<A::Raw>,
+    swap: bool,
+) -> Result<Array<A, D>> {
+    let dim = dimension::<D>(&header.shape)?;
+    let origin = Origin {
+        data_offset: header.data_offset,
+    };
+    let elements = cast::finish::<A>(bits, swap, origin)?;
     Array::from_shape_vec(dim.set_f(header.fortran_order), elements).map_err(|_| {
         Error::from(ErrorKind::ShapeOverflow {
             shape: header.shape.iter().map(|&d| d as u64).collect(),

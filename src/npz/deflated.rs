@@ -32,6 +32,13 @@ const END_SIG: u32 = 0x0605_4b50;
 const ZIP64_END_SIG: u32 = 0x0606_4b50;
 const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
 const ZIP64_EXTRA: u16 = 0x0001;
+/// The central-directory extra field in which npmap records a member's blocks:
+/// `u32` block size, then the `u32` deflated size of each block (little-endian).
+/// Zip readers skip extra fields they do not know (`zipfile`, `unzip`, the zip crate);
+/// npmap's reader uses it to inflate the blocks in parallel.
+pub(super) const BLOCKS_EXTRA: u16 = 0x706e;
+/// The most blocks an index holds: what fits in one extra field beside a zip64 one.
+const MAX_INDEXED_BLOCKS: usize = (0xFFFF - 4 - 28 - 4) / 4 - 1;
 const DEFLATE: u16 = 8;
 const U32_MAX: u64 = 0xFFFF_FFFF;
 /// 1980-01-01 00:00, the earliest DOS date (what the zip crate writes by default).
@@ -46,6 +53,8 @@ struct Entry {
     compressed: u64,
     size: u64,
     offset: u64,
+    /// Deflated size of each block, when there are several and the index fits.
+    blocks: Vec<u32>,
 }
 
 /// A compressed archive being written to `out` (the temporary file).
@@ -141,7 +150,10 @@ impl DeflatedArchive {
         self.put(&header).map_err(io_error)?;
         let mut deflater = BlockDeflater::new(self);
         fill(&mut deflater)?;
-        let (crc, size, compressed) = deflater.finish().map_err(io_error)?;
+        let (crc, size, compressed, mut blocks) = deflater.finish().map_err(io_error)?;
+        if blocks.len() < 2 || blocks.len() > MAX_INDEXED_BLOCKS {
+            blocks = Vec::new();
+        }
         if !zip64 && (size >= U32_MAX || compressed >= U32_MAX) {
             return Err(Error::at(
                 path,
@@ -178,6 +190,7 @@ impl DeflatedArchive {
             compressed,
             size,
             offset,
+            blocks,
         });
         Ok(())
     }
@@ -195,7 +208,21 @@ impl DeflatedArchive {
             }
             let zip64 = !extra.is_empty();
             let version: u16 = if zip64 { 45 } else { 20 };
-            let mut rec = Vec::with_capacity(46 + e.name.len() + 4 + extra.len());
+            let mut fields = Vec::new();
+            if zip64 {
+                fields.extend(u16le(ZIP64_EXTRA));
+                fields.extend(u16le(extra.len() as u16));
+                fields.extend(extra);
+            }
+            if !e.blocks.is_empty() {
+                fields.extend(u16le(BLOCKS_EXTRA));
+                fields.extend(u16le(4 + 4 * e.blocks.len() as u16));
+                fields.extend(u32le(BLOCK as u32));
+                for &b in &e.blocks {
+                    fields.extend(u32le(b));
+                }
+            }
+            let mut rec = Vec::with_capacity(46 + e.name.len() + fields.len());
             rec.extend(u32le(CENTRAL_SIG));
             rec.extend(u16le((3 << 8) | version)); // made by: Unix
             rec.extend(u16le(version));
@@ -207,18 +234,14 @@ impl DeflatedArchive {
             rec.extend(u32le(field32(e.compressed)));
             rec.extend(u32le(field32(e.size)));
             rec.extend(u16le(e.name.len() as u16));
-            rec.extend(u16le(if zip64 { 4 + extra.len() as u16 } else { 0 }));
+            rec.extend(u16le(fields.len() as u16));
             rec.extend(u16le(0)); // comment
             rec.extend(u16le(0)); // disk
             rec.extend(u16le(0)); // internal attributes
             rec.extend(u32le(UNIX_MODE));
             rec.extend(u32le(field32(e.offset)));
             rec.extend(e.name.as_bytes());
-            if zip64 {
-                rec.extend(u16le(ZIP64_EXTRA));
-                rec.extend(u16le(extra.len() as u16));
-                rec.extend(extra);
-            }
+            rec.extend(fields);
             self.put(&rec)?;
         }
         let size = self.pos - start;
@@ -309,6 +332,9 @@ pub(super) struct BlockDeflater<'a> {
     crc: crc32fast::Hasher,
     size: u64,
     compressed: u64,
+    /// Deflated size of each block written (4 bytes per MiB of member; dropped past
+    /// what an index can hold).
+    blocks: Vec<u32>,
 }
 
 impl<'a> BlockDeflater<'a> {
@@ -321,6 +347,7 @@ impl<'a> BlockDeflater<'a> {
             crc: crc32fast::Hasher::new(),
             size: 0,
             compressed: 0,
+            blocks: Vec::new(),
         }
     }
 
@@ -339,6 +366,9 @@ impl<'a> BlockDeflater<'a> {
             self.crc.combine(&output.crc);
             self.size += block.len() as u64;
             self.compressed += output.bytes.len() as u64;
+            if self.blocks.len() <= MAX_INDEXED_BLOCKS {
+                self.blocks.push(output.bytes.len() as u32);
+            }
         }
         // Reuse one input buffer for the next block.
         if let Some(mut buffer) = blocks.into_iter().next()
@@ -350,14 +380,21 @@ impl<'a> BlockDeflater<'a> {
         Ok(())
     }
 
-    /// Deflates what is left, the last block final; returns CRC-32, size, compressed size.
-    fn finish(mut self) -> io::Result<(u32, u64, u64)> {
+    /// Deflates what is left, the last block final; returns CRC-32, size, compressed size
+    /// and the blocks' deflated sizes.
+    fn finish(mut self) -> io::Result<(u32, u64, u64, Vec<u32>)> {
         let pending = std::mem::take(&mut self.pending);
         if !pending.is_empty() || self.batch.is_empty() {
             self.batch.push(pending);
         }
         self.flush_batch(true)?;
-        Ok((self.crc.clone().finalize(), self.size, self.compressed))
+        let blocks = std::mem::take(&mut self.blocks);
+        Ok((
+            self.crc.clone().finalize(),
+            self.size,
+            self.compressed,
+            blocks,
+        ))
     }
 }
 

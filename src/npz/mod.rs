@@ -53,6 +53,7 @@ use crate::npy::save::write_items_as;
 use crate::npy::{MmapMode, NpyArray, NpyFile, read_array};
 
 mod deflated;
+mod inflate;
 mod member;
 mod reader;
 mod realign;
@@ -102,6 +103,8 @@ pub(super) struct Member {
     pub(super) data_start: u64,
     /// Where the member's local header starts in the archive.
     pub(super) header_start: u64,
+    /// The block index npmap's compressed writer records, when there is one.
+    pub(super) blocks: Option<inflate::BlockIndex>,
 }
 
 /// What [`NpzReader::member_info`] tells about one member.

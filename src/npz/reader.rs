@@ -107,7 +107,12 @@ impl NpzReader {
                 CompressionMethod::Deflated => Method::Deflated,
                 other => Method::Other(other.to_string()),
             };
+            let blocks = match method {
+                Method::Deflated => inflate::index_at(&file, entry.central_header_start()),
+                _ => None,
+            };
             let member = Member {
+                blocks,
                 method,
                 encrypted: entry.encrypted(),
                 compressed_size: entry.compressed_size(),
@@ -492,7 +497,10 @@ impl NpzReader {
     ) -> Result<Array<A, D>> {
         let path = member_path(&self.path, &member.display);
         // The sizes agree before anything is allocated.
-        self.member_header(member, &path)?;
+        let header = self.member_header(member, &path)?;
+        if let Some(result) = self.read_blocks(member, &header, &path) {
+            return result;
+        }
         let mut stream = self.stream(member, &path)?;
         // A stored member's declared size is backed by bytes of the file (checked at
         // open), so it can be allocated at once; a deflated member's is only a claim,

@@ -848,3 +848,42 @@ fn a_compressed_archive_refuses_a_name_twice() {
     w.finish().unwrap();
     assert_eq!(NpzReader::open(&path).unwrap().names(), ["a"]);
 }
+
+#[test]
+fn a_wrong_block_index_falls_back_to_the_sequential_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.npz");
+    let big = blocky(917_504);
+    let mut w = NpzWriter::compressed(&path).unwrap();
+    w.add("big", &big).unwrap();
+    w.finish().unwrap();
+    assert_eq!(
+        NpzReader::open(&path)
+            .unwrap()
+            .read::<f32, Ix1>("big")
+            .unwrap(),
+        big
+    );
+    // The index field (id 0x706e) follows the name in the central directory record:
+    // shift one byte between the first two blocks' sizes, keeping their sum.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let central = bytes
+        .windows(4)
+        .rposition(|w| w == [0x50, 0x4b, 0x01, 0x02])
+        .unwrap();
+    let field = central + 46 + "big.npy".len();
+    assert_eq!(bytes[field..field + 2], [0x6e, 0x70]);
+    let first = field + 8;
+    let a = u32::from_le_bytes(bytes[first..first + 4].try_into().unwrap());
+    let b = u32::from_le_bytes(bytes[first + 4..first + 8].try_into().unwrap());
+    bytes[first..first + 4].copy_from_slice(&(a + 1).to_le_bytes());
+    bytes[first + 4..first + 8].copy_from_slice(&(b - 1).to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        NpzReader::open(&path)
+            .unwrap()
+            .read::<f32, Ix1>("big")
+            .unwrap(),
+        big
+    );
+}
