@@ -24,7 +24,8 @@ enum Out {
 /// archive as usual; [`compressed`](NpzWriter::compressed) deflates them at
 /// `np.savez_compressed`'s level, on all cores: each member in independent blocks of
 /// 1 MiB deflated in parallel, which together form one deflate stream any zip reader
-/// inflates.
+/// inflates; the blocks' sizes go in a central-directory extra field that zip readers
+/// skip and [`NpzReader::read`] uses to inflate them in parallel too.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
