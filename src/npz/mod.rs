@@ -8,7 +8,9 @@
 //! `Member*` errors from the start of the archive.
 //!
 //! The submodules: `reader` ([`NpzReader`]), `member` (streams over a member's bytes,
-//! stored or inflated, CRC-checked), `writer` ([`NpzWriter`]) and `realign`.
+//! stored or inflated, CRC-checked), `writer` ([`NpzWriter`]), `deflated` (compressed
+//! archives deflated in blocks on all cores, and their zip container), `inflate` (the
+//! parallel read of those blocks) and `realign`.
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
