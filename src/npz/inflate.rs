@@ -9,7 +9,7 @@ use bytemuck::Zeroable;
 use flate2::{Decompress, FlushDecompress, Status};
 use rayon::prelude::*;
 
-use super::deflated::BLOCKS_EXTRA;
+use super::deflated::{BLOCK, BLOCKS_EXTRA};
 use super::*;
 use crate::npy::read::{array_from_raw, raw_layout};
 
@@ -90,8 +90,12 @@ impl NpzReader {
         let (block, total) = (index.block, member.size);
         let n = index.sizes.len() as u64;
         let packed: u64 = index.sizes.iter().map(|&s| u64::from(s)).sum();
-        if block == 0
+        // Only the block size npmap writes, and no more output than deflate can make
+        // of the member's bytes (1032 to 1 at best): the allocation below is sized by
+        // the file, not by a claim.
+        if block != BLOCK as u64
             || total == 0
+            || total > member.compressed_size.saturating_mul(1032)
             || n.checked_sub(1)?.checked_mul(block)? >= total
             || n.checked_mul(block)? < total
             || packed != member.compressed_size
