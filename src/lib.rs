@@ -59,7 +59,7 @@ pub use compute::fill::{
     par_fill_with, uniform_at,
 };
 pub use compute::kernels::{StatElement, kernel_instruction_set};
-pub use compute::moments::Moments;
+pub use compute::moments::{InvalidMoments, Moments};
 pub use compute::par_stats::ParStats;
 pub use compute::progress::Progress;
 pub use error::{Error, ErrorKind, IoError, Result};

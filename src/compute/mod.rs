@@ -11,6 +11,8 @@ mod f32_kernels;
 pub(crate) mod fill;
 pub(crate) mod kernels;
 pub(crate) mod moments;
+#[cfg(feature = "serde")]
+mod moments_wire;
 pub(crate) mod par_stats;
 pub(crate) mod progress;
 pub(crate) mod whole;

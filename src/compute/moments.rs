@@ -7,6 +7,12 @@
 /// from blocks or threads combine without a second pass.
 ///
 /// Empty moments (count 0) report sum 0 and NaN for mean, variance, min and max.
+///
+/// Moments computed elsewhere (another process, another machine) travel as their
+/// [`parts`](Moments::parts) and come back bit for bit with
+/// [`from_parts`](Moments::from_parts); with the crate's `serde` feature, `Moments` is
+/// `Serialize` and `Deserialize` as those six parts (non-finite ones as the strings
+/// `"NaN"`, `"inf"`, `"-inf"` in JSON and other human-readable formats).
 /// Equality compares the stored fields, so moments holding NaN are never equal.
 ///
 /// ```
@@ -134,6 +140,83 @@ impl Moments {
         }
     }
 
+    /// The stored parts `(count, sum, mean, m2, min, max)`, as the accessors report
+    /// them (NaN mean, M2, min and max when empty): what a process sends another
+    /// for [`Moments::from_parts`] to rebuild and [`merge`](Moments::merge) exactly.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let m = Moments::from_slice(&[1.0f64, 3.0]);
+    /// assert_eq!(m.parts(), (2, 4.0, 2.0, 2.0, 1.0, 3.0));
+    /// let (n, sum, mean, m2, min, max) = m.parts();
+    /// assert_eq!(Moments::from_parts(n, sum, mean, m2, min, max), Ok(m));
+    /// ```
+    pub fn parts(&self) -> (u64, f64, f64, f64, f64, f64) {
+        (
+            self.count,
+            self.sum,
+            self.mean(),
+            self.m2(),
+            self.min(),
+            self.max(),
+        )
+    }
+
+    /// Moments from their parts, as [`Moments::parts`] gives them: bit for bit the
+    /// moments those parts came from, so results computed elsewhere merge as if
+    /// computed here.
+    ///
+    /// ```
+    /// use npmap::Moments;
+    /// let here = Moments::from_slice(&[1.0f64, 2.0]);
+    /// let elsewhere = Moments::from_parts(3, 12.0, 4.0, 2.0, 3.0, 5.0).unwrap();
+    /// let all = here.merge(&elsewhere);
+    /// assert_eq!(all, Moments::from_slice(&[1.0f64, 2.0, 3.0, 4.0, 5.0]));
+    /// assert!(Moments::from_parts(2, 3.0, 1.5, -0.5, 1.0, 2.0).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidMoments`] when no set of values has these parts: a negative M2, a
+    /// minimum above the maximum, a NaN minimum with a non-NaN maximum (or the reverse),
+    /// or empty moments (count 0) whose sum is not 0 or whose other parts are not NaN.
+    pub fn from_parts(
+        count: u64,
+        sum: f64,
+        mean: f64,
+        m2: f64,
+        min: f64,
+        max: f64,
+    ) -> Result<Moments, InvalidMoments> {
+        let invalid = |reason: &'static str| Err(InvalidMoments { reason });
+        if count == 0 {
+            if sum != 0.0 {
+                return invalid("empty moments (count 0) must have sum 0");
+            }
+            if !(mean.is_nan() && m2.is_nan() && min.is_nan() && max.is_nan()) {
+                return invalid("empty moments (count 0) must have NaN mean, m2, min and max");
+            }
+            return Ok(Moments::new());
+        }
+        if m2 < 0.0 {
+            return invalid("m2, a sum of squares, must not be negative");
+        }
+        if min.is_nan() != max.is_nan() {
+            return invalid("min and max must be both NaN or neither");
+        }
+        if min > max {
+            return invalid("min must not exceed max");
+        }
+        Ok(Moments {
+            count,
+            mean,
+            m2,
+            sum,
+            min,
+            max,
+        })
+    }
+
     /// Number of values (for the `nan` reductions: of non-NaN values).
     ///
     /// ```
@@ -243,3 +326,23 @@ pub(super) fn nan_propagating_max(a: f64, b: f64) -> f64 {
         a
     }
 }
+
+/// Parts that no set of values has, refused by [`Moments::from_parts`].
+///
+/// ```
+/// use npmap::Moments;
+/// let e = Moments::from_parts(1, 2.0, 2.0, 0.0, 3.0, 1.0).unwrap_err();
+/// assert_eq!(e.to_string(), "invalid moments: min must not exceed max");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidMoments {
+    reason: &'static str,
+}
+
+impl std::fmt::Display for InvalidMoments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid moments: {}", self.reason)
+    }
+}
+
+impl std::error::Error for InvalidMoments {}

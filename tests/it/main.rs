@@ -15,6 +15,7 @@ pub(crate) mod fixtures;
 mod hostile;
 mod joblib;
 mod layering;
+mod moments_wire;
 mod mutation;
 mod npz;
 mod numpy;
