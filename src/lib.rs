@@ -52,6 +52,7 @@ mod format;
 mod fs;
 pub mod joblib;
 mod npy;
+pub mod npy_stack;
 pub mod npz;
 
 pub use compute::fill::{

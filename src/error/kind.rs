@@ -468,6 +468,14 @@ pub enum ErrorKind {
         /// What the value is (`int`, `dict`, `object`, ...).
         found: String,
     },
+
+    /// A directory that is not a Dask npy-stack npmap reads: its `info` pickle is
+    /// missing or malformed, or a block's shape or dtype disagrees with it.
+    #[error("not a Dask npy-stack: {reason}")]
+    BadStack {
+        /// What was expected and what was found.
+        reason: String,
+    },
 }
 
 impl ErrorKind {

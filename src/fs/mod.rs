@@ -6,4 +6,5 @@
 //! May import: `crate::error`. Imported by: `npy`, `npz` and the writers.
 
 pub(crate) mod durable;
+pub(crate) mod durable_dir;
 pub(crate) mod os;

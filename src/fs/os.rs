@@ -371,3 +371,47 @@ pub(crate) fn link_unnamed(_file: &File, _dest: &Path) -> io::Result<()> {
         "unnamed files are only implemented on Linux",
     ))
 }
+
+/// Swaps the names `a` and `b` atomically (`renameat2(RENAME_EXCHANGE)`): both must
+/// exist, on one filesystem. `Unsupported` where the platform or the filesystem
+/// cannot.
+#[cfg(target_os = "linux")]
+pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let b = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: both are NUL-terminated strings that outlive the call; the system call
+    // reads them and no other memory of ours.
+    let code = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    match code {
+        0 => Ok(()),
+        _ => {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::ENOSYS | libc::EINVAL) => Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the filesystem cannot exchange names",
+                )),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "exchanging names is only implemented on Linux",
+    ))
+}

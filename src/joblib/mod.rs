@@ -56,6 +56,7 @@ mod writer;
 pub use array::JoblibArray;
 pub use value::{Node, NodeId, Value};
 pub use writer::JoblibWriter;
+pub(crate) use writer::Ops;
 
 use array::Buffer;
 

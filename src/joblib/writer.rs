@@ -64,17 +64,18 @@ impl std::fmt::Debug for JoblibWriter {
     }
 }
 
-/// A pickle opcode stream being built.
+/// A pickle opcode stream being built (protocol 4 opcodes, no memo): the dumps'
+/// pickles, and Dask's npy-stack `info`.
 #[derive(Default)]
-struct Ops(Vec<u8>);
+pub(crate) struct Ops(pub(crate) Vec<u8>);
 
 impl Ops {
-    fn op(&mut self, op: u8) -> &mut Self {
+    pub(crate) fn op(&mut self, op: u8) -> &mut Self {
         self.0.push(op);
         self
     }
 
-    fn str(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn str(&mut self, s: &str) -> &mut Self {
         match u8::try_from(s.len()) {
             Ok(n) => self.0.extend([0x8c, n]),
             Err(_) => {
@@ -86,7 +87,7 @@ impl Ops {
         self
     }
 
-    fn int(&mut self, v: i64) -> &mut Self {
+    pub(crate) fn int(&mut self, v: i64) -> &mut Self {
         match v {
             0..=0xff => self.0.extend([b'K', v as u8]),
             0x100..=0xffff => {
@@ -105,11 +106,11 @@ impl Ops {
         self
     }
 
-    fn global(&mut self, module: &str, name: &str) -> &mut Self {
+    pub(crate) fn global(&mut self, module: &str, name: &str) -> &mut Self {
         self.str(module).str(name).op(0x93)
     }
 
-    fn tuple_of_ints(&mut self, items: &[usize]) -> &mut Self {
+    pub(crate) fn tuple_of_ints(&mut self, items: &[usize]) -> &mut Self {
         match items.len() {
             0 => return self.op(b')'),
             1..=3 => {}
@@ -128,7 +129,7 @@ impl Ops {
 
     /// `numpy.dtype(code, False, True)` with the state NumPy pickles for `descr`
     /// (`<f4`, `|b1`, ...): the number types an [`Element`] has.
-    fn dtype(&mut self, descr: &str) -> &mut Self {
+    pub(crate) fn dtype(&mut self, descr: &str) -> &mut Self {
         let (order, code) = descr.split_at(1);
         self.global("numpy", "dtype")
             .str(code)

@@ -17,6 +17,7 @@ mod joblib;
 mod layering;
 mod moments_wire;
 mod mutation;
+mod npy_stack;
 mod npz;
 mod numpy;
 mod print;

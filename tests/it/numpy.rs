@@ -82,6 +82,31 @@ pub(crate) fn joblib_available(test: &str) -> bool {
     imports
 }
 
+/// True when numpy and each of `modules` import (see [`available`]); otherwise says
+/// that the calling test skipped its part, or panics when NumPy tests are required
+/// (`NPMAP_REQUIRE_NUMPY=1`, as in CI, which installs them all).
+pub(crate) fn modules_available(test: &str, modules: &[&str]) -> bool {
+    if !available(test) {
+        return false;
+    }
+    let imports = Command::new("python3")
+        .args(["-c", &format!("import {}", modules.join(", "))])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !imports {
+        let required = std::env::var("NPMAP_REQUIRE_NUMPY").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "{test}: {modules:?} are required (NPMAP_REQUIRE_NUMPY=1) but do not all import"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: part skipped ({modules:?} not available)"
+        );
+    }
+    imports
+}
+
 /// Runs a Python script with `args`; panics with its output when it fails, and
 /// returns its standard output.
 pub(crate) fn run(script: &str, args: &[&Path]) -> String {
