@@ -429,5 +429,84 @@ fn a_killed_save_leaves_the_old_stack_or_the_new_one() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, ["s"], "after {kills} kills (generations seen: {seen:?})");
+    assert_eq!(
+        names,
+        ["s"],
+        "after {kills} kills (generations seen: {seen:?})"
+    );
+}
+
+/// A Dask cluster of two worker processes on the loopback interface reads a stack
+/// npmap wrote: its `mean(0)` and `std(0)` are npmap's, and the blocks were read in
+/// the workers, not in the client.
+#[test]
+fn a_dask_cluster_computes_npmaps_statistics_from_a_stack_npmap_wrote() {
+    if !numpy::modules_available("npy_stack on a LocalCluster", &["dask.distributed"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("x.npys");
+    let x = Array2::<f64>::from_shape_fn((20_011, 6), |(i, j)| {
+        ((i * 6 + j) as f64 * 0.013).sin() * 10f64.powi(j as i32 - 2) + j as f64 * 1e3
+    });
+    npy_stack::save(&d, &x, Axis(0), 2_048).unwrap();
+    let script = r#"
+import json, os, sys
+import numpy as np
+import dask.array as da
+from dask.distributed import Client, LocalCluster
+
+if __name__ == '__main__':
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                      host='127.0.0.1', dashboard_address=None) as cluster, \
+         Client(cluster, timeout='60s') as client:
+        x = da.from_npy_stack(sys.argv[1])
+        mean, std = da.compute(x.mean(0), x.std(0))
+        pids = set(x.map_blocks(lambda b: np.full((1,) * b.ndim, os.getpid()),
+                                chunks=(1, 1)).compute().ravel().tolist())
+        workers = len(client.scheduler_info()['workers'])
+    print(json.dumps({'mean': mean.tolist(), 'std': std.tolist(), 'workers': workers,
+                      'pids': sorted(pids), 'client': os.getpid(), 'blocks': x.numblocks[0]}))
+"#;
+    let out = std::process::Command::new("timeout")
+        .args(["180", "python3", "-c", script])
+        .arg(&d)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the cluster run failed ({:?}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(found["workers"], 2);
+    assert_eq!(found["blocks"], 10);
+    let client = found["client"].as_u64().unwrap();
+    let pids: Vec<u64> = serde_json::from_value(found["pids"].clone()).unwrap();
+    assert!(
+        !pids.is_empty() && !pids.contains(&client),
+        "blocks read in {pids:?}, client {client}"
+    );
+
+    let s = open(&d).unwrap();
+    let columns = s.par_moments_axis::<f64>(Axis(0)).unwrap();
+    for (j, m) in columns.iter().enumerate() {
+        let (mean, std) = (
+            found["mean"][j].as_f64().unwrap(),
+            found["std"][j].as_f64().unwrap(),
+        );
+        assert!(
+            (m.mean() - mean).abs() <= 1e-12 * mean.abs().max(std),
+            "column {j} mean {} vs {mean}",
+            m.mean()
+        );
+        assert!(
+            (m.std(0) - std).abs() <= 1e-12 * std,
+            "column {j} std {} vs {std}",
+            m.std(0)
+        );
+    }
 }
