@@ -54,6 +54,9 @@ pub mod joblib;
 mod npy;
 pub mod npy_stack;
 pub mod npz;
+#[cfg(feature = "zarr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zarr")))]
+pub mod zarr;
 
 pub use compute::fill::{
     FillFloat, normal_at, par_fill, par_fill_columns, par_fill_normal, par_fill_uniform,

@@ -462,6 +462,16 @@ pub enum ErrorKind {
         available: Vec<String>,
     },
 
+    /// A Zarr store (or the options for writing one) that npmap cannot use: metadata
+    /// zarrs rejects, a data type or chunk grid npmap does not handle, a chunk that does
+    /// not decode, or a chunk shape that does not fit the array. Only with the `zarr`
+    /// feature do these arise.
+    #[error("Zarr: {reason}")]
+    Zarr {
+        /// What was expected and what was found (zarrs' own message where it has one).
+        reason: String,
+    },
+
     /// A value of a dump that is not an array was asked for as one.
     #[error("expected an array, found a {found}")]
     NotAnArray {

@@ -415,3 +415,60 @@ pub(crate) fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
         "exchanging names is only implemented on Linux",
     ))
 }
+
+/// How [`rename_dir`] may treat an existing `to`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum RenameMode {
+    /// Fail with `AlreadyExists` when `to` exists (`RENAME_NOREPLACE`).
+    NoReplace,
+    /// Swap `from` and `to` in one step (`RENAME_EXCHANGE`): afterwards `from` names
+    /// what `to` named. `to` must exist.
+    Exchange,
+}
+
+/// Renames `from` to `to` with `renameat2` (Linux 3.15+, on filesystems that support
+/// the flags): one atomic step, so a reader of `to` sees the old entry or the new one.
+/// Fails with `Unsupported` where that system call or its flags are missing.
+#[cfg(target_os = "linux")]
+pub(crate) fn rename_dir(from: &Path, to: &Path, mode: RenameMode) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let from = CString::new(from.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let to = CString::new(to.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let flags = match mode {
+        RenameMode::NoReplace => libc::RENAME_NOREPLACE,
+        RenameMode::Exchange => libc::RENAME_EXCHANGE,
+    };
+    // SAFETY: both are NUL-terminated strings that outlive the call; renameat2 reads
+    // them and no other memory of ours.
+    let code = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    match code {
+        0 => Ok(()),
+        _ => {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::ENOSYS | libc::EINVAL) => Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("renameat2 with flags is not supported here ({e})"),
+                )),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn rename_dir(_from: &Path, _to: &Path, _mode: RenameMode) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "atomic directory exchange is only implemented on Linux",
+    ))
+}

@@ -27,3 +27,4 @@ mod regressions;
 mod stats;
 mod structured;
 mod writing;
+mod zarr;

@@ -1,0 +1,655 @@
+//! [`ZarrArray`]: an opened Zarr array, read whole or chunk by chunk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ndarray::{
+    Array, ArrayD, ArrayView, ArrayViewMut, ArrayViewMutD, Axis, Dimension, IxDyn, SliceInfoElem,
+};
+use rayon::prelude::*;
+use zarrs::array::{Array as ZArray, ArrayMetadata};
+use zarrs::filesystem::FilesystemStore;
+
+use super::ZarrFormat;
+use super::types::{ZarrElement, npmap_dtype};
+use super::write::{unravel, zarr_error};
+use crate::cast::try_with_capacity;
+use crate::compute::kernels::StatElement;
+use crate::compute::moments::Moments;
+use crate::compute::par_stats::ParStats;
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::dtype::DType;
+use crate::format::element::Element;
+use crate::format::header::{Header, HeaderOptions};
+
+/// Chunks reduced per parallel round: bounds the partial results held at once. The
+/// results merge in chunk order whatever this is, so it does not change them.
+const CHUNKS_PER_ROUND: usize = 4096;
+
+/// A Zarr array (v2 or v3) opened with [`open`](super::open): its metadata checked,
+/// its chunks read when asked for. Reads are copies (compressed chunks are decoded,
+/// raw ones read); they run chunk-parallel on rayon's pool.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("X.zarr");
+/// use npmap::ndarray::{Array2, Axis};
+/// use npmap::zarr::{ZarrFormat, ZarrOptions};
+/// let x = Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f32);
+/// let options = ZarrOptions::new().format(ZarrFormat::V2).dimension_names(["row", "col"]);
+/// npmap::zarr::save(&path, &x, &[2, 2], &options)?;
+/// let z = npmap::zarr::open(&path)?;
+/// assert_eq!(z.chunk_grid_shape(), [3, 2]);
+/// assert_eq!(z.dimension_names(), Some(&[Some("row".to_string()), Some("col".to_string())][..]));
+/// assert_eq!((z.header().dtype.descr(), z.header().fortran_order), ("<f4".to_string(), false));
+/// let rows = z.par_moments_axis(Axis(1))?;
+/// assert_eq!(rows[[4]].mean(), 13.0);
+/// # Ok(()) }
+/// ```
+pub struct ZarrArray {
+    path: PathBuf,
+    array: ZArray<FilesystemStore>,
+    header: Header,
+    format: ZarrFormat,
+    chunk_shape: Vec<usize>,
+    grid: Vec<usize>,
+    codecs: Vec<String>,
+    dimension_names: Option<Vec<Option<String>>>,
+}
+
+impl std::fmt::Debug for ZarrArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZarrArray")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("dtype", &self.header.dtype)
+            .field("shape", &self.header.shape)
+            .field("chunk_shape", &self.chunk_shape)
+            .field("codecs", &self.codecs)
+            .finish()
+    }
+}
+
+/// A JSON array of non-negative integers as `usize`s.
+fn lengths(value: &serde_json::Value) -> Option<Vec<usize>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_u64().and_then(|n| usize::try_from(n).ok()))
+        .collect()
+}
+
+impl ZarrArray {
+    pub(super) fn open(path: &Path) -> Result<ZarrArray> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "open Zarr store", e))?;
+        if !meta.is_dir() {
+            return Err(zarr_error(
+                path,
+                "expected a Zarr store (a directory with zarr.json or .zarray), found a file",
+            ));
+        }
+        let store = Arc::new(
+            FilesystemStore::new(path)
+                .map_err(|e| zarr_error(path, format!("cannot open the store: {e}")))?,
+        );
+        let array = ZArray::open(store, "/").map_err(|e| {
+            zarr_error(
+                path,
+                format!(
+                    "expected an array's metadata (zarr.json or .zarray) that zarrs accepts: {e}"
+                ),
+            )
+        })?;
+        let json = serde_json::to_value(array.metadata())
+            .map_err(|e| zarr_error(path, format!("cannot render the metadata: {e}")))?;
+        let (format, chunk_shape, codecs, dimension_names) = match array.metadata() {
+            ArrayMetadata::V3(_) => {
+                let grid = &json["chunk_grid"];
+                if grid["name"] != "regular" {
+                    return Err(zarr_error(
+                        path,
+                        format!("expected a regular chunk grid, found {grid}"),
+                    ));
+                }
+                let chunks = lengths(&grid["configuration"]["chunk_shape"]).ok_or_else(|| {
+                    zarr_error(
+                        path,
+                        format!("chunk shape is not a list of lengths: {grid}"),
+                    )
+                })?;
+                let codecs = json["codecs"]
+                    .as_array()
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| c["name"].as_str().unwrap_or("?").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let names = array.dimension_names().clone();
+                (ZarrFormat::V3, chunks, codecs, names)
+            }
+            ArrayMetadata::V2(v2) => {
+                let chunks = lengths(&json["chunks"]).ok_or_else(|| {
+                    zarr_error(
+                        path,
+                        format!("chunks is not a list of lengths: {}", json["chunks"]),
+                    )
+                })?;
+                let mut codecs: Vec<String> = json["filters"]
+                    .as_array()
+                    .map(|fs| {
+                        fs.iter()
+                            .map(|f| f["id"].as_str().unwrap_or("?").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(id) = json["compressor"]["id"].as_str() {
+                    codecs.push(id.to_string());
+                }
+                let names = v2
+                    .attributes
+                    .get("_ARRAY_DIMENSIONS")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().map(|n| n.as_str().map(str::to_string)).collect());
+                (ZarrFormat::V2, chunks, codecs, names)
+            }
+        };
+        let dtype = npmap_dtype(array.data_type()).ok_or_else(|| {
+            let found = match format {
+                ZarrFormat::V3 => json["data_type"].to_string(),
+                _ => json["dtype"].to_string(),
+            };
+            zarr_error(
+                path,
+                format!(
+                    "data type {found} is not one npmap reads; expected bool, an integer, \
+                     float16/32/64 or complex64/128"
+                ),
+            )
+        })?;
+        let shape: Vec<usize> = array
+            .shape()
+            .iter()
+            .map(|&d| usize::try_from(d))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| zarr_error(path, "shape does not fit this machine's addresses"))?;
+        if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
+            return Err(zarr_error(
+                path,
+                format!(
+                    "chunk shape {chunk_shape:?} does not fit shape {shape:?}: expected {} \
+                     lengths of at least 1",
+                    shape.len()
+                ),
+            ));
+        }
+        let header = npy_header(&dtype, &shape).map_err(|e| e.in_file(path))?;
+        // A chunk is decoded into memory whole: its size must be one that can exist.
+        let chunk_len = chunk_shape
+            .iter()
+            .try_fold(1usize, |acc, &c| acc.checked_mul(c))
+            .filter(|&n| {
+                n.checked_mul(dtype.itemsize())
+                    .is_some_and(|b| b <= isize::MAX as usize)
+            })
+            .ok_or_else(|| {
+                zarr_error(
+                    path,
+                    format!("chunk shape {chunk_shape:?} overflows the address space"),
+                )
+            })?;
+        if !header.is_empty() {
+            try_with_capacity::<u8>(chunk_len * dtype.itemsize(), "a Zarr chunk")
+                .map_err(|e| e.in_file(path))?;
+        }
+        let grid = shape
+            .iter()
+            .zip(&chunk_shape)
+            .map(|(&d, &c)| d.div_ceil(c))
+            .collect();
+        Ok(ZarrArray {
+            path: path.to_path_buf(),
+            array,
+            header,
+            format,
+            chunk_shape,
+            grid,
+            codecs,
+            dimension_names,
+        })
+    }
+
+    /// The store's path, as given to [`open`](super::open).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u8]), &[1], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().path(), path);
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Zarr v2 or v3.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u8]), &[1], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().format(), npmap::zarr::ZarrFormat::V3);
+    /// ```
+    pub fn format(&self) -> ZarrFormat {
+        self.format
+    }
+
+    /// The array's dtype, in this machine's byte order (chunks are decoded to it).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1.0f32]), &[1], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().dtype(), &<f32 as npmap::Element>::dtype());
+    /// ```
+    pub fn dtype(&self) -> &DType {
+        &self.header.dtype
+    }
+
+    /// The array's shape.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::Array2::<u8>::zeros((4, 2)), &[3, 2], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().shape(), [4, 2]);
+    /// ```
+    pub fn shape(&self) -> &[usize] {
+        &self.header.shape
+    }
+
+    /// The header `np.save` would write for this array (dtype, C order, shape): what
+    /// converting the store to a `.npy` produces.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::Array2::<u8>::zeros((4, 2)), &[3, 2], &Default::default()).unwrap();
+    /// let h = npmap::zarr::open(&path).unwrap().header().clone();
+    /// assert_eq!((h.version, h.fortran_order, h.data_offset), ((1, 0), false, 128));
+    /// ```
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The shape of every chunk (edge chunks are cut at the array's end).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::Array2::<u8>::zeros((4, 2)), &[3, 2], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().chunk_shape(), [3, 2]);
+    /// ```
+    pub fn chunk_shape(&self) -> &[usize] {
+        &self.chunk_shape
+    }
+
+    /// How many chunks there are along each axis.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::Array2::<u8>::zeros((4, 2)), &[3, 2], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().chunk_grid_shape(), [2, 1]);
+    /// ```
+    pub fn chunk_grid_shape(&self) -> &[usize] {
+        &self.grid
+    }
+
+    /// The codecs a chunk goes through, in order, by name: v3's `codecs` (`bytes`,
+    /// `zstd`, ...); v2's filters and compressor (`zstd`, `gzip`; empty for raw chunks).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// use npmap::zarr::{Compression, ZarrOptions};
+    /// let o = ZarrOptions::new().compression(Compression::Zstd(0));
+    /// npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u8]), &[1], &o).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().codecs(), ["bytes", "zstd"]);
+    /// ```
+    pub fn codecs(&self) -> &[String] {
+        &self.codecs
+    }
+
+    /// The axes' names, when the store has them: v3's `dimension_names`, or v2's
+    /// `_ARRAY_DIMENSIONS` attribute (xarray's convention). A name may be missing.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u8]), &[1], &Default::default()).unwrap();
+    /// assert_eq!(npmap::zarr::open(&path).unwrap().dimension_names(), None);
+    /// ```
+    pub fn dimension_names(&self) -> Option<&[Option<String>]> {
+        self.dimension_names.as_deref()
+    }
+
+    /// Checks that `A` is the array's element type.
+    fn check_type<A: Element>(&self) -> Result<()> {
+        if A::dtype() != *self.dtype() {
+            return Err(Error::at(
+                &self.path,
+                ErrorKind::DTypeMismatch {
+                    found: self.dtype().descr(),
+                    found_name: self.dtype().name(),
+                    expected: A::NAME,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// The region of the array chunk `index` covers, and its shape.
+    fn region(&self, index: &[usize]) -> (Vec<SliceInfoElem>, Vec<usize>) {
+        index
+            .iter()
+            .zip(&self.chunk_shape)
+            .zip(self.shape())
+            .map(|((&i, &c), &d)| {
+                let start = i * c;
+                let end = (start + c).min(d);
+                (SliceInfoElem::from(start..end), end - start)
+            })
+            .unzip()
+    }
+
+    /// The in-bounds part of chunk `index`, decoded (the fill value where the chunk is
+    /// missing), in C order, with its shape.
+    fn decode<A: ZarrElement>(&self, index: &[usize]) -> Result<(Vec<usize>, Vec<A>)> {
+        let indices: Vec<u64> = index.iter().map(|&i| i as u64).collect();
+        let subset = self
+            .array
+            .chunk_subset_bounded(&indices)
+            .map_err(|e| zarr_error(&self.path, format!("chunk {indices:?}: {e}")))?;
+        let elements: Vec<A> = self
+            .array
+            .retrieve_array_subset::<Vec<A>>(&subset)
+            .map_err(|e| zarr_error(&self.path, format!("cannot read chunk {indices:?}: {e}")))?;
+        let (_, shape) = self.region(index);
+        Ok((shape, elements))
+    }
+
+    /// The whole array, chunks decoded in parallel (missing chunks are the fill
+    /// value).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("r.zarr");
+    /// use npmap::ndarray::{array, Array2, Ix2};
+    /// npmap::zarr::save(&path, &array![[1i16, 2, 3], [4, 5, 6]], &[1, 2], &Default::default())?;
+    /// let z = npmap::zarr::open(&path)?;
+    /// assert_eq!(z.read::<i16, Ix2>()?, array![[1, 2, 3], [4, 5, 6]]);
+    /// assert!(z.read::<f32, Ix2>().is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::DTypeMismatch`] when `A` is not the array's element type;
+    ///   [`ErrorKind::NdimMismatch`] when `D` has another number of axes.
+    /// - [`ErrorKind::OutOfMemory`] when the array does not fit in memory.
+    /// - [`ErrorKind::Zarr`] when a chunk cannot be read or decoded (a codec error,
+    ///   a chunk of the wrong size).
+    pub fn read<A: ZarrElement, D: Dimension>(&self) -> Result<Array<A, D>> {
+        self.check_type::<A>()?;
+        let shape = self.shape().to_vec();
+        if let Some(n) = D::NDIM
+            && n != shape.len()
+        {
+            return Err(Error::at(
+                &self.path,
+                ErrorKind::NdimMismatch {
+                    found: shape.len(),
+                    expected: n,
+                    shape,
+                },
+            ));
+        }
+        let len = self.header.len();
+        let mut data =
+            try_with_capacity::<A>(len, "array data").map_err(|e| e.in_file(&self.path))?;
+        data.resize(len, self.fill::<A>()?);
+        let mut out = ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .expect("the vector holds the array's elements");
+        self.read_into(out.view_mut())?;
+        Ok(out
+            .into_dimensionality::<D>()
+            .expect("the number of axes was checked"))
+    }
+
+    /// The fill value as an `A`.
+    fn fill<A: ZarrElement>(&self) -> Result<A> {
+        bytemuck::checked::try_pod_read_unaligned(self.array.fill_value().as_ne_bytes()).map_err(
+            |e| {
+                zarr_error(
+                    &self.path,
+                    format!("the fill value is not a valid {}: {e}", A::NAME),
+                )
+            },
+        )
+    }
+
+    /// Decodes the whole array into `out` (of the array's shape, any layout): a
+    /// `.npy` created and mapped with [`create_npy`](crate::create_npy) takes a store
+    /// without a copy of it in memory. Chunks are decoded in parallel, a row of
+    /// chunks along axis 0 at a time per thread.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("i.zarr");
+    /// use npmap::ndarray::{Array1, array};
+    /// npmap::zarr::save(&path, &array![1u32, 2, 3, 4, 5], &[2], &Default::default())?;
+    /// let mut out = Array1::<u32>::zeros(5);
+    /// npmap::zarr::open(&path)?.read_into(out.view_mut())?;
+    /// assert_eq!(out, array![1, 2, 3, 4, 5]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::DTypeMismatch`] when `A` is not the array's element type,
+    /// [`ErrorKind::Zarr`] when `out` has another shape or a chunk cannot be read.
+    pub fn read_into<A: ZarrElement, D: Dimension>(
+        &self,
+        out: ArrayViewMut<'_, A, D>,
+    ) -> Result<()> {
+        self.check_type::<A>()?;
+        let mut out: ArrayViewMutD<'_, A> = out.into_dyn();
+        if out.shape() != self.shape() {
+            return Err(zarr_error(
+                &self.path,
+                format!(
+                    "cannot read into an array of shape {:?}: expected the store's shape {:?}",
+                    out.shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        if out.ndim() == 0 {
+            let (_, values) = self.decode::<A>(&[])?;
+            out[[]] = values[0];
+            return Ok(());
+        }
+        let rest: Vec<usize> = self.grid[1..].to_vec();
+        let per_row: usize = rest.iter().product();
+        out.axis_chunks_iter_mut(Axis(0), self.chunk_shape[0])
+            .into_par_iter()
+            .enumerate()
+            .try_for_each(|(row, mut slab)| -> Result<()> {
+                let decoded: Vec<(Vec<usize>, Vec<usize>, Vec<A>)> = (0..per_row)
+                    .into_par_iter()
+                    .map(|j| {
+                        let mut index = vec![row];
+                        index.extend(unravel(j, &rest));
+                        let (shape, values) = self.decode::<A>(&index)?;
+                        Ok((index, shape, values))
+                    })
+                    .collect::<Result<_>>()?;
+                for (index, shape, values) in decoded {
+                    let (mut region, _) = self.region(&index);
+                    region[0] = SliceInfoElem::from(0..shape[0]);
+                    let chunk = ArrayView::from_shape(IxDyn(&shape), &values)
+                        .expect("zarrs decodes the chunk's elements");
+                    slab.slice_mut(region.as_slice()).assign(&chunk);
+                }
+                Ok(())
+            })
+    }
+
+    /// The moments of every element (missing chunks count as fill-value elements):
+    /// each chunk reduced with [`ParStats::par_moments`], in parallel, and the chunks'
+    /// moments merged in C order of the chunk grid, so the result does not depend on
+    /// the number of threads. It agrees with `par_moments` over the same array in
+    /// memory to rounding (the merge tree differs): 1e-12 relative in tests.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("m.zarr");
+    /// use npmap::ndarray::Array1;
+    /// let x = Array1::from_iter((0..1000).map(f64::from));
+    /// npmap::zarr::save(&path, &x, &[64], &Default::default())?;
+    /// let m = npmap::zarr::open(&path)?.par_moments()?;
+    /// assert_eq!((m.count(), m.sum(), m.min(), m.max()), (1000, 499_500.0, 0.0, 999.0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Zarr`] when the dtype is complex (no moments) or a chunk cannot be
+    /// read.
+    pub fn par_moments(&self) -> Result<Moments> {
+        let dtype = self.dtype().clone();
+        crate::with_element_type!(real dtype, T => self.moments::<T>(), else Err(self.not_real()))
+    }
+
+    /// Moments along `axis`, one per lane, as [`ParStats::par_moments_axis`] over the
+    /// array in memory (to rounding): each chunk reduced along `axis`, and the chunks'
+    /// results merged in C order of the chunk grid (so in the order of `axis` within
+    /// each lane), independent of the number of threads.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.zarr");
+    /// use npmap::ndarray::{array, Axis};
+    /// npmap::zarr::save(&path, &array![[1.0f32, 10.0], [3.0, 30.0], [5.0, 50.0]], &[2, 1], &Default::default())?;
+    /// let cols = npmap::zarr::open(&path)?.par_moments_axis(Axis(0))?;
+    /// assert_eq!((cols[[0]].mean(), cols[[1]].mean(), cols[[1]].max()), (3.0, 30.0, 50.0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Zarr`] when `axis` is out of bounds, the dtype is complex or a
+    /// chunk cannot be read.
+    pub fn par_moments_axis(&self, axis: Axis) -> Result<ArrayD<Moments>> {
+        if axis.index() >= self.shape().len() {
+            return Err(zarr_error(
+                &self.path,
+                format!(
+                    "axis {} is out of bounds for an array of dimension {}",
+                    axis.index(),
+                    self.shape().len()
+                ),
+            ));
+        }
+        let dtype = self.dtype().clone();
+        crate::with_element_type!(real dtype, T => self.moments_axis::<T>(axis), else Err(self.not_real()))
+    }
+
+    fn not_real(&self) -> Error {
+        zarr_error(
+            &self.path,
+            format!(
+                "statistics need a real dtype; the array's is '{}' ({})",
+                self.dtype().descr(),
+                self.dtype().name()
+            ),
+        )
+    }
+
+    /// The number of chunks.
+    fn chunk_count(&self) -> usize {
+        if self.header.is_empty() {
+            0
+        } else {
+            self.grid.iter().product()
+        }
+    }
+
+    fn moments<A: ZarrElement + StatElement>(&self) -> Result<Moments> {
+        let mut total = Moments::new();
+        let count = self.chunk_count();
+        for start in (0..count).step_by(CHUNKS_PER_ROUND) {
+            let round: Vec<Moments> = (start..(start + CHUNKS_PER_ROUND).min(count))
+                .into_par_iter()
+                .map(|k| {
+                    let (shape, values) = self.decode::<A>(&unravel(k, &self.grid))?;
+                    let chunk = ArrayView::from_shape(IxDyn(&shape), &values)
+                        .expect("zarrs decodes the chunk's elements");
+                    Ok(chunk.par_moments())
+                })
+                .collect::<Result<_>>()?;
+            total = round.iter().fold(total, |acc, m| acc.merge(m));
+        }
+        Ok(total)
+    }
+
+    fn moments_axis<A: ZarrElement + StatElement>(&self, axis: Axis) -> Result<ArrayD<Moments>> {
+        let mut lanes = self.shape().to_vec();
+        lanes.remove(axis.index());
+        let lane_count: usize = lanes.iter().product();
+        let mut acc = try_with_capacity::<Moments>(lane_count, "moments")
+            .map_err(|e| e.in_file(&self.path))?;
+        acc.resize(lane_count, Moments::new());
+        let mut acc = ArrayD::from_shape_vec(IxDyn(&lanes), acc).expect("one moments per lane");
+        let count = self.chunk_count();
+        for start in (0..count).step_by(CHUNKS_PER_ROUND) {
+            let round: Vec<(Vec<usize>, ArrayD<Moments>)> = (start
+                ..(start + CHUNKS_PER_ROUND).min(count))
+                .into_par_iter()
+                .map(|k| {
+                    let index = unravel(k, &self.grid);
+                    let (shape, values) = self.decode::<A>(&index)?;
+                    let chunk = ArrayView::from_shape(IxDyn(&shape), &values)
+                        .expect("zarrs decodes the chunk's elements");
+                    Ok((index, chunk.par_moments_axis(axis)))
+                })
+                .collect::<Result<_>>()?;
+            for (index, moments) in round {
+                let (mut region, _) = self.region(&index);
+                region.remove(axis.index());
+                acc.slice_mut(region.as_slice())
+                    .zip_mut_with(&moments, |a, m| *a = a.merge(m));
+            }
+        }
+        Ok(acc)
+    }
+}
+
+/// The header `np.save` writes for a C-order array of `dtype` and `shape`.
+fn npy_header(dtype: &DType, shape: &[usize]) -> Result<Header> {
+    Header::new((1, 0), dtype.clone(), false, shape.to_vec(), 0)?;
+    let bytes = Header::encode(dtype, false, shape);
+    Header::read_from(
+        &mut bytes.as_slice(),
+        None,
+        &HeaderOptions::new().max_header_size(usize::MAX),
+    )
+}
