@@ -1,4 +1,6 @@
-//! `npmap convert IN OUT [--native] [--c-order] [--align]`; `IN.npz:NAME OUT.npy` extracts.
+//! `npmap convert IN OUT [--native] [--c-order] [--align]`; `IN.npz:NAME OUT.npy` extracts;
+//! `X.npy X.zarr [--chunks a,b] [--zarr-format 2|3] [--compression none|zstd|gzip]
+//! [--dimension-names a,b]` writes a Zarr store, `X.zarr X.npy` reads one back.
 
 use crate::source::{RawArgs, Source, SourceSpec};
 use crate::{CliError, CliResult, FileArg, fail};
@@ -10,7 +12,8 @@ pub(crate) struct Args {
     input: String,
     /// The output, written atomically: a .npz when its name ends in .npz (one stored,
     /// mappable member named after the input), a joblib dump when it ends in .joblib
-    /// or .pkl (`{name: array}`, which joblib.load(mmap_mode='r') maps), else a .npy.
+    /// or .pkl (`{name: array}`, which joblib.load(mmap_mode='r') maps), a Zarr store
+    /// when it ends in .zarr (an existing store there is replaced), else a .npy.
     output: FileArg,
     /// Convert the data to this machine's byte order.
     #[arg(long)]
@@ -23,6 +26,51 @@ pub(crate) struct Args {
     align: bool,
     #[command(flatten)]
     raw: RawArgs,
+    #[command(flatten)]
+    zarr: ZarrArgs,
+}
+
+/// How a .zarr output is written.
+#[derive(clap::Args)]
+struct ZarrArgs {
+    /// Zarr output: the chunk shape, one length per axis (e.g. 100000,100). Default:
+    /// about 32 MiB per chunk, whole along every axis but the first (the first axes
+    /// are split further only when one row alone is larger).
+    #[arg(long, value_delimiter = ',', value_name = "a,b,...")]
+    chunks: Option<Vec<usize>>,
+    /// Zarr output: format 3 (zarr.json, the default) or 2 (.zarray).
+    #[arg(long, value_name = "N", value_parser = ["2", "3"], default_value = "3")]
+    zarr_format: String,
+    /// Zarr output: chunk compression (zstd is zstd level 3, as zarr-python's default;
+    /// gzip is level 5). Raw chunks (none) are the fastest to write and read.
+    #[arg(long, value_parser = ["none", "zstd", "gzip"], default_value = "none")]
+    compression: String,
+    /// Zarr output: axis names, one per axis (v3 dimension_names, v2 _ARRAY_DIMENSIONS),
+    /// so that xarray names the dimensions.
+    #[arg(long, value_delimiter = ',', value_name = "a,b,...")]
+    dimension_names: Option<Vec<String>>,
+}
+
+/// Bytes a default chunk holds at most.
+const CHUNK_BYTES: usize = 32 << 20;
+
+/// The default chunk shape: whole along the trailing axes, as many leading rows as fit
+/// in [`CHUNK_BYTES`]; when a single row is larger, the next axis is split too.
+fn default_chunks(shape: &[usize], itemsize: usize) -> Vec<usize> {
+    let mut chunks: Vec<usize> = shape.iter().map(|&d| d.max(1)).collect();
+    for axis in 0..chunks.len() {
+        let rest: usize = chunks[axis + 1..]
+            .iter()
+            .fold(itemsize.max(1), |acc, &c| acc.saturating_mul(c));
+        if rest.saturating_mul(chunks[axis]) <= CHUNK_BYTES {
+            break;
+        }
+        chunks[axis] = (CHUNK_BYTES / rest).max(1);
+        if chunks[axis] > 1 {
+            break;
+        }
+    }
+    chunks
 }
 
 pub(crate) fn run(args: &Args) -> CliResult {
@@ -60,7 +108,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     Ok(())
 }
 
-fn convert<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
+fn convert<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> CliResult {
     write_output::<T>(args, source).map_err(|e| blame_input(e, &args.input))
 }
 
@@ -81,7 +129,14 @@ fn blame_input(e: CliError, input: &str) -> CliError {
     }
 }
 
-fn write_output<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
+fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> CliResult {
+    if Output::of(&args.output) != Output::Zarr
+        && (args.zarr.chunks.is_some() || args.zarr.dimension_names.is_some())
+    {
+        return Err(CliError::Usage(
+            "convert: --chunks and --dimension-names are for a .zarr output".into(),
+        ));
+    }
     let array = source.cow::<T>()?;
     let array = match args.c_order {
         true => array.as_standard_layout().into_owned().into(),
@@ -98,6 +153,28 @@ fn write_output<T: npmap::Element>(args: &Args, source: &Source) -> CliResult {
             dump.add(&source.spec().stem(), &array)?;
             dump.finish()?;
         }
+        Output::Zarr => {
+            let shape = array.shape();
+            let chunks = match &args.zarr.chunks {
+                Some(c) => c.clone(),
+                None => default_chunks(shape, std::mem::size_of::<T>()),
+            };
+            let mut options = npmap::zarr::ZarrOptions::new()
+                .overwrite(true)
+                .format(match args.zarr.zarr_format.as_str() {
+                    "2" => npmap::zarr::ZarrFormat::V2,
+                    _ => npmap::zarr::ZarrFormat::V3,
+                })
+                .compression(match args.zarr.compression.as_str() {
+                    "zstd" => npmap::zarr::Compression::Zstd(0),
+                    "gzip" => npmap::zarr::Compression::Gzip(5),
+                    _ => npmap::zarr::Compression::None,
+                });
+            if let Some(names) = &args.zarr.dimension_names {
+                options = options.dimension_names(names.iter().cloned());
+            }
+            npmap::zarr::save(&args.output, &array, &chunks, &options)?;
+        }
         Output::Npy => npmap::save_npy(&args.output, &array)?,
     }
     Ok(())
@@ -109,6 +186,7 @@ enum Output {
     Npy,
     Npz,
     Joblib,
+    Zarr,
 }
 
 impl Output {
@@ -121,6 +199,8 @@ impl Output {
             Output::Npz
         } else if name.ends_with(".joblib") || name.ends_with(".pkl") {
             Output::Joblib
+        } else if crate::source::is_zarr(path) {
+            Output::Zarr
         } else {
             Output::Npy
         }

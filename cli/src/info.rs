@@ -7,7 +7,8 @@ use crate::{CliError, CliResult, FileArg};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// FILE.npy, ARCHIVE.npz (every member), ARCHIVE.npz:MEMBER, or raw files with --dtype.
+    /// FILE.npy, ARCHIVE.npz (every member), ARCHIVE.npz:MEMBER, STORE.zarr, or raw files
+    /// with --dtype.
     #[arg(required = true)]
     sources: Vec<String>,
     #[command(flatten)]
@@ -57,6 +58,7 @@ fn describe(source: &Source) -> CliResult {
             h.version.1
         ),
         SourceSpec::JoblibKey { .. } => say!("  format     array of a joblib dump"),
+        SourceSpec::Zarr(_) => return describe_zarr(source),
         _ => say!("  format     .npy {}.{}", h.version.0, h.version.1),
     }
     if let Some((archive, name)) = source.member() {
@@ -74,6 +76,38 @@ fn describe(source: &Source) -> CliResult {
         say!("  zero-copy  {}", zero_copy(file));
         print_residency(file);
     }
+    Ok(())
+}
+
+/// A Zarr array: format, dtype, shape, chunks, codecs, axis names.
+fn describe_zarr(source: &Source) -> CliResult {
+    let Some(z) = source.zarr() else {
+        return Ok(());
+    };
+    let h = z.header();
+    say!("  format     Zarr v{}", z.format().number());
+    say!("  dtype      {} ({})", h.dtype.descr(), h.dtype.name());
+    say!("  shape      {}", shape_text(&h.shape));
+    say!(
+        "  chunks     {} ({} chunks: {})",
+        shape_text(z.chunk_shape()),
+        z.chunk_grid_shape().iter().product::<usize>(),
+        shape_text(z.chunk_grid_shape())
+    );
+    let codecs = z.codecs();
+    say!(
+        "  codecs     {}",
+        if codecs.is_empty() {
+            "none (raw chunks)".to_string()
+        } else {
+            codecs.join(", ")
+        }
+    );
+    if let Some(names) = z.dimension_names() {
+        let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("-")).collect();
+        say!("  dims       {}", names.join(", "));
+    }
+    say!("  data       {} bytes decoded", h.data_len());
     Ok(())
 }
 

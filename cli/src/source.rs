@@ -9,6 +9,7 @@
 //! | `FILE --dtype DT [--offset N] [--order C\|F] [--shape a,b]` | [`SourceSpec::Raw`] |
 //! | `DUMP.joblib:KEY` (a dotted path: `model.coef_`)  | [`SourceSpec::JoblibKey`]  |
 //! | `DUMP.joblib` (or `.pkl`; a container)      | [`SourceSpec::Joblib`]     |
+//! | `STORE.zarr`, or a directory with `zarr.json` / `.zarray` | [`SourceSpec::Zarr`] |
 //!
 //! A new kind of source (a joblib dump's `data.joblib:KEY`, a Zarr array `X.zarr`) is
 //! one more variant here, parsed in [`SourceSpec::parse`] and opened in
@@ -19,7 +20,8 @@
 use std::path::{Path, PathBuf};
 
 use npmap::joblib::Dump;
-use npmap::ndarray::{Axis, CowArray, IxDyn, ShapeBuilder, Slice};
+use npmap::ndarray::{ArrayD, Axis, CowArray, IxDyn, ShapeBuilder, Slice};
+use npmap::zarr::ZarrArray;
 use npmap::{DType, Element, Header, MmapMode, NpyBytes, NpyFile, NpzReader};
 
 use crate::{CliError, CliResult, fail};
@@ -75,6 +77,15 @@ pub(crate) enum SourceSpec {
     },
     /// A whole joblib dump: a container of values, not one array.
     Joblib(PathBuf),
+    /// A Zarr array (v2 or v3): a store whose root is an array.
+    Zarr(PathBuf),
+}
+
+/// Whether `path` names a Zarr store: a name ending in `.zarr` (also `X.zarr/`), or a
+/// directory holding `zarr.json` or `.zarray`.
+pub(crate) fn is_zarr(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "zarr")
+        || (path.is_dir() && (path.join("zarr.json").is_file() || path.join(".zarray").is_file()))
 }
 
 /// Whether `path` names a joblib dump: `*.joblib` (also `x.joblib.gz`), `*.pkl`,
@@ -131,7 +142,9 @@ impl SourceSpec {
             return Ok(SourceSpec::JoblibKey { dump, key });
         }
         let path = PathBuf::from(spec);
-        Ok(if path.extension().is_some_and(|e| e == "npz") {
+        Ok(if is_zarr(&path) {
+            SourceSpec::Zarr(path)
+        } else if path.extension().is_some_and(|e| e == "npz") {
             SourceSpec::Npz(path)
         } else if is_joblib(&path) {
             SourceSpec::Joblib(path)
@@ -155,7 +168,8 @@ impl SourceSpec {
             SourceSpec::Npy(path)
             | SourceSpec::Npz(path)
             | SourceSpec::Raw { path, .. }
-            | SourceSpec::Joblib(path) => path,
+            | SourceSpec::Joblib(path)
+            | SourceSpec::Zarr(path) => path,
         };
         path.file_stem()
             .map_or_else(|| "arr_0".to_string(), |s| s.to_string_lossy().into_owned())
@@ -192,6 +206,7 @@ impl SourceSpec {
                 }
             }
             SourceSpec::Joblib(path) => return which_key(path),
+            SourceSpec::Zarr(path) => Opened::Zarr(npmap::zarr::open(path)?),
         };
         if let Opened::Mapped(file) = &opened {
             file.advise_sequential();
@@ -301,6 +316,30 @@ fn check_whole_items(path: &Path, layout: &RawLayout) -> CliResult {
     Ok(())
 }
 
+/// The whole Zarr array as `T` (decoded chunk-parallel into memory). The library
+/// reads its element types (`ZarrElement`); `T` is one of them exactly when it is the
+/// array's dtype, which the dispatch on the dtype finds.
+fn read_zarr<T: Element>(z: &ZarrArray) -> CliResult<ArrayD<T>> {
+    let dtype = z.dtype().clone();
+    if T::dtype() != dtype {
+        return fail(format!(
+            "{}: dtype mismatch: the store has '{}' ({}), asked for {}",
+            z.path().display(),
+            dtype.descr(),
+            dtype.name(),
+            T::NAME
+        ));
+    }
+    npmap::with_element_type!(dtype, U => {
+        let any: Box<dyn std::any::Any> = Box::new(z.read::<U, IxDyn>()?);
+        any.downcast::<ArrayD<T>>()
+            .map(|array| *array)
+            .or_else(|_| fail("the dtype dispatch found another type"))
+    }, else fail(format!(
+        "{}: Zarr arrays of dtype '{}' are not supported", z.path().display(), dtype.descr()
+    )))
+}
+
 /// An opened array source.
 pub(crate) struct Source {
     spec: SourceSpec,
@@ -321,6 +360,8 @@ enum Opened {
         key: String,
         header: Header,
     },
+    /// A Zarr array: chunks read when asked for.
+    Zarr(ZarrArray),
 }
 
 impl Source {
@@ -332,6 +373,15 @@ impl Source {
         match &self.opened {
             Opened::Mapped(f) => f.header(),
             Opened::Member { header, .. } | Opened::Joblib { header, .. } => header,
+            Opened::Zarr(z) => z.header(),
+        }
+    }
+
+    /// The Zarr array, for a store.
+    pub(crate) fn zarr(&self) -> Option<&ZarrArray> {
+        match &self.opened {
+            Opened::Zarr(z) => Some(z),
+            _ => None,
         }
     }
 
@@ -339,14 +389,14 @@ impl Source {
     pub(crate) fn file(&self) -> Option<&NpyFile> {
         match &self.opened {
             Opened::Mapped(f) => Some(f),
-            Opened::Member { .. } | Opened::Joblib { .. } => None,
+            Opened::Member { .. } | Opened::Joblib { .. } | Opened::Zarr(_) => None,
         }
     }
 
     /// The archive and member name, for a member of a `.npz`.
     pub(crate) fn member(&self) -> Option<(&NpzReader, &str)> {
         match &self.opened {
-            Opened::Mapped(_) | Opened::Joblib { .. } => None,
+            Opened::Mapped(_) | Opened::Joblib { .. } | Opened::Zarr(_) => None,
             Opened::Member { archive, name, .. } => Some((archive, name)),
         }
     }
@@ -366,6 +416,7 @@ impl Source {
             // SAFETY: the archive is only read, while the command runs.
             Opened::Member { archive, name, .. } => Ok(unsafe { archive.cow::<T, IxDyn>(name) }?),
             Opened::Joblib { dump, key, .. } => Ok(dump.get(key)?.array()?.cow::<T, IxDyn>()?),
+            Opened::Zarr(z) => Ok(CowArray::from(read_zarr::<T>(z)?)),
         }
     }
 
@@ -414,7 +465,7 @@ impl std::fmt::Display for SourceSpec {
                 write!(f, "{}:{member}", archive.display())
             }
             SourceSpec::JoblibKey { dump, key } => write!(f, "{}:{key}", dump.display()),
-            SourceSpec::Joblib(path) => write!(f, "{}", path.display()),
+            SourceSpec::Joblib(path) | SourceSpec::Zarr(path) => write!(f, "{}", path.display()),
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::{CliResult, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// FILE.npy, ARCHIVE.npz:MEMBER, or a raw file with --dtype.
+    /// FILE.npy, ARCHIVE.npz:MEMBER, STORE.zarr (reduced chunk by chunk), or a raw file
+    /// with --dtype.
     file: String,
     /// Reduce along this axis (0: per column of a matrix, as NumPy's `m.mean(0)`;
     /// negative counts from the last, as NumPy's `axis=-1`).
@@ -179,22 +180,35 @@ fn per_field(args: &Args, file: &npmap::NpyFile) -> CliResult {
 }
 
 fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
-    let data = data_of::<T>(args, source)?;
-    let view = data.view();
+    let ndim = source.header().shape.len();
     let axis = match args.axis {
-        Some(axis) => Some(normalize_axis(axis, view.ndim()).ok_or_else(|| {
+        Some(axis) => Some(normalize_axis(axis, ndim).ok_or_else(|| {
             crate::CliError::Message(format!(
-                "{}: axis {axis} is out of bounds for an array of dimension {}",
-                args.file,
-                view.ndim()
+                "{}: axis {axis} is out of bounds for an array of dimension {ndim}",
+                args.file
             ))
         })?),
         None => None,
     };
     let started = Instant::now();
-    let result = scan(&view, axis, args.skipna);
+    let (result, bytes) = match source.zarr() {
+        // A Zarr store: the library's chunk-parallel reductions, chunk by chunk
+        // (never the whole array in memory), merged in chunk order.
+        Some(z) if !args.skipna && args.field.is_none() => {
+            let result = match axis {
+                None => Scan::Whole(z.par_moments()?),
+                Some(k) => Scan::Along(z.par_moments_axis(Axis(k))?.into_iter().collect()),
+            };
+            (result, source.header().len() * std::mem::size_of::<T>())
+        }
+        _ => {
+            let data = data_of::<T>(args, source)?;
+            let view = data.view();
+            let result = scan(&view, axis, args.skipna);
+            (result, view.len() * std::mem::size_of::<T>())
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
-    let bytes = view.len() * std::mem::size_of::<T>();
     if args.json {
         say!("{}", json_report(args, source, axis, &result, seconds));
     } else {
