@@ -206,7 +206,7 @@ impl SourceSpec {
                 }
             }
             SourceSpec::Joblib(path) => return which_key(path),
-            SourceSpec::Zarr(path) => Opened::Zarr(npmap::zarr::open(path)?),
+            SourceSpec::Zarr(path) => Opened::Zarr(Box::new(npmap::zarr::open(path)?)),
         };
         if let Opened::Mapped(file) = &opened {
             file.advise_sequential();
@@ -360,8 +360,8 @@ enum Opened {
         key: String,
         header: Header,
     },
-    /// A Zarr array: chunks read when asked for.
-    Zarr(ZarrArray),
+    /// A Zarr array: chunks read when asked for (boxed: it is the largest variant).
+    Zarr(Box<ZarrArray>),
 }
 
 impl Source {

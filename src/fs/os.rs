@@ -417,6 +417,7 @@ pub(crate) fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
 }
 
 /// How [`rename_dir`] may treat an existing `to`.
+#[cfg(feature = "zarr")]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum RenameMode {
     /// Fail with `AlreadyExists` when `to` exists (`RENAME_NOREPLACE`).
@@ -429,7 +430,7 @@ pub(crate) enum RenameMode {
 /// Renames `from` to `to` with `renameat2` (Linux 3.15+, on filesystems that support
 /// the flags): one atomic step, so a reader of `to` sees the old entry or the new one.
 /// Fails with `Unsupported` where that system call or its flags are missing.
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "zarr", target_os = "linux"))]
 pub(crate) fn rename_dir(from: &Path, to: &Path, mode: RenameMode) -> io::Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
@@ -465,7 +466,7 @@ pub(crate) fn rename_dir(from: &Path, to: &Path, mode: RenameMode) -> io::Result
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(feature = "zarr", not(target_os = "linux")))]
 pub(crate) fn rename_dir(_from: &Path, _to: &Path, _mode: RenameMode) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,

@@ -386,7 +386,7 @@ impl ZarrArray {
     /// # fn main() -> npmap::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("r.zarr");
-    /// use npmap::ndarray::{array, Array2, Ix2};
+    /// use npmap::ndarray::{array, Ix2};
     /// npmap::zarr::save(&path, &array![[1i16, 2, 3], [4, 5, 6]], &[1, 2], &Default::default())?;
     /// let z = npmap::zarr::open(&path)?;
     /// assert_eq!(z.read::<i16, Ix2>()?, array![[1, 2, 3], [4, 5, 6]]);

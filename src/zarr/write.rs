@@ -18,7 +18,7 @@ use super::{Compression, ZarrFormat, ZarrOptions};
 use crate::cast::try_with_capacity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::Element;
-use crate::fs::durable::{create_temp_dir_beside, publish_dir, sync_tree};
+use crate::fs::store_dir::{create_temp_dir_beside, publish_dir, sync_tree};
 
 /// An [`ErrorKind::Zarr`] about `path`.
 pub(super) fn zarr_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -123,7 +123,7 @@ fn build<A: ZarrElement>(
         ZarrFormat::V3 => {
             let codecs: Vec<Arc<dyn BytesToBytesCodecTraits>> = match options.compression {
                 Compression::None => vec![],
-                Compression::Zstd(level) => vec![Arc::new(ZstdCodec::new(level.into(), false))],
+                Compression::Zstd(level) => vec![Arc::new(ZstdCodec::new(level, false))],
                 Compression::Gzip(level) => vec![Arc::new(GzipCodec::new(level).map_err(|e| {
                     zarr_error(path, format!("gzip level {level}: expected 0-9 ({e})"))
                 })?)],
