@@ -23,6 +23,7 @@
 //! | read or write `U`/`S` string arrays | [`NpyFile::read_strings`], [`NpyFile::read_bytes_strings`], [`save_strings`], [`save_bytes_strings`] |
 //! | datetime64 / timedelta64 as `i64` ticks | [`NpyFile::datetimes`], [`NpyFile::timedeltas`], [`NpyFile::read_datetimes`], [`NAT`] |
 //! | parse or render a dtype | [`DType::parse`], [`DType::descr`] |
+//! | write a Zarr v2/v3 store for Dask and xarray, read one, summarise it chunk by chunk (feature `zarr`) | `npmap::zarr::save`, `npmap::zarr::open` → `ZarrArray::read`, `ZarrArray::par_moments_axis` |
 //!
 //! ```
 //! # fn main() -> npmap::Result<()> {
@@ -55,7 +56,6 @@ mod npy;
 pub mod npy_stack;
 pub mod npz;
 #[cfg(feature = "zarr")]
-#[cfg_attr(docsrs, doc(cfg(feature = "zarr")))]
 pub mod zarr;
 
 pub use compute::fill::{

@@ -17,7 +17,7 @@
 //! read. Sharded arrays, Fortran-order v2 arrays, groups and string dtypes are not
 //! handled here yet.
 //!
-//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::compute.
+//! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy, crate::compute.
 //!
 //! ```
 //! # fn main() -> npmap::Result<()> {
@@ -261,4 +261,39 @@ where
 /// - [`ErrorKind::Io`](crate::ErrorKind::Io) when `path` cannot be read.
 pub fn open(path: impl AsRef<Path>) -> Result<ZarrArray> {
     ZarrArray::open(path.as_ref())
+}
+
+/// [`open`], with uncompressed chunks mapped zero-copy: when every chunk file is the
+/// chunk's raw elements in this machine's byte order ([`ZarrArray::is_raw`]), chunks
+/// are memory-mapped (as [`load_raw`](crate::load_raw) maps a headerless file) instead
+/// of read, so [`ZarrArray::par_moments`] and friends run over the page cache without
+/// a copy. Compressed stores are decoded as [`open`] decodes them.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("raw.zarr");
+/// use npmap::ndarray::Array1;
+/// npmap::zarr::save(&path, &Array1::from_iter(0..100u32), &[30], &Default::default())?;
+/// // SAFETY: nothing truncates or rewrites the store's chunk files while it is open.
+/// let z = unsafe { npmap::zarr::open_mapped(&path)? };
+/// assert!(z.is_mapped());
+/// assert_eq!(z.par_moments()?.sum(), 4950.0);
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// No chunk file of the store may be truncated or rewritten in place while the
+/// [`ZarrArray`] (or a result borrowed from it) is used: the [contract on
+/// `NpyFile`](crate::NpyFile#safety), for every chunk file. (npmap's [`save`] never
+/// changes a chunk file of an existing store: it builds a new store and renames it
+/// into place.)
+///
+/// # Errors
+///
+/// The errors of [`open`]; reads also fail with [`ErrorKind::Zarr`](crate::ErrorKind::Zarr)
+/// when a raw chunk file does not hold exactly one chunk's bytes.
+pub unsafe fn open_mapped(path: impl AsRef<Path>) -> Result<ZarrArray> {
+    // SAFETY: the caller keeps the contract above, which is `open_mapped`'s own.
+    unsafe { ZarrArray::open_mapped(path.as_ref()) }
 }

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ndarray::{
-    Array, ArrayD, ArrayView, ArrayViewMut, ArrayViewMutD, Axis, Dimension, IxDyn, SliceInfoElem,
+    Array, ArrayD, ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Axis, Dimension, IxDyn,
+    SliceInfoElem,
 };
 use rayon::prelude::*;
 use zarrs::array::{Array as ZArray, ArrayMetadata};
@@ -21,6 +22,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions};
+use crate::npy::raw::load_raw;
+use crate::npy::{MmapMode, NpyArray};
 
 /// Chunks reduced per parallel round: bounds the partial results held at once. The
 /// results merge in chunk order whatever this is, so it does not change them.
@@ -56,6 +59,33 @@ pub struct ZarrArray {
     grid: Vec<usize>,
     codecs: Vec<String>,
     dimension_names: Option<Vec<Option<String>>>,
+    /// Chunk files are the chunk's elements as they are in memory here (no codec but
+    /// `bytes` in this machine's order): they can be mapped.
+    raw: bool,
+    /// Map raw chunk files instead of reading them ([`open_mapped`](super::open_mapped)).
+    mapped: bool,
+}
+
+/// A decoded chunk: read into memory, or a mapping of its raw file (the whole padded
+/// chunk), with the shape of its in-bounds part.
+enum Chunk<A: Element> {
+    Owned(Vec<A>, Vec<usize>),
+    Mapped(NpyArray<A, IxDyn>, Vec<usize>),
+}
+
+impl<A: Element> Chunk<A> {
+    /// The in-bounds part of the chunk.
+    fn view(&self) -> ArrayViewD<'_, A> {
+        match self {
+            Chunk::Owned(values, shape) => ArrayView::from_shape(IxDyn(shape), values)
+                .expect("zarrs decodes the chunk's elements"),
+            Chunk::Mapped(array, shape) => {
+                let region: Vec<SliceInfoElem> =
+                    shape.iter().map(|&n| SliceInfoElem::from(0..n)).collect();
+                array.view().slice_move(region.as_slice())
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for ZarrArray {
@@ -67,6 +97,7 @@ impl std::fmt::Debug for ZarrArray {
             .field("shape", &self.header.shape)
             .field("chunk_shape", &self.chunk_shape)
             .field("codecs", &self.codecs)
+            .field("mapped", &(self.mapped && self.raw))
             .finish()
     }
 }
@@ -208,6 +239,34 @@ impl ZarrArray {
             .zip(&chunk_shape)
             .map(|(&d, &c)| d.div_ceil(c))
             .collect();
+        let native = |order: &str| {
+            order == "little" && cfg!(target_endian = "little")
+                || order == "big" && cfg!(target_endian = "big")
+        };
+        let raw = match format {
+            ZarrFormat::V3 => {
+                let codecs = json["codecs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                let no_transformers = json["storage_transformers"]
+                    .as_array()
+                    .is_none_or(Vec::is_empty);
+                no_transformers
+                    && matches!(codecs, [only] if only["name"] == "bytes"
+                        && (dtype.itemsize() == 1
+                            || only["configuration"]["endian"].as_str().is_some_and(native)))
+            }
+            ZarrFormat::V2 => {
+                let text = json["dtype"].as_str().unwrap_or("");
+                json["compressor"].is_null()
+                    && json["filters"].as_array().is_none_or(Vec::is_empty)
+                    && json["order"] == "C"
+                    && (text.starts_with('|')
+                        || native(if text.starts_with('<') {
+                            "little"
+                        } else {
+                            "big"
+                        }))
+            }
+        };
         Ok(ZarrArray {
             path: path.to_path_buf(),
             array,
@@ -217,7 +276,53 @@ impl ZarrArray {
             grid,
             codecs,
             dimension_names,
+            raw,
+            mapped: false,
         })
+    }
+
+    /// [`ZarrArray::open`], with raw chunk files mapped instead of read.
+    ///
+    /// # Safety
+    /// See [`open_mapped`](super::open_mapped).
+    pub(super) unsafe fn open_mapped(path: &Path) -> Result<ZarrArray> {
+        let mut z = ZarrArray::open(path)?;
+        z.mapped = true;
+        Ok(z)
+    }
+
+    /// True when every chunk file is the chunk's elements exactly as they lie in
+    /// memory on this machine (uncompressed: v3 codecs `[bytes]` in this byte order,
+    /// v2 no compressor, no filters, C order): such chunks are mapped zero-copy by a
+    /// store opened with [`open_mapped`](super::open_mapped).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// use npmap::zarr::{Compression, ZarrOptions};
+    /// npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u16]), &[1], &Default::default()).unwrap();
+    /// assert!(npmap::zarr::open(&path).unwrap().is_raw());
+    /// let zstd = ZarrOptions::new().compression(Compression::Zstd(0)).overwrite(true);
+    /// npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u16]), &[1], &zstd).unwrap();
+    /// assert!(!npmap::zarr::open(&path).unwrap().is_raw());
+    /// ```
+    pub fn is_raw(&self) -> bool {
+        self.raw
+    }
+
+    /// True when chunks are mapped, not read: opened with
+    /// [`open_mapped`](super::open_mapped) and [raw](ZarrArray::is_raw).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("p.zarr");
+    /// # npmap::zarr::save(&path, &npmap::ndarray::arr1(&[1u16]), &[1], &Default::default()).unwrap();
+    /// assert!(!npmap::zarr::open(&path).unwrap().is_mapped());
+    /// // SAFETY: nothing rewrites or truncates the store's chunk files while it is open.
+    /// assert!(unsafe { npmap::zarr::open_mapped(&path) }.unwrap().is_mapped());
+    /// ```
+    pub fn is_mapped(&self) -> bool {
+        self.mapped && self.raw
     }
 
     /// The store's path, as given to [`open`](super::open).
@@ -363,10 +468,43 @@ impl ZarrArray {
             .unzip()
     }
 
-    /// The in-bounds part of chunk `index`, decoded (the fill value where the chunk is
-    /// missing), in C order, with its shape.
-    fn decode<A: ZarrElement>(&self, index: &[usize]) -> Result<(Vec<usize>, Vec<A>)> {
+    /// The in-bounds part of chunk `index`: mapped when the store is, else decoded
+    /// (the fill value where the chunk is missing).
+    fn chunk<A: ZarrElement>(&self, index: &[usize]) -> Result<Chunk<A>> {
         let indices: Vec<u64> = index.iter().map(|&i| i as u64).collect();
+        let (_, shape) = self.region(index);
+        if self.is_mapped() {
+            let file = self
+                .array
+                .storage()
+                .key_to_fspath(&self.array.chunk_key(&indices));
+            match std::fs::metadata(&file) {
+                // Missing: the fill value, from zarrs below.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&file, "open Zarr chunk", e)),
+                Ok(meta) => {
+                    let expected = self.chunk_shape.iter().product::<usize>() as u64
+                        * std::mem::size_of::<A>() as u64;
+                    if meta.len() != expected {
+                        return Err(zarr_error(
+                            &self.path,
+                            format!(
+                                "chunk {indices:?} ({}): expected {expected} bytes of raw \
+                                 elements, found {}",
+                                file.display(),
+                                meta.len()
+                            ),
+                        ));
+                    }
+                    // SAFETY: the caller of `open_mapped` promised that no chunk file is
+                    // truncated or rewritten while the store is open (NpyFile's contract).
+                    let mapped = unsafe {
+                        load_raw::<A, IxDyn>(&file, MmapMode::ReadOnly, 0, IxDyn(&self.chunk_shape))
+                    }?;
+                    return Ok(Chunk::Mapped(mapped, shape));
+                }
+            }
+        }
         let subset = self
             .array
             .chunk_subset_bounded(&indices)
@@ -375,8 +513,7 @@ impl ZarrArray {
             .array
             .retrieve_array_subset::<Vec<A>>(&subset)
             .map_err(|e| zarr_error(&self.path, format!("cannot read chunk {indices:?}: {e}")))?;
-        let (_, shape) = self.region(index);
-        Ok((shape, elements))
+        Ok(Chunk::Owned(elements, shape))
     }
 
     /// The whole array, chunks decoded in parallel (missing chunks are the fill
@@ -481,8 +618,7 @@ impl ZarrArray {
             return Ok(());
         }
         if out.ndim() == 0 {
-            let (_, values) = self.decode::<A>(&[])?;
-            out[[]] = values[0];
+            out.assign(&self.chunk::<A>(&[])?.view());
             return Ok(());
         }
         let rest: Vec<usize> = self.grid[1..].to_vec();
@@ -491,21 +627,20 @@ impl ZarrArray {
             .into_par_iter()
             .enumerate()
             .try_for_each(|(row, mut slab)| -> Result<()> {
-                let decoded: Vec<(Vec<usize>, Vec<usize>, Vec<A>)> = (0..per_row)
+                let decoded: Vec<(Vec<usize>, Chunk<A>)> = (0..per_row)
                     .into_par_iter()
                     .map(|j| {
                         let mut index = vec![row];
                         index.extend(unravel(j, &rest));
-                        let (shape, values) = self.decode::<A>(&index)?;
-                        Ok((index, shape, values))
+                        let chunk = self.chunk::<A>(&index)?;
+                        Ok((index, chunk))
                     })
                     .collect::<Result<_>>()?;
-                for (index, shape, values) in decoded {
+                for (index, chunk) in decoded {
+                    let view = chunk.view();
                     let (mut region, _) = self.region(&index);
-                    region[0] = SliceInfoElem::from(0..shape[0]);
-                    let chunk = ArrayView::from_shape(IxDyn(&shape), &values)
-                        .expect("zarrs decodes the chunk's elements");
-                    slab.slice_mut(region.as_slice()).assign(&chunk);
+                    region[0] = SliceInfoElem::from(0..view.shape()[0]);
+                    slab.slice_mut(region.as_slice()).assign(&view);
                 }
                 Ok(())
             })
@@ -600,10 +735,10 @@ impl ZarrArray {
             let round: Vec<Moments> = (start..(start + CHUNKS_PER_ROUND).min(count))
                 .into_par_iter()
                 .map(|k| {
-                    let (shape, values) = self.decode::<A>(&unravel(k, &self.grid))?;
-                    let chunk = ArrayView::from_shape(IxDyn(&shape), &values)
-                        .expect("zarrs decodes the chunk's elements");
-                    Ok(chunk.par_moments())
+                    Ok(self
+                        .chunk::<A>(&unravel(k, &self.grid))?
+                        .view()
+                        .par_moments())
                 })
                 .collect::<Result<_>>()?;
             total = round.iter().fold(total, |acc, m| acc.merge(m));
@@ -626,10 +761,8 @@ impl ZarrArray {
                 .into_par_iter()
                 .map(|k| {
                     let index = unravel(k, &self.grid);
-                    let (shape, values) = self.decode::<A>(&index)?;
-                    let chunk = ArrayView::from_shape(IxDyn(&shape), &values)
-                        .expect("zarrs decodes the chunk's elements");
-                    Ok((index, chunk.par_moments_axis(axis)))
+                    let moments = self.chunk::<A>(&index)?.view().par_moments_axis(axis);
+                    Ok((index, moments))
                 })
                 .collect::<Result<_>>()?;
             for (index, moments) in round {

@@ -32,3 +32,21 @@ fn readme_quick_start_is_the_quickstart_example() {
         "the quick start must work when pasted: no hidden doc-test lines"
     );
 }
+
+#[test]
+fn readme_zarr_section_is_the_zarr_example() {
+    let readme = read("README.md");
+    let section = &readme[readme
+        .find("## When one machine is not enough")
+        .expect("a Zarr section")..];
+    let block_start =
+        section.find("```rust,ignore\n").expect("a rust block") + "```rust,ignore\n".len();
+    let block = &section[block_start..];
+    let shown = &block[..block.find("```\n").expect("the block ends")];
+    let example = read("examples/zarr.rs");
+    let code = &example[example.find("use npmap::").expect("an import")..];
+    assert_eq!(
+        shown, code,
+        "README Zarr section and examples/zarr.rs differ"
+    );
+}

@@ -773,3 +773,70 @@ fn zarr_dask_distributed_computes_npmaps_statistics_from_a_store_npmap_wrote() {
         }
     }
 }
+
+#[test]
+fn zarr_open_mapped_maps_raw_chunks_with_the_same_values_and_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = sample::<f64>(&[101, 7]);
+    for format in FORMATS {
+        for codec in CODECS {
+            let path = dir
+                .path()
+                .join(format!("m{}-{codec:?}.zarr", format.number()));
+            let options = ZarrOptions::new().format(format).compression(codec);
+            npmap::zarr::save(&path, &x, &[20, 3], &options).unwrap();
+            let copied = npmap::zarr::open(&path).unwrap();
+            // SAFETY: nothing rewrites the test's chunk files while they are mapped.
+            let mapped = unsafe { npmap::zarr::open_mapped(&path) }.unwrap();
+            let raw = codec == Compression::None;
+            assert_eq!(
+                (copied.is_raw(), mapped.is_raw(), mapped.is_mapped()),
+                (raw, raw, raw)
+            );
+            assert_eq!(mapped.read::<f64, IxDyn>().unwrap(), x);
+            assert_close(
+                &mapped.par_moments().unwrap(),
+                &copied.par_moments().unwrap(),
+                "mapped",
+            );
+            let (a, b) = (
+                mapped.par_moments_axis(Axis(1)).unwrap(),
+                copied.par_moments_axis(Axis(1)).unwrap(),
+            );
+            for (m, c) in a.iter().zip(b.iter()) {
+                assert_close(m, c, "mapped rows");
+            }
+            let on = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| mapped.par_moments_axis(Axis(0)).unwrap())
+            };
+            assert_eq!(on(1), on(2));
+        }
+    }
+    // Missing raw chunks are the fill value; a raw chunk of the wrong size is an error.
+    let path = dir.path().join("m3-None.zarr");
+    std::fs::remove_file(path.join("c/0/0")).unwrap();
+    // SAFETY: as above.
+    let mapped = unsafe { npmap::zarr::open_mapped(&path) }.unwrap();
+    let back: ArrayD<f64> = mapped.read().unwrap();
+    assert!(
+        back.slice(npmap::ndarray::s![..20, ..3])
+            .iter()
+            .all(|&v| v == 0.0)
+    );
+    assert_eq!(
+        back.slice(npmap::ndarray::s![20.., ..]),
+        x.slice(npmap::ndarray::s![20.., ..])
+    );
+    std::fs::write(path.join("c/1/0"), [0u8; 16]).unwrap();
+    let e = mapped.par_moments().unwrap_err();
+    assert!(
+        e.to_string().contains("chunk [1, 0]")
+            && e.to_string()
+                .contains("expected 480 bytes of raw elements, found 16"),
+        "{e}"
+    );
+}
