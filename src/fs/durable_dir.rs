@@ -136,6 +136,30 @@ impl TempDir {
     }
 }
 
+/// Syncs every file under `dir`, then every directory (deepest first), then `dir`:
+/// after this a crash keeps the whole tree.
+#[cfg(feature = "zarr")]
+pub(crate) fn sync_tree(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "list directory", e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, "list directory", e))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::io(&path, "stat", e))?;
+        if kind.is_dir() {
+            sync_tree(&path)?;
+        } else if kind.is_file() {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(&path, "sync file", e))?;
+        }
+    }
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, "sync directory", e))?;
+    Ok(())
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         if !self.published {

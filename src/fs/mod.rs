@@ -8,5 +8,3 @@
 pub(crate) mod durable;
 pub(crate) mod durable_dir;
 pub(crate) mod os;
-#[cfg(feature = "zarr")]
-pub(crate) mod store_dir;

@@ -18,7 +18,7 @@ use super::{Compression, ZarrFormat, ZarrOptions};
 use crate::cast::try_with_capacity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::element::Element;
-use crate::fs::store_dir::{create_temp_dir_beside, publish_dir, sync_tree};
+use crate::fs::durable_dir::{TempDir, sync_tree};
 
 /// An [`ErrorKind::Zarr`] about `path`.
 pub(super) fn zarr_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -74,22 +74,54 @@ where
             ),
         ));
     }
-    let temp = create_temp_dir_beside(path)?;
-    let built = build(
-        &temp,
+    if options.overwrite && path.symlink_metadata().is_ok() && !is_zarr_store(path) {
+        return Err(Error::io(
+            path,
+            "create Zarr store",
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "expected nothing or a Zarr store (zarr.json, .zarray or .zgroup) to replace, \
+                 found something else; npmap replaces only stores",
+            ),
+        ));
+    }
+    let temp = TempDir::beside(path)?;
+    build(
+        temp.path(),
         path,
         array.view().into_dyn(),
         &shape,
         chunk_shape,
         options,
         &dtype,
-    )
-    .and_then(|()| sync_tree(&temp));
-    if let Err(e) = built {
-        let _ = std::fs::remove_dir_all(&temp);
-        return Err(e);
-    }
-    publish_dir(&temp, path, options.overwrite)
+    )?;
+    sync_tree(temp.path())?;
+    temp.publish(path, |existing| {
+        let refuse = |what: &str| {
+            Err(Error::io(
+                existing,
+                "create Zarr store",
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, what.to_string()),
+            ))
+        };
+        if !options.overwrite {
+            refuse("expected no file or directory there, found one created meanwhile")
+        } else if !is_zarr_store(existing) {
+            refuse(
+                "expected nothing or a Zarr store (zarr.json, .zarray or .zgroup) to replace, \
+                 found something else; npmap replaces only stores",
+            )
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// Whether `path` is a directory holding Zarr metadata: what `overwrite` may replace.
+fn is_zarr_store(path: &Path) -> bool {
+    ["zarr.json", ".zarray", ".zgroup"]
+        .iter()
+        .any(|m| path.join(m).is_file())
 }
 
 /// Writes chunks, then syncs them, then writes the metadata, into `temp`.

@@ -124,34 +124,3 @@ pub(crate) fn run(script: &str, args: &[&Path]) -> String {
     );
     stdout
 }
-
-/// True when python3 imports numpy, zarr, numcodecs, dask and distributed; without
-/// them, says that the calling test skipped its Python part, or panics when they are
-/// required (`NPMAP_REQUIRE_ZARR=1`, as CI sets it after installing them).
-#[cfg(feature = "zarr")]
-pub(crate) fn zarr_available(test: &str) -> bool {
-    static IMPORTS: OnceLock<bool> = OnceLock::new();
-    let imports = *IMPORTS.get_or_init(|| {
-        Command::new("python3")
-            .args([
-                "-c",
-                "import numpy, zarr, numcodecs, dask.array, distributed",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !imports {
-        let required = std::env::var("NPMAP_REQUIRE_ZARR").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "{test}: zarr-python and dask are required (NPMAP_REQUIRE_ZARR=1) but python3 cannot \
-             import numpy, zarr, numcodecs, dask.array and distributed"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: zarr-python part skipped (pip install zarr \"dask[distributed]\", or set \
-             NPMAP_REQUIRE_ZARR=1 to make this a failure)"
-        );
-    }
-    imports
-}
