@@ -108,6 +108,14 @@ fn describe_zarr(source: &Source) -> CliResult {
         say!("  dims       {}", names.join(", "));
     }
     say!("  data       {} bytes decoded", h.data_len());
+    say!(
+        "  zero-copy  {}",
+        if z.is_mapped() {
+            "yes (raw chunks, mapped)"
+        } else {
+            "no: compressed chunks are decoded"
+        }
+    );
     Ok(())
 }
 

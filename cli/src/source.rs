@@ -206,7 +206,11 @@ impl SourceSpec {
                 }
             }
             SourceSpec::Joblib(path) => return which_key(path),
-            SourceSpec::Zarr(path) => Opened::Zarr(Box::new(npmap::zarr::open(path)?)),
+            SourceSpec::Zarr(path) => {
+                // Raw (uncompressed) chunks are mapped, compressed ones decoded.
+                // SAFETY: the mappings are read-only and live only while the command runs.
+                Opened::Zarr(Box::new(unsafe { npmap::zarr::open_mapped(path) }?))
+            }
         };
         if let Opened::Mapped(file) = &opened {
             file.advise_sequential();

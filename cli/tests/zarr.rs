@@ -67,13 +67,23 @@ fn zarr_convert_round_trips_byte_identical_and_stats_match_the_npy() {
             "X3.zarr" => {
                 assert!(info.contains("format     Zarr v3"), "{info}");
                 assert!(info.contains("codecs     bytes, zstd"), "{info}");
+                assert!(
+                    info.contains("zero-copy  no: compressed chunks are decoded"),
+                    "{info}"
+                );
                 assert!(info.contains("dims       sample, feature"), "{info}");
             }
             "X2.zarr" => {
                 assert!(info.contains("format     Zarr v2"), "{info}");
                 assert!(info.contains("codecs     gzip"), "{info}");
             }
-            _ => assert!(info.contains("codecs     bytes"), "{info}"),
+            _ => {
+                assert!(info.contains("codecs     bytes\n"), "{info}");
+                assert!(
+                    info.contains("zero-copy  yes (raw chunks, mapped)"),
+                    "{info}"
+                );
+            }
         }
         // Back to .npy: the same bytes as the original.
         let back = format!("{store}.npy");

@@ -851,3 +851,49 @@ fn zarr_open_mapped_maps_raw_chunks_with_the_same_values_and_statistics() {
         "{e}"
     );
 }
+
+#[test]
+fn zarr_hostile_metadata_is_an_error_before_anything_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.zarr");
+    npmap::zarr::save(&path, &array![[1.0f64, 2.0]], &[1, 2], &Default::default()).unwrap();
+    let meta_path = path.join("zarr.json");
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut meta = original.clone();
+        edit(&mut meta);
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        npmap::zarr::open(&path)
+    };
+    // A shape whose bytes overflow the address space.
+    let e = with(&|m| m["shape"] = serde_json::json!([1u64 << 62, 1u64 << 62])).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::ShapeOverflow { .. }), "{e}");
+    assert_eq!(e.path(), Some(path.as_path()));
+    // A chunk that could never be held in memory.
+    let e = with(&|m| {
+        m["chunk_grid"]["configuration"]["chunk_shape"] =
+            serde_json::json!([1u64 << 40, 1u64 << 40])
+    })
+    .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Zarr { reason } if reason.contains("overflows the address space")),
+        "{e}"
+    );
+    // A data type npmap does not read, and a chunk grid that is not regular.
+    let e = with(&|m| m["data_type"] = serde_json::json!("string")).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Zarr { .. }), "{e}");
+    let e = with(&|m| {
+        m["chunk_grid"] =
+            serde_json::json!({"name": "rectangular", "configuration": {"chunk_shape": [[1], 2]}})
+    })
+    .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Zarr { .. }), "{e}");
+    // Not JSON at all.
+    std::fs::write(&meta_path, b"{not json").unwrap();
+    let e = npmap::zarr::open(&path).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Zarr { reason } if reason.starts_with("expected an array's metadata")),
+        "{e}"
+    );
+}
