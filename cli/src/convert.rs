@@ -100,6 +100,14 @@ pub(crate) fn run(args: &Args) -> CliResult {
             h.dtype.descr()
         ));
     }
+    if let Some(z) = source.zarr()
+        && Output::of(&args.output) == Output::Npy
+    {
+        // Streamed, a row of chunks at a time: C order and native already.
+        z.save_npy(&args.output)?;
+        say!("wrote {}", args.output.display());
+        return Ok(());
+    }
     npmap::with_element_type!(h.dtype, T => convert::<T>(args, &source)?, else return fail(format!(
         "{}: convert handles numeric arrays; dtype '{}' ({}) is not one",
         args.input, h.dtype.descr(), h.dtype.name()

@@ -1,5 +1,6 @@
 //! [`ZarrArray`]: an opened Zarr array, read whole or chunk by chunk.
 
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
 use crate::format::header::{Header, HeaderOptions};
+use crate::fs::durable::{Durability, atomic_write, reserve_space};
 use crate::npy::raw::load_raw;
 use crate::npy::{MmapMode, NpyArray};
 
@@ -621,29 +623,102 @@ impl ZarrArray {
             out.assign(&self.chunk::<A>(&[])?.view());
             return Ok(());
         }
-        let rest: Vec<usize> = self.grid[1..].to_vec();
-        let per_row: usize = rest.iter().product();
         out.axis_chunks_iter_mut(Axis(0), self.chunk_shape[0])
             .into_par_iter()
             .enumerate()
-            .try_for_each(|(row, mut slab)| -> Result<()> {
-                let decoded: Vec<(Vec<usize>, Chunk<A>)> = (0..per_row)
-                    .into_par_iter()
-                    .map(|j| {
-                        let mut index = vec![row];
-                        index.extend(unravel(j, &rest));
-                        let chunk = self.chunk::<A>(&index)?;
-                        Ok((index, chunk))
-                    })
-                    .collect::<Result<_>>()?;
-                for (index, chunk) in decoded {
-                    let view = chunk.view();
-                    let (mut region, _) = self.region(&index);
-                    region[0] = SliceInfoElem::from(0..view.shape()[0]);
-                    slab.slice_mut(region.as_slice()).assign(&view);
-                }
-                Ok(())
+            .try_for_each(|(row, slab)| self.read_row(row, slab))
+    }
+
+    /// Decodes the chunks of row `row` of the chunk grid (along axis 0; in parallel)
+    /// into `slab`, that row's part of the array.
+    fn read_row<A: ZarrElement>(&self, row: usize, mut slab: ArrayViewMutD<'_, A>) -> Result<()> {
+        let rest: Vec<usize> = self.grid[1..].to_vec();
+        let per_row: usize = rest.iter().product();
+        let decoded: Vec<(Vec<usize>, Chunk<A>)> = (0..per_row)
+            .into_par_iter()
+            .map(|j| {
+                let mut index = vec![row];
+                index.extend(unravel(j, &rest));
+                let chunk = self.chunk::<A>(&index)?;
+                Ok((index, chunk))
             })
+            .collect::<Result<_>>()?;
+        for (index, chunk) in decoded {
+            let view = chunk.view();
+            let (mut region, _) = self.region(&index);
+            region[0] = SliceInfoElem::from(0..view.shape()[0]);
+            slab.slice_mut(region.as_slice()).assign(&view);
+        }
+        Ok(())
+    }
+
+    /// Writes the array as a `.npy` at `path`, byte for byte what `np.save` writes for
+    /// it, without holding the whole array in memory: one row of chunks (along axis 0)
+    /// at a time is decoded (its chunks in parallel) and written, into a temporary file
+    /// beside `path` that is synced and then renamed over it, as
+    /// [`save_npy`](crate::save_npy) does.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use npmap::ndarray::Array2;
+    /// let x = Array2::from_shape_fn((7, 3), |(i, j)| (i * 3 + j) as i32);
+    /// npmap::save_npy(dir.path().join("x.npy"), &x)?;
+    /// npmap::zarr::save(dir.path().join("x.zarr"), &x, &[2, 2], &Default::default())?;
+    /// npmap::zarr::open(dir.path().join("x.zarr"))?.save_npy(dir.path().join("back.npy"))?;
+    /// assert_eq!(std::fs::read(dir.path().join("back.npy")).unwrap(),
+    ///            std::fs::read(dir.path().join("x.npy")).unwrap());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Zarr`] when a chunk cannot be read, [`ErrorKind::OutOfMemory`] when
+    /// a row of chunks does not fit in memory, [`ErrorKind::Io`] (naming `path`) when
+    /// the file cannot be written, synced or renamed; `path` is then untouched.
+    pub fn save_npy(&self, path: impl AsRef<Path>) -> Result<()> {
+        let dtype = self.dtype().clone();
+        crate::with_element_type!(dtype, T => self.save_npy_as::<T>(path.as_ref()), else Err(zarr_error(
+            &self.path,
+            format!("dtype '{}' cannot be written", dtype.descr()),
+        )))
+    }
+
+    fn save_npy_as<A: ZarrElement>(&self, path: &Path) -> Result<()> {
+        let shape = self.shape().to_vec();
+        let header = Header::encode(self.dtype(), false, &shape);
+        let io = |e| Error::io(path, "write", e);
+        atomic_write(path, Durability::Synced, |file| {
+            reserve_space(file, header.len() as u64 + self.header.data_len(), path)?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            out.write_all(&header).map_err(io)?;
+            if self.header.is_empty() {
+                return out.flush().map_err(io);
+            }
+            if shape.is_empty() {
+                let chunk = self.chunk::<A>(&[])?;
+                let value = chunk.view()[[]];
+                out.write_all(bytemuck::bytes_of(&value)).map_err(io)?;
+                return out.flush().map_err(io);
+            }
+            let fill = self.fill::<A>()?;
+            let row_len: usize = shape[1..].iter().product();
+            for row in 0..self.grid[0] {
+                let start = row * self.chunk_shape[0];
+                let rows = self.chunk_shape[0].min(shape[0] - start);
+                let mut slab_shape = shape.clone();
+                slab_shape[0] = rows;
+                let mut data = try_with_capacity::<A>(rows * row_len, "a row of Zarr chunks")
+                    .map_err(|e| e.in_file(&self.path))?;
+                data.resize(rows * row_len, fill);
+                let mut slab = ArrayD::from_shape_vec(IxDyn(&slab_shape), data)
+                    .expect("the vector holds the slab's elements");
+                self.read_row(row, slab.view_mut())?;
+                let data = slab.into_raw_vec_and_offset().0;
+                out.write_all(bytemuck::cast_slice(&data)).map_err(io)?;
+            }
+            out.flush().map_err(io)
+        })
     }
 
     /// The moments of every element (missing chunks count as fill-value elements):
