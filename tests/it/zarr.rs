@@ -584,6 +584,9 @@ both('v3-names', (x > 0), chunks=(5, 5), dimension_names=['sample', 'feature'])
 both('v2-complex', (x + 1j * x).astype('<c16'), chunks=(16, 3), zarr_format=2)
 both('v3-f2', x.astype('<f2'), chunks=(16, 16))
 both('v2-be', x.astype('>f8'), chunks=(16, 16), zarr_format=2)
+both('v3-raw', (x * 10).astype('<u2'), chunks=(9, 5), compressors=None)
+both('v2-raw', x.astype('<f8'), chunks=(9, 5), zarr_format=2, compressors=None)
+both('v2-be-raw', x.astype('>i4'), chunks=(9, 5), zarr_format=2, compressors=None)
 # Only the first rows written: the other chunks are missing and read as fill_value.
 p = zarr.create_array(os.path.join(d, 'v3-partial.zarr'), shape=(6, 4), chunks=(2, 4), dtype='<i8', fill_value=7)
 p[:2] = np.arange(8).reshape(2, 4)
@@ -609,6 +612,9 @@ fn npmap_reads_as_numpy_saved(dir: &Path, name: &str) -> npmap::zarr::ZarrArray 
         // Big-endian in the store: npmap decodes to this machine's order.
         let x: ArrayD<f64> = npmap::read_npy(&npy).unwrap();
         assert_eq!(npmap::read_npy::<f64, IxDyn>(&back).unwrap(), x);
+    } else if name == "v2-be-raw" {
+        let x: ArrayD<i32> = npmap::read_npy(&npy).unwrap();
+        assert_eq!(npmap::read_npy::<i32, IxDyn>(&back).unwrap(), x);
     } else {
         assert_eq!(
             std::fs::read(&back).unwrap(),
@@ -641,6 +647,9 @@ fn zarr_npmap_reads_what_zarr_python_writes_by_default() {
         "v2-be",
         "v3-partial",
         "v2-partial",
+        "v3-raw",
+        "v2-raw",
+        "v2-be-raw",
     ] {
         let z = npmap_reads_as_numpy_saved(d, name);
         match name {
@@ -667,6 +676,18 @@ fn zarr_npmap_reads_what_zarr_python_writes_by_default() {
                 (ZarrFormat::V2, &["zstd".to_string()][..])
             ),
             "v2-gzip" => assert_eq!(z.codecs(), ["gzip"]),
+            // Uncompressed and in this machine's order: mappable (big-endian: decoded).
+            "v3-raw" | "v2-raw" | "v2-be-raw" => {
+                assert_eq!(
+                    z.is_raw(),
+                    name != "v2-be-raw" && cfg!(target_endian = "little")
+                );
+                // SAFETY: nothing rewrites the test's chunk files while they are mapped.
+                let mapped = unsafe { npmap::zarr::open_mapped(z.path()) }.unwrap();
+                assert_eq!(mapped.is_mapped(), z.is_raw());
+                let m = mapped.par_moments().unwrap();
+                assert_close(&m, &z.par_moments().unwrap(), name);
+            }
             "v3-names" => assert_eq!(
                 z.dimension_names(),
                 Some(&[Some("sample".to_string()), Some("feature".to_string())][..])
