@@ -926,3 +926,42 @@ fn zarr_hostile_metadata_is_an_error_before_anything_is_allocated() {
         "{e}"
     );
 }
+
+#[test]
+fn zarr_any_layout_saves_in_c_order_and_bad_levels_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A transposed (Fortran-order) view and a strided one.
+    let x = sample::<i32>(&[6, 5]);
+    let t = x.t();
+    let strided = x.slice(npmap::ndarray::s![..;2, ..;-1]);
+    for (name, view) in [("t", t.view().into_dyn()), ("strided", strided.into_dyn())] {
+        for format in FORMATS {
+            let path = dir.path().join(format!("{name}{}.zarr", format.number()));
+            npmap::zarr::save(&path, &view, &[4, 2], &ZarrOptions::new().format(format)).unwrap();
+            let back: ArrayD<i32> = npmap::zarr::open(&path).unwrap().read().unwrap();
+            assert_eq!(back, view, "{name}");
+        }
+    }
+    for format in FORMATS {
+        let path = dir.path().join(format!("gz{}.zarr", format.number()));
+        let options = ZarrOptions::new()
+            .format(format)
+            .compression(Compression::Gzip(12));
+        let e = npmap::zarr::save(&path, &x, &[3, 5], &options).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Zarr { .. }),
+            "{format:?}: {e}"
+        );
+        assert!(
+            !path.exists(),
+            "{format:?}: a failed save left {}",
+            path.display()
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmpdir"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
