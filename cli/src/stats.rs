@@ -194,10 +194,14 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
     let (result, bytes) = match source.zarr() {
         // A Zarr store: the library's chunk-parallel reductions, chunk by chunk
         // (never the whole array in memory), merged in chunk order.
-        Some(z) if !args.skipna && args.field.is_none() => {
-            let result = match axis {
-                None => Scan::Whole(z.par_moments()?),
-                Some(k) => Scan::Along(z.par_moments_axis(Axis(k))?.into_iter().collect()),
+        Some(z) if args.field.is_none() => {
+            let result = match (axis, args.skipna) {
+                (None, false) => Scan::Whole(z.par_moments()?),
+                (None, true) => Scan::Whole(z.par_nan_moments()?),
+                (Some(k), false) => Scan::Along(z.par_moments_axis(Axis(k))?.into_iter().collect()),
+                (Some(k), true) => {
+                    Scan::Along(z.par_nan_moments_axis(Axis(k))?.into_iter().collect())
+                }
             };
             (result, source.header().len() * std::mem::size_of::<T>())
         }

@@ -184,3 +184,45 @@ fn zarr_usage_and_store_errors_are_one_line() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn zarr_stats_skipna_reduces_the_store_as_the_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut x = sample();
+    x[[3, 1]] = f64::NAN;
+    x[[700, 1]] = f64::NAN;
+    npmap::save_npy(d.join("N.npy"), &x).unwrap();
+    ok(&npmap(
+        d,
+        &[
+            "convert",
+            "N.npy",
+            "N.zarr",
+            "--chunks",
+            "128,7",
+            "--compression",
+            "gzip",
+        ],
+    ));
+    let of = |source: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&npmap(
+            d,
+            &["stats", source, "--axis", "0", "--skipna", "--json"],
+        )))
+        .unwrap()
+    };
+    let (store, npy) = (of("N.zarr"), of("N.npy"));
+    assert_eq!(store["stats"][1]["count"], 998);
+    for j in 0..7 {
+        let (a, b) = (&store["stats"][j], &npy["stats"][j]);
+        assert_eq!(a["count"], b["count"]);
+        for key in ["mean", "std"] {
+            let (a, b) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "column {j} {key}: {a} vs {b}"
+            );
+        }
+    }
+}

@@ -1,8 +1,11 @@
 //! Zarr v2 and v3 arrays (the `zarr` feature): [`save`] writes an array as a Zarr
 //! store that zarr-python, Dask and xarray read; [`open`] reads a store (npmap's or
-//! zarr-python's) as a [`ZarrArray`], whole ([`ZarrArray::read`]) or chunk by chunk
-//! into statistics ([`ZarrArray::par_moments`], [`ZarrArray::par_moments_axis`]) that
-//! agree with the same statistics over the `.npy`.
+//! zarr-python's) as a [`ZarrArray`], whole ([`ZarrArray::read`],
+//! [`ZarrArray::read_into`]), to a `.npy` a row of chunks at a time
+//! ([`ZarrArray::save_npy`]), or chunk by chunk into statistics
+//! ([`ZarrArray::par_moments`], [`ZarrArray::par_moments_axis`]) that agree with the
+//! same statistics over the `.npy`. [`open_mapped`] maps uncompressed chunk files
+//! instead of reading them.
 //!
 //! Metadata, chunk keys and codecs are the [`zarrs`](https://docs.rs/zarrs) crate's
 //! (0.23, which needs Rust 1.91); npmap adds the atomic store write, the mapping to its
@@ -197,6 +200,8 @@ impl ZarrOptions {
 /// or `.zarray` and `.zattrs`) written last — and then renamed onto `path`, so no
 /// reader ever finds a half-written store. Chunks that hold only the fill value are
 /// not written (as zarr-python does by default): they read back as the fill value.
+/// The temporary directory is `.NAME.npmap-K.tmpdir`; one left by a killed save is
+/// removed by the next save to the same path.
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {

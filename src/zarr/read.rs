@@ -745,7 +745,29 @@ impl ZarrArray {
     /// read.
     pub fn par_moments(&self) -> Result<Moments> {
         let dtype = self.dtype().clone();
-        crate::with_element_type!(real dtype, T => self.moments::<T>(), else Err(self.not_real()))
+        crate::with_element_type!(real dtype, T => self.moments::<T, false>(), else Err(self.not_real()))
+    }
+
+    /// [`ZarrArray::par_moments`] of the non-NaN elements (NumPy's `nanmean`, `nanstd`,
+    /// ...), chunk by chunk as `par_moments`.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("n.zarr");
+    /// use npmap::ndarray::array;
+    /// npmap::zarr::save(&path, &array![1.0f64, f64::NAN, 3.0], &[2], &Default::default())?;
+    /// let m = npmap::zarr::open(&path)?.par_nan_moments()?;
+    /// assert_eq!((m.count(), m.mean()), (2, 2.0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ZarrArray::par_moments`].
+    pub fn par_nan_moments(&self) -> Result<Moments> {
+        let dtype = self.dtype().clone();
+        crate::with_element_type!(real dtype, T => self.moments::<T, true>(), else Err(self.not_real()))
     }
 
     /// Moments along `axis`, one per lane, as [`ParStats::par_moments_axis`] over the
@@ -769,6 +791,34 @@ impl ZarrArray {
     /// [`ErrorKind::Zarr`] when `axis` is out of bounds, the dtype is complex or a
     /// chunk cannot be read.
     pub fn par_moments_axis(&self, axis: Axis) -> Result<ArrayD<Moments>> {
+        self.check_axis(axis)?;
+        let dtype = self.dtype().clone();
+        crate::with_element_type!(real dtype, T => self.moments_axis::<T, false>(axis), else Err(self.not_real()))
+    }
+
+    /// [`ZarrArray::par_moments_axis`] of the non-NaN elements of each lane.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("na.zarr");
+    /// use npmap::ndarray::{array, Axis};
+    /// npmap::zarr::save(&path, &array![[1.0f32, f32::NAN], [3.0, 5.0]], &[1, 2], &Default::default())?;
+    /// let cols = npmap::zarr::open(&path)?.par_nan_moments_axis(Axis(0))?;
+    /// assert_eq!((cols[[0]].mean(), cols[[1]].mean(), cols[[1]].count()), (2.0, 5.0, 1));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ZarrArray::par_moments_axis`].
+    pub fn par_nan_moments_axis(&self, axis: Axis) -> Result<ArrayD<Moments>> {
+        self.check_axis(axis)?;
+        let dtype = self.dtype().clone();
+        crate::with_element_type!(real dtype, T => self.moments_axis::<T, true>(axis), else Err(self.not_real()))
+    }
+
+    fn check_axis(&self, axis: Axis) -> Result<()> {
         if axis.index() >= self.shape().len() {
             return Err(zarr_error(
                 &self.path,
@@ -779,8 +829,7 @@ impl ZarrArray {
                 ),
             ));
         }
-        let dtype = self.dtype().clone();
-        crate::with_element_type!(real dtype, T => self.moments_axis::<T>(axis), else Err(self.not_real()))
+        Ok(())
     }
 
     fn not_real(&self) -> Error {
@@ -803,17 +852,18 @@ impl ZarrArray {
         }
     }
 
-    fn moments<A: ZarrElement + StatElement>(&self) -> Result<Moments> {
+    fn moments<A: ZarrElement + StatElement, const SKIP_NAN: bool>(&self) -> Result<Moments> {
         let mut total = Moments::new();
         let count = self.chunk_count();
         for start in (0..count).step_by(CHUNKS_PER_ROUND) {
             let round: Vec<Moments> = (start..(start + CHUNKS_PER_ROUND).min(count))
                 .into_par_iter()
                 .map(|k| {
-                    Ok(self
-                        .chunk::<A>(&unravel(k, &self.grid))?
-                        .view()
-                        .par_moments())
+                    let chunk = self.chunk::<A>(&unravel(k, &self.grid))?;
+                    Ok(match SKIP_NAN {
+                        true => chunk.view().par_nan_moments(),
+                        false => chunk.view().par_moments(),
+                    })
                 })
                 .collect::<Result<_>>()?;
             total = round.iter().fold(total, |acc, m| acc.merge(m));
@@ -821,7 +871,10 @@ impl ZarrArray {
         Ok(total)
     }
 
-    fn moments_axis<A: ZarrElement + StatElement>(&self, axis: Axis) -> Result<ArrayD<Moments>> {
+    fn moments_axis<A: ZarrElement + StatElement, const SKIP_NAN: bool>(
+        &self,
+        axis: Axis,
+    ) -> Result<ArrayD<Moments>> {
         let mut lanes = self.shape().to_vec();
         lanes.remove(axis.index());
         let lane_count: usize = lanes.iter().product();
@@ -836,7 +889,11 @@ impl ZarrArray {
                 .into_par_iter()
                 .map(|k| {
                     let index = unravel(k, &self.grid);
-                    let moments = self.chunk::<A>(&index)?.view().par_moments_axis(axis);
+                    let chunk = self.chunk::<A>(&index)?;
+                    let moments = match SKIP_NAN {
+                        true => chunk.view().par_nan_moments_axis(axis),
+                        false => chunk.view().par_moments_axis(axis),
+                    };
                     Ok((index, moments))
                 })
                 .collect::<Result<_>>()?;

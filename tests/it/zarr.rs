@@ -965,3 +965,47 @@ fn zarr_any_layout_saves_in_c_order_and_bad_levels_are_refused() {
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
+
+#[test]
+fn zarr_nan_moments_skip_nans_chunk_by_chunk_as_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut x = sample::<f64>(&[300, 6]);
+    for (i, v) in x.iter_mut().enumerate() {
+        if i % 7 == 3 {
+            *v = f64::NAN;
+        }
+    }
+    // One column all NaN: count 0, mean NaN.
+    x.index_axis_mut(Axis(1), 4).fill(f64::NAN);
+    let path = dir.path().join("nan.zarr");
+    npmap::zarr::save(
+        &path,
+        &x,
+        &[64, 4],
+        &ZarrOptions::new().compression(Compression::Zstd(0)),
+    )
+    .unwrap();
+    let z = npmap::zarr::open(&path).unwrap();
+    assert!(z.par_moments().unwrap().mean().is_nan());
+    let skipped = z.par_nan_moments().unwrap();
+    let expected = x.par_nan_moments();
+    assert_close(&skipped, &expected, "nan whole");
+    let cols = z.par_nan_moments_axis(Axis(0)).unwrap();
+    let expected = x.par_nan_moments_axis(Axis(0));
+    for (j, (g, e)) in cols.iter().zip(expected.iter()).enumerate() {
+        if j == 4 {
+            assert_eq!((g.count(), e.count()), (0, 0));
+            assert!(g.mean().is_nan());
+        } else {
+            assert_close(g, e, &format!("nan column {j}"));
+        }
+    }
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| z.par_nan_moments().unwrap())
+    };
+    assert_eq!(on(1), on(2));
+}
