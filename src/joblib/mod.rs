@@ -213,23 +213,6 @@ pub(crate) fn read_sibling(path: &Path) -> Result<Buffer> {
     Ok(Buffer::Owned(bytes))
 }
 
-/// What a dump that is not an uncompressed pickle is, from its first bytes.
-fn compressor(bytes: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 7] = [
-        (b"ZF", "zlib (joblib 0.9 and earlier)"),
-        (b"\x1f\x8b", "gzip"),
-        (b"BZh", "bz2"),
-        (b"\xfd7zXZ\x00", "xz"),
-        (b"\x5d\x00", "lzma"),
-        (b"\x04\x22\x4d\x18", "lz4"),
-        (b"\x78", "zlib"),
-    ];
-    MAGIC
-        .iter()
-        .find(|(magic, _)| bytes.starts_with(magic))
-        .map(|(_, name)| *name)
-}
-
 /// `error`, about the file at `path` when there is one.
 fn label(path: Option<&Path>, error: Error) -> Error {
     match path {
@@ -245,20 +228,20 @@ fn parse_buffer(
     dir: Option<PathBuf>,
     open: fn(&Path) -> Result<Buffer>,
 ) -> Result<(Vec<Value>, NodeId)> {
+    // Decompressed once, as joblib does: what a stream inflates to is read as a
+    // pickle, never decompressed again (a stream that inflates to itself stops here).
+    // The files beside a compressed dump are read, not mapped.
+    let (buffer, open) = match compressed::Compressor::detect(buffer.bytes()) {
+        Some(kind) => {
+            let decompressed = compressed::decompress(buffer.bytes(), kind)?;
+            (
+                Buffer::Owned(decompressed),
+                read_sibling as fn(&Path) -> Result<Buffer>,
+            )
+        }
+        None => (buffer, open),
+    };
     let bytes = buffer.bytes();
-    if let Some(name) = compressor(bytes) {
-        let decompressed = match name {
-            "zlib" | "gzip" => compressed::inflate(bytes, name == "gzip")?,
-            _ => {
-                return Err(Error::from(ErrorKind::UnsupportedDump {
-                    reason: format!(
-                        "a {name}-compressed dump: npmap reads zlib and gzip dumps, not {name} yet (load it with joblib and dump it with compress=('zlib', 3))"
-                    ),
-                }));
-            }
-        };
-        return parse_buffer(Buffer::Owned(decompressed), dir, read_sibling);
-    }
     // Protocol 2+ starts with PROTO (0x80); the text protocols of old dumps with one of
     // the opcodes a pickled value can start with.
     let pickle_start = |b: &u8| *b == 0x80 || b"(}])clNIJKLFGSTUVX".contains(b);
