@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use flate2::read::{GzDecoder, ZlibDecoder};
+use flate2::read::{MultiGzDecoder, ZlibDecoder};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::header::fill;
@@ -100,7 +100,8 @@ pub(crate) fn decompress(bytes: &[u8], kind: Compressor) -> Result<Vec<u8>> {
     let reader = match kind {
         Compressor::ZFile => zfile(bytes)?,
         Compressor::Zlib => Box::new(ZlibDecoder::new(bytes)),
-        Compressor::Gzip => Box::new(GzDecoder::new(bytes)),
+        // Python's gzip module reads concatenated members, so joblib does.
+        Compressor::Gzip => Box::new(MultiGzDecoder::new(bytes)),
         Compressor::Bz2 => bz2(bytes)?,
         Compressor::Xz => xz(bytes)?,
         Compressor::Lzma => lzma(bytes)?,
@@ -185,7 +186,27 @@ fn lzma(_: &[u8]) -> Result<Box<dyn Read + '_>> {
 
 #[cfg(feature = "joblib-lz4")]
 fn lz4(bytes: &[u8]) -> Result<Box<dyn Read + '_>> {
-    Ok(Box::new(lz4_flex::frame::FrameDecoder::new(bytes)))
+    Ok(Box::new(Lz4Frames(lz4_flex::frame::FrameDecoder::new(
+        bytes,
+    ))))
+}
+
+/// Concatenated lz4 frames, as Python's `lz4.frame.LZ4FrameFile` (so joblib) reads
+/// them: the frame decoder reports the end of each frame as the end of its output.
+#[cfg(feature = "joblib-lz4")]
+struct Lz4Frames<'a>(lz4_flex::frame::FrameDecoder<&'a [u8]>);
+
+#[cfg(feature = "joblib-lz4")]
+impl Read for Lz4Frames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.0.read(buf)?;
+            // Each call with input left consumes some of it (or fails), so this ends.
+            if n > 0 || buf.is_empty() || self.0.get_ref().is_empty() {
+                return Ok(n);
+            }
+        }
+    }
 }
 
 #[cfg(not(feature = "joblib-lz4"))]
@@ -256,4 +277,51 @@ fn feature_off(kind: Compressor, feature: &str) -> Error {
             kind.name()
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No valid deflate or lz4 stream expands past its format's ratio, so the limit is
+    /// reached only by a decoder fed a stream it should not accept: a reader that
+    /// never ends stands for one.
+    #[test]
+    fn output_past_a_formats_maximum_ratio_is_refused() {
+        let endless = || Box::new(std::io::repeat(7)) as Box<dyn Read>;
+        let e = read_bounded(endless(), Compressor::Lz4, 10).unwrap_err();
+        let ErrorKind::UnsupportedDump { reason } = e.kind() else {
+            panic!("{e}")
+        };
+        assert_eq!(
+            reason,
+            "the lz4 stream is corrupt: the stream expands past 2560 bytes, 256 times its 10 bytes, which lz4 cannot do: a corrupt stream or a bomb"
+        );
+        let e = read_bounded(endless(), Compressor::Gzip, 3).unwrap_err();
+        assert!(e.to_string().contains("past 3300 bytes"), "{e}");
+        // Up to the limit is fine.
+        let at_limit = Box::new(std::io::repeat(7).take(2560));
+        assert_eq!(
+            read_bounded(at_limit, Compressor::Lz4, 10).unwrap(),
+            [7; 2560]
+        );
+    }
+
+    #[test]
+    fn the_first_bytes_tell_the_compressor() {
+        let cases: [(&[u8], Option<Compressor>); 9] = [
+            (b"ZF0x1c", Some(Compressor::ZFile)),
+            (b"\x78\x9c", Some(Compressor::Zlib)),
+            (b"\x1f\x8b\x08", Some(Compressor::Gzip)),
+            (b"BZh9", Some(Compressor::Bz2)),
+            (b"\xfd7zXZ\x00\x00", Some(Compressor::Xz)),
+            (b"\x5d\x00\x00\x80", Some(Compressor::Lzma)),
+            (b"\x04\x22\x4d\x18", Some(Compressor::Lz4)),
+            (b"\x80\x04K\x07.", None),
+            (b"", None),
+        ];
+        for (bytes, kind) in cases {
+            assert_eq!(Compressor::detect(bytes), kind, "{bytes:?}");
+        }
+    }
 }
