@@ -34,6 +34,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::ops::Index;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fs::os::advise_huge_pages;
-use crate::npy::{MmapMode, map_whole_read_only};
+use crate::npy::{MmapMode, map_range_writable, map_whole_read_only};
 
 mod array;
 mod compressed;
@@ -81,9 +82,17 @@ impl std::fmt::Debug for Dump {
 
 /// Maps the dump at `path` and reads its pickle: arrays stored in the file are
 /// zero-copy views of the mapping (when aligned: joblib 1.2 and later align them to
-/// 16 bytes), as `joblib.load(path, mmap_mode='r')` gives.
+/// 16 bytes), as `joblib.load(path, mmap_mode=mode)` gives.
 ///
-/// Only [`MmapMode::ReadOnly`] is supported yet.
+/// | `mode` | joblib | arrays | writes through [`JoblibArray::view_mut`] |
+/// |---|---|---|---|
+/// | [`ReadOnly`](MmapMode::ReadOnly) | `'r'` | views of one read-only mapping of the file | refused ([`ErrorKind::ReadOnly`]) |
+/// | [`ReadWrite`](MmapMode::ReadWrite) | `'r+'` | each array its own shared mapping; the file is opened for writing | reach the file, seen by every other mapping of it ([`Dump::flush`] makes them durable) |
+/// | [`CopyOnWrite`](MmapMode::CopyOnWrite) | `'c'` | each array its own private mapping | stay in this process; the file never changes |
+///
+/// A compressed dump is decompressed into memory whatever the mode, as joblib does
+/// (it ignores `mmap_mode` for them): its arrays are in memory, and writable there.
+/// So are arrays the pickle holds itself (protocol 2's text).
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -106,9 +115,11 @@ impl std::fmt::Debug for Dump {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::Io`] when the file cannot be opened or mapped.
-/// - [`ErrorKind::UnsupportedDump`] for a compressed dump, one that is not a pickle,
-///   or a mode other than `ReadOnly`.
+/// - [`ErrorKind::Io`] when the file cannot be opened (for writing too, with
+///   [`MmapMode::ReadWrite`]) or mapped.
+/// - [`ErrorKind::UnsupportedDump`] for a dump that is not a pickle, or whose
+///   compressed stream is corrupt or needs a decoder left out of this build (the
+///   message names the cargo feature).
 /// - [`ErrorKind::Pickle`] (with the byte offset) when the pickle is malformed or
 ///   uses an opcode a dump does not need; the errors of [`crate::Header`] checks
 ///   ([`ErrorKind::BadDescr`], [`ErrorKind::ShapeOverflow`], ...) for an array the
@@ -119,17 +130,12 @@ impl std::fmt::Debug for Dump {
 /// no process truncates or rewrites the file.
 pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
     let path = path.as_ref();
+    let mut dump = Dump::parse(Some(path), map_sibling(path)?, map_sibling)?;
     if mode != MmapMode::ReadOnly {
-        return Err(Error::at(
-            path,
-            ErrorKind::UnsupportedDump {
-                reason: format!(
-                    "mapping a dump {mode:?} is not supported yet; use ReadOnly or read()"
-                ),
-            },
-        ));
+        // SAFETY: forwarded from `load`, whose contract covers every file of the dump.
+        unsafe { dump.remap(mode) }?;
     }
-    Dump::parse(Some(path), map_sibling(path)?, map_sibling)
+    Ok(dump)
 }
 
 /// Reads the dump at `path` into memory and reads its pickle: arrays are copies, as
@@ -192,7 +198,10 @@ fn map_sibling(path: &Path) -> Result<Buffer> {
     // SAFETY: forwarded from `load`, the only caller (directly or through the
     // dump's `Siblings`), whose contract covers every file of the dump.
     let map = unsafe { map_whole_read_only(&file, path) }?;
-    Ok(Buffer::Mapped(map))
+    Ok(Buffer::Mapped {
+        map,
+        path: path.to_path_buf(),
+    })
 }
 
 /// The file at `path`, read into memory.
@@ -287,6 +296,88 @@ impl Dump {
     /// ```
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The array at the dotted path `path`, to write through
+    /// [`JoblibArray::view_mut`] (see there for where the writes go, and an example).
+    /// The borrow of the dump keeps every other view of it from living meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dump::get`], and [`ErrorKind::NotAnArray`] when the value there is not an
+    /// array.
+    pub fn array_mut(&mut self, path: &str) -> Result<&mut JoblibArray> {
+        let node = self.get(path)?;
+        node.array()?;
+        let id = node.id();
+        let found = self.values[id.0].kind_name();
+        match &mut self.values[id.0] {
+            Value::Array(a) => Ok(a),
+            _ => Err(label(
+                self.path.as_deref(),
+                Error::from(ErrorKind::NotAnArray {
+                    found: found.to_string(),
+                }),
+            )),
+        }
+    }
+
+    /// Writes the changes made to arrays mapped [`MmapMode::ReadWrite`] to the file
+    /// and waits until they are on disk (`msync`); nothing for the other modes. The
+    /// changes reach the file (and every other mapping of it) without it: this makes
+    /// them survive a crash of the machine.
+    ///
+    /// See [`JoblibArray::view_mut`] for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] (`action` `"flush"`) when the operating system fails to write
+    /// the pages back.
+    pub fn flush(&self) -> Result<()> {
+        for value in &self.values {
+            if let Value::Array(a) = value {
+                a.flush().map_err(|e| {
+                    let path = self.path.clone().unwrap_or_default();
+                    Error::io(path, "flush", e)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps every array of a read-only mapping again, alone, in `mode`
+    /// (`ReadWrite` or `CopyOnWrite`), from its file (the dump, or for a dump of
+    /// joblib before 0.10 the `.npy` beside it).
+    ///
+    /// # Safety
+    /// The contract of [`load`]: no file of the dump is truncated while mapped.
+    unsafe fn remap(&mut self, mode: MmapMode) -> Result<()> {
+        let mut files: HashMap<PathBuf, File> = HashMap::new();
+        for value in &mut self.values {
+            let Value::Array(a) = value else { continue };
+            let Some(at) = a.mapped_range() else { continue };
+            let path = at.path.to_path_buf();
+            let len = at.range.len();
+            let offset = at.range.start as u64;
+            if len == 0 {
+                a.remap(None, mode);
+                continue;
+            }
+            if !files.contains_key(&path) {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(mode == MmapMode::ReadWrite)
+                    .open(&path)
+                    .map_err(|e| Error::io(&path, "open for writing", e))?;
+                files.insert(path.clone(), file);
+            }
+            let file = &files[&path];
+            // SAFETY: forwarded from the caller; the range is where the array's
+            // bytes were found in a mapping of the same file.
+            let map = unsafe { map_range_writable(file, &path, offset, len, mode) }?;
+            a.remap(map, mode);
+        }
+        Ok(())
     }
 
     /// `error`, about this dump's file when it has one.
