@@ -67,6 +67,8 @@ use array::Buffer;
 pub struct Dump {
     /// `None` for a dump parsed from bytes.
     path: Option<PathBuf>,
+    /// The compressor's name, for a compressed dump.
+    compression: Option<&'static str>,
     values: Vec<Value>,
     root: NodeId,
 }
@@ -75,6 +77,7 @@ impl std::fmt::Debug for Dump {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dump")
             .field("path", &self.path)
+            .field("compression", &self.compression)
             .field("root", &self.root())
             .finish()
     }
@@ -236,11 +239,12 @@ fn parse_buffer(
     buffer: Buffer,
     dir: Option<PathBuf>,
     open: fn(&Path) -> Result<Buffer>,
-) -> Result<(Vec<Value>, NodeId)> {
+) -> Result<(Vec<Value>, NodeId, Option<&'static str>)> {
     // Decompressed once, as joblib does: what a stream inflates to is read as a
     // pickle, never decompressed again (a stream that inflates to itself stops here).
     // The files beside a compressed dump are read, not mapped.
-    let (buffer, open) = match compressed::Compressor::detect(buffer.bytes()) {
+    let kind = compressed::Compressor::detect(buffer.bytes());
+    let (buffer, open) = match kind {
         Some(kind) => {
             let decompressed = compressed::decompress(buffer.bytes(), kind)?;
             (
@@ -266,7 +270,11 @@ fn parse_buffer(
     }
     let siblings = machine::Siblings { dir, open };
     let parsed = pickle::parse(&Arc::new(buffer), 0, siblings)?;
-    Ok((parsed.values, parsed.root))
+    Ok((
+        parsed.values,
+        parsed.root,
+        kind.map(compressed::Compressor::name),
+    ))
 }
 
 impl Dump {
@@ -276,9 +284,11 @@ impl Dump {
         open: fn(&Path) -> Result<Buffer>,
     ) -> Result<Dump> {
         let dir = path.and_then(Path::parent).map(Path::to_path_buf);
-        let (values, root) = parse_buffer(buffer, dir, open).map_err(|e| label(path, e))?;
+        let (values, root, compression) =
+            parse_buffer(buffer, dir, open).map_err(|e| label(path, e))?;
         Ok(Dump {
             path: path.map(Path::to_path_buf),
+            compression,
             values,
             root,
         })
@@ -378,6 +388,23 @@ impl Dump {
             a.remap(map, mode);
         }
         Ok(())
+    }
+
+    /// The compressor of a compressed dump, as joblib names it (`"zlib"`, `"gzip"`,
+    /// `"bz2"`, `"xz"`, `"lzma"`, `"lz4"`, or `"zlib (joblib 0.9 and earlier)"`);
+    /// `None` for an uncompressed dump. A compressed dump is read into memory
+    /// whatever the mode it is loaded in, so none of its arrays is mapped.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// // joblib.dump(7, f, compress=('zlib', 3))
+    /// let d = npmap::joblib::from_bytes(b"x^k`\xf1f\xd7\x03\x00\x03\xb2\x01\x05".to_vec())?;
+    /// assert_eq!(d.compression(), Some("zlib"));
+    /// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+    /// # Ok(()) }
+    /// ```
+    pub fn compression(&self) -> Option<&'static str> {
+        self.compression
     }
 
     /// `error`, about this dump's file when it has one.
