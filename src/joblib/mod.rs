@@ -4,7 +4,10 @@
 //! A dump is a pickle in which every NumPy array is replaced by joblib's
 //! `NumpyArrayWrapper`, with the array's raw bytes written right after it, outside
 //! the pickle. [`load`] maps the file, so those arrays are zero-copy views, as
-//! `joblib.load(path, mmap_mode='r')` gives; [`read`] reads the file into memory.
+//! `joblib.load(path, mmap_mode='r')` gives — or, with [`MmapMode::ReadWrite`]
+//! (`'r+'`) and [`MmapMode::CopyOnWrite`] (`'c'`), writable through
+//! [`Dump::array_mut`] and [`JoblibArray::view_mut`]; [`read`] reads the file into
+//! memory.
 //! Either way the pickle is interpreted by a restricted unpickler: NumPy dtypes and
 //! arrays, joblib's wrapper and plain Python values are understood, every other class
 //! is kept as an opaque [`Value::Object`] (its class name, arguments and state) that
@@ -12,11 +15,17 @@
 //!
 //! [`JoblibWriter`] writes a dict of arrays and plain values that joblib maps.
 //!
-//! Compressed dumps (zlib, joblib's default, and gzip) are decompressed into memory,
-//! as joblib does: nothing of them is mapped. The dumps of joblib before 0.10, whose
-//! arrays are `.npy` files beside the pickle, read (and map) those files. Not yet
-//! read: dumps compressed with bz2, lzma, xz or lz4, and `ReadWrite` / `CopyOnWrite`
-//! mappings.
+//! Compressed dumps — zlib (joblib's default), gzip, bz2, xz, lzma (the legacy
+//! "alone" format) and lz4 (frame format), and joblib 0.9's `ZF` files — are
+//! decompressed into memory whatever the mode, as joblib does: nothing of them is
+//! mapped ([`Dump::compression`] names the compressor). Decompression is bounded
+//! against bombs: memory is taken in steps, fallibly ([`ErrorKind::OutOfMemory`]),
+//! and a deflate or lz4 stream that expands past what its format can is refused. The
+//! bz2, xz/lzma and lz4 decoders (pure Rust) are behind the default cargo features
+//! `joblib-bz2`, `joblib-xz` and `joblib-lz4`; a dump whose decoder is left out is
+//! refused with the feature's name. The dumps of joblib before 0.10, whose arrays are
+//! `.npy` files beside the pickle, read (and map, in every mode) those files. Not read:
+//! the arrays of `ZF` dumps (`.z` files beside them, kept as opaque objects).
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
