@@ -136,10 +136,13 @@ impl std::fmt::Debug for Dump {
 ///   uses an opcode a dump does not need; the errors of [`crate::Header`] checks
 ///   ([`ErrorKind::BadDescr`], [`ErrorKind::ShapeOverflow`], ...) for an array the
 ///   dump describes.
+/// - [`ErrorKind::OutOfMemory`] when a compressed dump's decompressed bytes cannot be
+///   allocated (a bomb stops here).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](crate::NpyFile#safety): the views are valid while
-/// no process truncates or rewrites the file.
+/// no process truncates or rewrites the file (with [`MmapMode::ReadWrite`], no
+/// other writer changes the arrays' bytes under a view either).
 pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
     let path = path.as_ref();
     let mut dump = Dump::parse(Some(path), map_sibling(path)?, map_sibling)?;
