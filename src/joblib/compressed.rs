@@ -125,6 +125,9 @@ fn zfile(bytes: &[u8]) -> Result<Box<dyn Read + '_>> {
             ),
         )
     })?;
+    // joblib 0.8.4 and earlier on Python 2 padded the length one character wider;
+    // a zlib stream never starts with a space, so joblib skips one, and so does this.
+    let stream = stream.strip_prefix(b" ").unwrap_or(stream);
     Ok(Box::new(ZlibDecoder::new(stream)))
 }
 

@@ -30,6 +30,9 @@ pub(crate) enum Special {
     Reconstruct,
     /// The `NDArrayWrapper()` of joblib before 0.10, waiting for its `filename`.
     OldWrapper,
+    /// The `ZNDArrayWrapper()` of joblib 0.9's compressed dumps, waiting for its
+    /// `filename` and `state`.
+    ZWrapper,
 }
 
 pub(crate) struct Machine {

@@ -24,8 +24,8 @@
 //! bz2, xz/lzma and lz4 decoders (pure Rust) are behind the default cargo features
 //! `joblib-bz2`, `joblib-xz` and `joblib-lz4`; a dump whose decoder is left out is
 //! refused with the feature's name. The dumps of joblib before 0.10, whose arrays are
-//! `.npy` files beside the pickle, read (and map, in every mode) those files. Not read:
-//! the arrays of `ZF` dumps (`.z` files beside them, kept as opaque objects).
+//! `.npy` files beside the pickle, read (and map, in every mode) those files; a `ZF`
+//! dump's arrays are `ZF` files beside it, read into memory.
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
@@ -254,15 +254,17 @@ fn parse_buffer(
 ) -> Result<(Vec<Value>, NodeId, Option<&'static str>)> {
     // Decompressed once, as joblib does: what a stream inflates to is read as a
     // pickle, never decompressed again (a stream that inflates to itself stops here).
-    // The files beside a compressed dump are read, not mapped.
+    // The files beside a compressed dump are read, not mapped (and a dump from bytes
+    // still has none).
     let kind = compressed::Compressor::detect(buffer.bytes());
     let (buffer, open) = match kind {
         Some(kind) => {
             let decompressed = compressed::decompress(buffer.bytes(), kind)?;
-            (
-                Buffer::Owned(decompressed),
-                read_sibling as fn(&Path) -> Result<Buffer>,
-            )
+            let open = match dir {
+                Some(_) => read_sibling as fn(&Path) -> Result<Buffer>,
+                None => open,
+            };
+            (Buffer::Owned(decompressed), open)
         }
         None => (buffer, open),
     };

@@ -311,6 +311,9 @@ impl Machine {
                 } else if matches!(self.specials.get(&target), Some(Special::OldWrapper)) {
                     self.specials.remove(&target);
                     self.values[target.0] = wrapper::sibling_array(self, state, at)?;
+                } else if matches!(self.specials.get(&target), Some(Special::ZWrapper)) {
+                    self.specials.remove(&target);
+                    self.values[target.0] = wrapper::zfile_array(self, state, at)?;
                 } else {
                     numpy::build(self, target, state, at)?
                 }

@@ -111,12 +111,50 @@ fn a_compressed_stream_names_its_compressor_in_errors() {
 fn joblib_0_9_zfiles_check_the_length_their_header_records() {
     let good = fixture("zfile_joblib_0_9.joblib");
     assert!(good.starts_with(b"ZF0x"));
-    let d = read_bytes(&good).unwrap();
+    let path = crate::fixtures::fixtures_dir().join("joblib/zfile_joblib_0_9.joblib");
+    let d = npmap::joblib::read(path).unwrap();
     assert_eq!(d["n"], npmap::joblib::Value::Int(5));
     let mut bad = good.clone();
     bad[4] = if bad[4] == b'9' { b'8' } else { b'9' }; // another length
     let e = read_bytes(&bad).unwrap_err();
     assert!(e.to_string().contains("the header says"), "{e}");
+}
+
+#[test]
+fn the_arrays_of_joblib_0_9_zfiles_are_the_zf_files_beside_them() {
+    let dir = crate::fixtures::fixtures_dir().join("joblib");
+    let d = npmap::joblib::read(dir.join("zfile_joblib_0_9.joblib")).unwrap();
+    assert_eq!(d.compression(), Some("zlib (joblib 0.9 and earlier)"));
+    let a = d["a"]
+        .array()
+        .unwrap()
+        .to_owned::<f64, ndarray::Ix1>()
+        .unwrap();
+    assert_eq!(a.to_vec(), [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]);
+    let b = d["b"].array().unwrap();
+    assert_eq!(b.header().dtype.descr(), ">i4");
+    assert!(b.header().fortran_order);
+    let b = b.to_owned::<i32, ndarray::Ix2>().unwrap();
+    assert_eq!(b, ndarray::arr2(&[[0, 1, 2], [3, 4, 5]]));
+    // From bytes there is no directory to find them in.
+    let e = read_bytes(&fixture("zfile_joblib_0_9.joblib")).unwrap_err();
+    assert!(e.to_string().contains("read it from its file"), "{e}");
+    // A sibling that is not a ZF file, or is missing, is an error naming it.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.join("zfile_joblib_0_9.joblib"),
+        tmp.path().join("zfile_joblib_0_9.joblib"),
+    )
+    .unwrap();
+    let sibling = tmp.path().join("zfile_joblib_0_9.joblib_01.npy.z");
+    std::fs::write(&sibling, b"not zlib").unwrap();
+    let e = npmap::joblib::read(tmp.path().join("zfile_joblib_0_9.joblib")).unwrap_err();
+    assert!(e.to_string().contains("not a zlib 'ZF' file"), "{e}");
+    assert_eq!(e.path(), Some(sibling.as_path()));
+    std::fs::remove_file(&sibling).unwrap();
+    let e = npmap::joblib::read(tmp.path().join("zfile_joblib_0_9.joblib")).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Io { .. }), "{e}");
+    assert_eq!(e.path(), Some(sibling.as_path()));
 }
 
 /// This process's virtual memory size (`VmSize`), in bytes.
