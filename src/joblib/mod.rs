@@ -326,6 +326,26 @@ impl Dump {
     /// [`JoblibArray::view_mut`] (see there for where the writes go, and an example).
     /// The borrow of the dump keeps every other view of it from living meanwhile.
     ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("d.joblib");
+    /// use npmap::ndarray::{Ix1, arr1};
+    /// use npmap::{ErrorKind, MmapMode};
+    /// let mut w = npmap::joblib::JoblibWriter::create(&path)?;
+    /// w.add("counts", &arr1(&[1u32, 2, 3]))?;
+    /// w.add_value("epochs", &npmap::joblib::Value::Int(3))?;
+    /// w.finish()?;
+    /// // SAFETY: nothing else truncates or writes the dump while it is mapped.
+    /// let mut d = unsafe { npmap::joblib::load(&path, MmapMode::ReadWrite)? };
+    /// d.array_mut("counts")?.view_mut::<u32, Ix1>()?.map_inplace(|c| *c *= 10);
+    /// assert!(matches!(d.array_mut("epochs").unwrap_err().kind(), ErrorKind::NotAnArray { .. }));
+    /// drop(d);
+    /// let d = npmap::joblib::read(&path)?;
+    /// assert_eq!(d["counts"].array()?.view::<u32, Ix1>()?, arr1(&[10, 20, 30]));
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Dump::get`], and [`ErrorKind::NotAnArray`] when the value there is not an
