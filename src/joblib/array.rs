@@ -168,7 +168,9 @@ impl JoblibArray {
     }
 
     /// How the bytes are mapped: `None` when they are in memory ([`read`](crate::joblib::read),
-    /// a compressed dump, bytes decoded from the pickle, an empty array).
+    /// a compressed dump, bytes decoded from the pickle, an empty array loaded
+    /// [`ReadWrite`](MmapMode::ReadWrite) or [`CopyOnWrite`](MmapMode::CopyOnWrite),
+    /// which has no bytes to map).
     ///
     /// See [`view_mut`](Self::view_mut) for an example.
     pub fn mmap_mode(&self) -> Option<MmapMode> {
