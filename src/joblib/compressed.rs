@@ -87,16 +87,17 @@ impl Compressor {
     }
 }
 
-/// The compressed dump `bytes`, decompressed with `kind`'s decoder.
+/// The compressed dump `bytes`, decompressed with `kind`'s decoder, into at most
+/// `max` bytes when given.
 ///
 /// # Errors
 ///
 /// - [`ErrorKind::UnsupportedDump`] naming the compressor when the stream is corrupt,
-///   expands past what the format can, or its decoder is not compiled in (naming the
-///   cargo feature that brings it).
+///   expands past what the format can or past `max`, or its decoder is not compiled
+///   in (naming the cargo feature that brings it).
 /// - [`ErrorKind::OutOfMemory`] when the output (or a decoder's buffer) cannot be
 ///   allocated.
-pub(crate) fn decompress(bytes: &[u8], kind: Compressor) -> Result<Vec<u8>> {
+pub(crate) fn decompress(bytes: &[u8], kind: Compressor, max: Option<u64>) -> Result<Vec<u8>> {
     let reader = match kind {
         Compressor::ZFile => zfile(bytes)?,
         Compressor::Zlib => Box::new(ZlibDecoder::new(bytes)),
@@ -107,7 +108,7 @@ pub(crate) fn decompress(bytes: &[u8], kind: Compressor) -> Result<Vec<u8>> {
         Compressor::Lzma => lzma(bytes)?,
         Compressor::Lz4 => lz4(bytes)?,
     };
-    let out = read_bounded(reader, kind, bytes.len())?;
+    let out = read_bounded(reader, kind, bytes.len(), max)?;
     if kind == Compressor::ZFile {
         check_zfile_length(bytes, out.len())?;
     }
@@ -218,15 +219,21 @@ fn lz4(_: &[u8]) -> Result<Box<dyn Read + '_>> {
 }
 
 /// Everything `reader` decodes from `compressed_len` bytes of `kind`, read a step at
-/// a time into fallibly grown memory, and refused past `kind`'s maximum expansion.
+/// a time into fallibly grown memory, and refused past `kind`'s maximum expansion or
+/// past `max` bytes.
 fn read_bounded(
     reader: Box<dyn Read + '_>,
     kind: Compressor,
     compressed_len: usize,
+    max: Option<u64>,
 ) -> Result<Vec<u8>> {
-    let limit = kind
+    let ratio_limit = kind
         .max_ratio()
         .map(|ratio| (compressed_len as u64).saturating_mul(ratio));
+    let limit = match (ratio_limit, max) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let mut reader = reader.take(limit.map_or(u64::MAX, |l| l.saturating_add(1)));
     let mut out = Vec::new();
     loop {
@@ -240,7 +247,8 @@ fn read_bounded(
             break;
         }
     }
-    if let Some(limit) = limit.filter(|&l| out.len() as u64 > l) {
+    let found = out.len() as u64;
+    if let Some(limit) = ratio_limit.filter(|&l| found > l) {
         return Err(corrupt(
             kind,
             format!(
@@ -249,6 +257,14 @@ fn read_bounded(
                 kind.name()
             ),
         ));
+    }
+    if let Some(max) = max.filter(|&m| found > m) {
+        return Err(Error::from(ErrorKind::UnsupportedDump {
+            reason: format!(
+                "the {} stream decompresses past {max} bytes, the limit set (ReadOptions::max_decompressed)",
+                kind.name()
+            ),
+        }));
     }
     Ok(out)
 }
@@ -292,7 +308,7 @@ mod tests {
     #[test]
     fn output_past_a_formats_maximum_ratio_is_refused() {
         let endless = || Box::new(std::io::repeat(7)) as Box<dyn Read>;
-        let e = read_bounded(endless(), Compressor::Lz4, 10).unwrap_err();
+        let e = read_bounded(endless(), Compressor::Lz4, 10, None).unwrap_err();
         let ErrorKind::UnsupportedDump { reason } = e.kind() else {
             panic!("{e}")
         };
@@ -300,14 +316,30 @@ mod tests {
             reason,
             "the lz4 stream is corrupt: the stream expands past 2560 bytes, 256 times its 10 bytes, which lz4 cannot do: a corrupt stream or a bomb"
         );
-        let e = read_bounded(endless(), Compressor::Gzip, 3).unwrap_err();
+        let e = read_bounded(endless(), Compressor::Gzip, 3, None).unwrap_err();
         assert!(e.to_string().contains("past 3300 bytes"), "{e}");
         // Up to the limit is fine.
         let at_limit = Box::new(std::io::repeat(7).take(2560));
         assert_eq!(
-            read_bounded(at_limit, Compressor::Lz4, 10).unwrap(),
+            read_bounded(at_limit, Compressor::Lz4, 10, None).unwrap(),
             [7; 2560]
         );
+    }
+
+    #[test]
+    fn output_past_the_limit_set_is_refused() {
+        let endless = || Box::new(std::io::repeat(7)) as Box<dyn Read>;
+        let e = read_bounded(endless(), Compressor::Bz2, 10, Some(5000)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not a joblib dump npmap can read: the bz2 stream decompresses past 5000 bytes, the limit set (ReadOptions::max_decompressed)"
+        );
+        // The ratio's limit is the lower one: it says so.
+        let e = read_bounded(endless(), Compressor::Lz4, 10, Some(5000)).unwrap_err();
+        assert!(e.to_string().contains("past 2560 bytes"), "{e}");
+        let exact = Box::new(std::io::repeat(7).take(5000));
+        let out = read_bounded(exact, Compressor::Xz, 10, Some(5000)).unwrap();
+        assert_eq!(out.len(), 5000);
     }
 
     #[test]

@@ -144,10 +144,42 @@ impl std::fmt::Debug for Dump {
 /// no process truncates or rewrites the file (with [`MmapMode::ReadWrite`], no
 /// other writer changes the arrays' bytes under a view either).
 pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
+    // SAFETY: forwarded from the caller.
+    unsafe { load_with(path, mode, &ReadOptions::new()) }
+}
+
+/// [`load`] with options: a limit on what a compressed dump may decompress to.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.joblib");
+/// # std::fs::write(&path, b"x^k`\xf1f\xd7\x03\x00\x03\xb2\x01\x05").unwrap();
+/// use npmap::MmapMode;
+/// use npmap::joblib::ReadOptions;
+/// let options = ReadOptions::new().max_decompressed(1 << 30);
+/// // SAFETY: nothing truncates or rewrites the dump while it is mapped.
+/// let d = unsafe { npmap::joblib::load_with(&path, MmapMode::ReadOnly, &options)? };
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`load`], and [`ErrorKind::UnsupportedDump`] when a compressed dump decompresses
+/// past [`ReadOptions::max_decompressed`].
+///
+/// # Safety
+/// As [`load`].
+pub unsafe fn load_with(
+    path: impl AsRef<Path>,
+    mode: MmapMode,
+    options: &ReadOptions,
+) -> Result<Dump> {
     let path = path.as_ref();
-    let mut dump = Dump::parse(Some(path), map_sibling(path)?, map_sibling)?;
+    let mut dump = Dump::parse(Some(path), map_sibling(path)?, map_sibling, options)?;
     if mode != MmapMode::ReadOnly {
-        // SAFETY: forwarded from `load`, whose contract covers every file of the dump.
+        // SAFETY: forwarded from `load_with`, whose contract covers every file of the dump.
         unsafe { dump.remap(mode) }?;
     }
     Ok(dump)
@@ -173,8 +205,32 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
 /// As [`load`], with [`ErrorKind::Io`] for a failed read and [`ErrorKind::OutOfMemory`]
 /// when the copy (or a compressed dump's decompressed bytes) cannot be allocated.
 pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
+    read_with(path, &ReadOptions::new())
+}
+
+/// [`read`] with options: a limit on what a compressed dump may decompress to.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.joblib");
+/// // joblib.dump(7, path, compress=('zlib', 3))
+/// # std::fs::write(&path, b"x^k`\xf1f\xd7\x03\x00\x03\xb2\x01\x05").unwrap();
+/// use npmap::joblib::ReadOptions;
+/// let d = npmap::joblib::read_with(&path, &ReadOptions::new().max_decompressed(1 << 20))?;
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// let e = npmap::joblib::read_with(&path, &ReadOptions::new().max_decompressed(4)).unwrap_err();
+/// assert!(e.to_string().contains("decompresses past 4 bytes"));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`read`], and [`ErrorKind::UnsupportedDump`] when a compressed dump decompresses
+/// past [`ReadOptions::max_decompressed`].
+pub fn read_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Dump> {
     let path = path.as_ref();
-    Dump::parse(Some(path), read_sibling(path)?, read_sibling)
+    Dump::parse(Some(path), read_sibling(path)?, read_sibling, options)
 }
 
 /// Parses a dump already in memory (an HTTP body, a blob from a database): as
@@ -193,7 +249,66 @@ pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
 ///
 /// As [`read`].
 pub fn from_bytes(bytes: Vec<u8>) -> Result<Dump> {
-    Dump::parse(None, Buffer::Owned(bytes), no_siblings)
+    from_bytes_with(bytes, &ReadOptions::new())
+}
+
+/// [`from_bytes`] with options: for bytes from an untrusted source, a limit on what a
+/// compressed dump may decompress to.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// use npmap::joblib::ReadOptions;
+/// let options = ReadOptions::new().max_decompressed(64 << 20);
+/// let d = npmap::joblib::from_bytes_with(b"\x80\x04K\x07.".to_vec(), &options)?;
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`read_with`].
+pub fn from_bytes_with(bytes: Vec<u8>, options: &ReadOptions) -> Result<Dump> {
+    Dump::parse(None, Buffer::Owned(bytes), no_siblings, options)
+}
+
+/// Options of [`read_with`], [`load_with`] and [`from_bytes_with`].
+///
+/// ```
+/// let options = npmap::joblib::ReadOptions::new().max_decompressed(1 << 30);
+/// assert_eq!(options.max_decompressed_bytes(), Some(1 << 30));
+/// assert_eq!(npmap::joblib::ReadOptions::new().max_decompressed_bytes(), None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    max_decompressed: Option<u64>,
+}
+
+impl ReadOptions {
+    /// No limit but memory, as joblib.
+    ///
+    /// See [`ReadOptions`] for an example.
+    pub fn new() -> ReadOptions {
+        ReadOptions::default()
+    }
+
+    /// The most bytes a compressed dump (or a compressed file beside one) may
+    /// decompress to; past it the read stops with [`ErrorKind::UnsupportedDump`].
+    /// Without it only memory bounds a stream (bz2, xz and lzma can expand a
+    /// thousandfold and more; deflate and lz4 are bounded by their formats).
+    ///
+    /// See [`ReadOptions`] for an example.
+    pub fn max_decompressed(mut self, bytes: u64) -> ReadOptions {
+        self.max_decompressed = Some(bytes);
+        self
+    }
+
+    /// The limit set by [`max_decompressed`](Self::max_decompressed), if any.
+    ///
+    /// See [`ReadOptions`] for an example.
+    pub fn max_decompressed_bytes(&self) -> Option<u64> {
+        self.max_decompressed
+    }
 }
 
 fn no_siblings(path: &Path) -> Result<Buffer> {
@@ -251,6 +366,7 @@ fn parse_buffer(
     buffer: Buffer,
     dir: Option<PathBuf>,
     open: fn(&Path) -> Result<Buffer>,
+    options: &ReadOptions,
 ) -> Result<(Vec<Value>, NodeId, Option<&'static str>)> {
     // Decompressed once, as joblib does: what a stream inflates to is read as a
     // pickle, never decompressed again (a stream that inflates to itself stops here).
@@ -259,7 +375,8 @@ fn parse_buffer(
     let kind = compressed::Compressor::detect(buffer.bytes());
     let (buffer, open) = match kind {
         Some(kind) => {
-            let decompressed = compressed::decompress(buffer.bytes(), kind)?;
+            let decompressed =
+                compressed::decompress(buffer.bytes(), kind, options.max_decompressed)?;
             let open = match dir {
                 Some(_) => read_sibling as fn(&Path) -> Result<Buffer>,
                 None => open,
@@ -282,7 +399,11 @@ fn parse_buffer(
             reason: what.into(),
         }));
     }
-    let siblings = machine::Siblings { dir, open };
+    let siblings = machine::Siblings {
+        dir,
+        open,
+        max_decompressed: options.max_decompressed,
+    };
     let parsed = pickle::parse(&Arc::new(buffer), 0, siblings)?;
     Ok((
         parsed.values,
@@ -296,10 +417,11 @@ impl Dump {
         path: Option<&Path>,
         buffer: Buffer,
         open: fn(&Path) -> Result<Buffer>,
+        options: &ReadOptions,
     ) -> Result<Dump> {
         let dir = path.and_then(Path::parent).map(Path::to_path_buf);
         let (values, root, compression) =
-            parse_buffer(buffer, dir, open).map_err(|e| label(path, e))?;
+            parse_buffer(buffer, dir, open, options).map_err(|e| label(path, e))?;
         Ok(Dump {
             path: path.map(Path::to_path_buf),
             compression,

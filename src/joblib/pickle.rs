@@ -468,6 +468,7 @@ mod tests {
         let siblings = Siblings {
             dir: None,
             open: crate::joblib::read_sibling,
+            max_decompressed: None,
         };
         parse(&Arc::new(Buffer::Owned(bytes.to_vec())), 0, siblings)
     }

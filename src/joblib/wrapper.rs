@@ -166,7 +166,8 @@ pub(crate) fn zfile_array(m: &mut Machine, state: NodeId, at: usize) -> Result<V
         })
         .in_file(&path));
     }
-    let raw = decompress(bytes, Compressor::ZFile).map_err(|e| e.in_file(&path))?;
+    let limit = m.siblings.max_decompressed;
+    let raw = decompress(bytes, Compressor::ZFile, limit).map_err(|e| e.in_file(&path))?;
     drop(buffer);
     owned_array(m, dtype, shape, fortran, raw, at)
 }

@@ -303,3 +303,34 @@ fn compressed_bombs_stop_at_the_memory_limit_with_an_error() {
         assert!(got.contains("the lzma stream is corrupt"), "lzma: {got}");
     }
 }
+
+/// With `ReadOptions::max_decompressed`, a bomb stops at the limit set, long before
+/// memory runs out, and a dump within it reads.
+#[test]
+#[cfg(feature = "joblib-bz2")]
+fn a_decompression_limit_stops_a_bomb_early() {
+    use npmap::joblib::ReadOptions;
+    use std::io::Write;
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    bz.write_all(&vec![0u8; 8 << 20]).unwrap();
+    let bomb = repeated(&bz.finish().unwrap(), 16); // 128 MiB of zeros
+    let options = ReadOptions::new().max_decompressed(16 << 20);
+    let e = npmap::joblib::from_bytes_with(bomb, &options).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::UnsupportedDump {
+            reason: "the bz2 stream decompresses past 16777216 bytes, the limit set (ReadOptions::max_decompressed)".into()
+        }
+    );
+    let path = crate::fixtures::fixtures_dir().join("joblib/bz2_mixed.joblib");
+    let d = npmap::joblib::read_with(&path, &options).unwrap();
+    assert_eq!(d["epochs"], npmap::joblib::Value::Int(12));
+    // The fixture decompresses to more than 80 000 bytes.
+    let e =
+        npmap::joblib::read_with(&path, &ReadOptions::new().max_decompressed(80_000)).unwrap_err();
+    assert!(
+        e.to_string().contains("decompresses past 80000 bytes"),
+        "{e}"
+    );
+    assert_eq!(e.path(), Some(path.as_path()));
+}
