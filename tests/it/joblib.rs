@@ -610,7 +610,7 @@ fn mutable_views_are_refused_read_only_and_while_a_mapping_is_shared() {
 fn arrays_in_memory_are_writable_copies_of_their_own() {
     // read(), and a compressed dump whatever the mode (joblib ignores mmap_mode for
     // those): writes change this dump's copy, never the file nor a clone.
-    let (_tmp, path) = private_copy("lz4_mixed.joblib");
+    let (_tmp, path) = private_copy("zlib_mixed.joblib");
     let before = std::fs::read(&path).unwrap();
     for mode in [None, Some(MmapMode::ReadWrite), Some(MmapMode::CopyOnWrite)] {
         let mut d = match mode {
