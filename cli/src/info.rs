@@ -164,6 +164,9 @@ fn print_joblib(path: &FileArg) -> CliResult {
         arrays.len(),
         if arrays.len() == 1 { "" } else { "s" }
     );
+    if let Some(compressor) = dump.compression() {
+        say!("  compressed {compressor} (decompressed into memory, as joblib does: nothing maps)");
+    }
     let root = dump.root();
     let kind = match root.class_name() {
         Some((module, name)) => format!("{module}.{name} object"),

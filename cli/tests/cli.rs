@@ -1235,3 +1235,64 @@ fn every_command_takes_a_joblib_key() {
         expected
     );
 }
+
+/// Compressed joblib dumps (every compressor joblib has; fixtures/make_joblib_fixtures.py)
+/// in `info`, `stats` and `convert`: decompressed into memory, they read like the
+/// `.npy` NumPy saved of the same arrays.
+#[test]
+fn compressed_joblib_dumps_in_info_stats_and_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    for compressor in ["lz4", "bz2", "xz", "lzma", "gzip", "zlib"] {
+        let dump = format!("fixtures/joblib/{compressor}_mixed.joblib");
+        let o = npmap(&["info", &dump]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains(&format!(
+                "  compressed {compressor} (decompressed into memory"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("  X_fortran: <f8 (float64) (4, 3) F, data at byte "),
+            "{text}"
+        );
+        assert!(text.contains("  tiled: <u2 (uint16) (40000,) C"), "{text}");
+        for key in ["X", "tiled", "y_big_endian"] {
+            let npy = format!("fixtures/joblib/{compressor}_mixed/{key}.npy");
+            let expected = npmap(&["stats", &npy, "--json"]);
+            let o = npmap(&["stats", &format!("{dump}:{key}"), "--json"]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let stats = |o: &Output| {
+                let v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap();
+                (v["stats"].clone(), v["shape"].clone(), v["dtype"].clone())
+            };
+            assert_eq!(stats(&o), stats(&expected), "{compressor}:{key}");
+        }
+        let out = dir.path().join(format!("{compressor}_X_fortran.npy"));
+        let o = npmap(&[
+            "convert",
+            &format!("{dump}:X_fortran"),
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let got: ndarray::Array2<f64> = npmap::read_npy(&out).unwrap();
+        let expected: ndarray::Array2<f64> = npmap::read_npy(
+            repo_root().join(format!("fixtures/joblib/{compressor}_mixed/X_fortran.npy")),
+        )
+        .unwrap();
+        assert_eq!(got, expected, "{compressor}");
+    }
+    // A corrupt stream is an error naming the compressor, exit code 1.
+    let mut bad = std::fs::read(repo_root().join("fixtures/joblib/bz2_mixed.joblib")).unwrap();
+    bad[40] ^= 0xff;
+    let path = dir.path().join("bad.joblib");
+    std::fs::write(&path, &bad).unwrap();
+    let o = npmap(&["info", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the bz2 stream is corrupt"),
+        "{}",
+        stderr(&o)
+    );
+}

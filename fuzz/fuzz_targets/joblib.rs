@@ -8,8 +8,13 @@ use libfuzzer_sys::fuzz_target;
 use npmap::joblib::{Node, Value};
 use npmap::ndarray::IxDyn;
 
+/// What a compressed input may decompress to: bz2, xz and lzma have no ratio of their
+/// own, and past this a legitimate, fallible allocation would trip the malloc limit.
+const MAX_DECOMPRESSED: u64 = 64 << 20;
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(dump) = npmap::joblib::from_bytes(data.to_vec()) else {
+    let options = npmap::joblib::ReadOptions::new().max_decompressed(MAX_DECOMPRESSED);
+    let Ok(dump) = npmap::joblib::from_bytes_with(data.to_vec(), &options) else {
         return;
     };
     walk(dump.root());

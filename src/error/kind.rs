@@ -472,6 +472,19 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// A mutable view was asked of an array of a joblib dump mapped
+    /// [`ReadWrite`](crate::MmapMode::ReadWrite) or
+    /// [`CopyOnWrite`](crate::MmapMode::CopyOnWrite) while clones of it
+    /// ([`JoblibArray::clone`](crate::joblib::JoblibArray)) are alive: they read the
+    /// same mapped bytes, so writing under them is refused.
+    #[error(
+        "the mapped array has {clones} live clone(s): expected it to be the only handle to its mapping for a mutable view; drop the clones first"
+    )]
+    ArrayShared {
+        /// How many other handles share the mapping.
+        clones: usize,
+    },
+
     /// A value of a dump that is not an array was asked for as one.
     #[error("expected an array, found a {found}")]
     NotAnArray {

@@ -16,6 +16,8 @@ use crate::error::{Error, ErrorKind, Result};
 pub(crate) struct Siblings {
     pub dir: Option<std::path::PathBuf>,
     pub open: fn(&std::path::Path) -> Result<Buffer>,
+    /// The most bytes a compressed sibling (joblib 0.9's `ZF` files) may decompress to.
+    pub max_decompressed: Option<u64>,
 }
 
 /// Objects that the next `BUILD` completes, and dtypes already built.
@@ -30,6 +32,9 @@ pub(crate) enum Special {
     Reconstruct,
     /// The `NDArrayWrapper()` of joblib before 0.10, waiting for its `filename`.
     OldWrapper,
+    /// The `ZNDArrayWrapper()` of joblib 0.9's compressed dumps, waiting for its
+    /// `filename` and `state`.
+    ZWrapper,
 }
 
 pub(crate) struct Machine {

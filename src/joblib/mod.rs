@@ -4,7 +4,10 @@
 //! A dump is a pickle in which every NumPy array is replaced by joblib's
 //! `NumpyArrayWrapper`, with the array's raw bytes written right after it, outside
 //! the pickle. [`load`] maps the file, so those arrays are zero-copy views, as
-//! `joblib.load(path, mmap_mode='r')` gives; [`read`] reads the file into memory.
+//! `joblib.load(path, mmap_mode='r')` gives — or, with [`MmapMode::ReadWrite`]
+//! (`'r+'`) and [`MmapMode::CopyOnWrite`] (`'c'`), writable through
+//! [`Dump::array_mut`] and [`JoblibArray::view_mut`]; [`read`] reads the file into
+//! memory.
 //! Either way the pickle is interpreted by a restricted unpickler: NumPy dtypes and
 //! arrays, joblib's wrapper and plain Python values are understood, every other class
 //! is kept as an opaque [`Value::Object`] (its class name, arguments and state) that
@@ -12,11 +15,17 @@
 //!
 //! [`JoblibWriter`] writes a dict of arrays and plain values that joblib maps.
 //!
-//! Compressed dumps (zlib, joblib's default, and gzip) are decompressed into memory,
-//! as joblib does: nothing of them is mapped. The dumps of joblib before 0.10, whose
-//! arrays are `.npy` files beside the pickle, read (and map) those files. Not yet
-//! read: dumps compressed with bz2, lzma, xz or lz4, and `ReadWrite` / `CopyOnWrite`
-//! mappings.
+//! Compressed dumps — zlib (joblib's default), gzip, bz2, xz, lzma (the legacy
+//! "alone" format) and lz4 (frame format), and joblib 0.9's `ZF` files — are
+//! decompressed into memory whatever the mode, as joblib does: nothing of them is
+//! mapped ([`Dump::compression`] names the compressor). Decompression is bounded
+//! against bombs: memory is taken in steps, fallibly ([`ErrorKind::OutOfMemory`]),
+//! and a deflate or lz4 stream that expands past what its format can is refused. The
+//! bz2, xz/lzma and lz4 decoders (pure Rust) are behind the default cargo features
+//! `joblib-bz2`, `joblib-xz` and `joblib-lz4`; a dump whose decoder is left out is
+//! refused with the feature's name. The dumps of joblib before 0.10, whose arrays are
+//! `.npy` files beside the pickle, read (and map, in every mode) those files; a `ZF`
+//! dump's arrays are `ZF` files beside it, read into memory.
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
@@ -34,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::ops::Index;
@@ -42,7 +52,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fs::os::advise_huge_pages;
-use crate::npy::{MmapMode, map_whole_read_only};
+use crate::npy::{MmapMode, map_range_writable, map_whole_read_only};
 
 mod array;
 mod compressed;
@@ -67,6 +77,8 @@ use array::Buffer;
 pub struct Dump {
     /// `None` for a dump parsed from bytes.
     path: Option<PathBuf>,
+    /// The compressor's name, for a compressed dump.
+    compression: Option<&'static str>,
     values: Vec<Value>,
     root: NodeId,
 }
@@ -75,6 +87,7 @@ impl std::fmt::Debug for Dump {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dump")
             .field("path", &self.path)
+            .field("compression", &self.compression)
             .field("root", &self.root())
             .finish()
     }
@@ -82,9 +95,17 @@ impl std::fmt::Debug for Dump {
 
 /// Maps the dump at `path` and reads its pickle: arrays stored in the file are
 /// zero-copy views of the mapping (when aligned: joblib 1.2 and later align them to
-/// 16 bytes), as `joblib.load(path, mmap_mode='r')` gives.
+/// 16 bytes), as `joblib.load(path, mmap_mode=mode)` gives.
 ///
-/// Only [`MmapMode::ReadOnly`] is supported yet.
+/// | `mode` | joblib | arrays | writes through [`JoblibArray::view_mut`] |
+/// |---|---|---|---|
+/// | [`ReadOnly`](MmapMode::ReadOnly) | `'r'` | views of one read-only mapping of the file | refused ([`ErrorKind::ReadOnly`]) |
+/// | [`ReadWrite`](MmapMode::ReadWrite) | `'r+'` | each array its own shared mapping; the file is opened for writing | reach the file, seen by every other mapping of it ([`Dump::flush`] makes them durable) |
+/// | [`CopyOnWrite`](MmapMode::CopyOnWrite) | `'c'` | each array its own private mapping | stay in this process; the file never changes |
+///
+/// A compressed dump is decompressed into memory whatever the mode, as joblib does
+/// (it ignores `mmap_mode` for them): its arrays are in memory, and writable there.
+/// So are arrays the pickle holds itself (protocol 2's text).
 ///
 /// ```
 /// # fn main() -> npmap::Result<()> {
@@ -107,30 +128,62 @@ impl std::fmt::Debug for Dump {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::Io`] when the file cannot be opened or mapped.
-/// - [`ErrorKind::UnsupportedDump`] for a compressed dump, one that is not a pickle,
-///   or a mode other than `ReadOnly`.
+/// - [`ErrorKind::Io`] when the file cannot be opened (for writing too, with
+///   [`MmapMode::ReadWrite`]) or mapped.
+/// - [`ErrorKind::UnsupportedDump`] for a dump that is not a pickle, or whose
+///   compressed stream is corrupt or needs a decoder left out of this build (the
+///   message names the cargo feature).
 /// - [`ErrorKind::Pickle`] (with the byte offset) when the pickle is malformed or
 ///   uses an opcode a dump does not need; the errors of [`crate::Header`] checks
 ///   ([`ErrorKind::BadDescr`], [`ErrorKind::ShapeOverflow`], ...) for an array the
 ///   dump describes.
+/// - [`ErrorKind::OutOfMemory`] when a compressed dump's decompressed bytes cannot be
+///   allocated (a bomb stops here).
 ///
 /// # Safety
 /// See the [contract on `NpyFile`](crate::NpyFile#safety): the views are valid while
-/// no process truncates or rewrites the file.
+/// no process truncates or rewrites the file (with [`MmapMode::ReadWrite`], no
+/// other writer changes the arrays' bytes under a view either).
 pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
+    // SAFETY: forwarded from the caller.
+    unsafe { load_with(path, mode, &ReadOptions::new()) }
+}
+
+/// [`load`] with options: a limit on what a compressed dump may decompress to.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.joblib");
+/// # std::fs::write(&path, b"x^k`\xf1f\xd7\x03\x00\x03\xb2\x01\x05").unwrap();
+/// use npmap::MmapMode;
+/// use npmap::joblib::ReadOptions;
+/// let options = ReadOptions::new().max_decompressed(1 << 30);
+/// // SAFETY: nothing truncates or rewrites the dump while it is mapped.
+/// let d = unsafe { npmap::joblib::load_with(&path, MmapMode::ReadOnly, &options)? };
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`load`], and [`ErrorKind::UnsupportedDump`] when a compressed dump decompresses
+/// past [`ReadOptions::max_decompressed`].
+///
+/// # Safety
+/// As [`load`].
+pub unsafe fn load_with(
+    path: impl AsRef<Path>,
+    mode: MmapMode,
+    options: &ReadOptions,
+) -> Result<Dump> {
     let path = path.as_ref();
+    let mut dump = Dump::parse(Some(path), map_sibling(path)?, map_sibling, options)?;
     if mode != MmapMode::ReadOnly {
-        return Err(Error::at(
-            path,
-            ErrorKind::UnsupportedDump {
-                reason: format!(
-                    "mapping a dump {mode:?} is not supported yet; use ReadOnly or read()"
-                ),
-            },
-        ));
+        // SAFETY: forwarded from `load_with`, whose contract covers every file of the dump.
+        unsafe { dump.remap(mode) }?;
     }
-    Dump::parse(Some(path), map_sibling(path)?, map_sibling)
+    Ok(dump)
 }
 
 /// Reads the dump at `path` into memory and reads its pickle: arrays are copies, as
@@ -153,8 +206,32 @@ pub unsafe fn load(path: impl AsRef<Path>, mode: MmapMode) -> Result<Dump> {
 /// As [`load`], with [`ErrorKind::Io`] for a failed read and [`ErrorKind::OutOfMemory`]
 /// when the copy (or a compressed dump's decompressed bytes) cannot be allocated.
 pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
+    read_with(path, &ReadOptions::new())
+}
+
+/// [`read`] with options: a limit on what a compressed dump may decompress to.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.joblib");
+/// // joblib.dump(7, path, compress=('zlib', 3))
+/// # std::fs::write(&path, b"x^k`\xf1f\xd7\x03\x00\x03\xb2\x01\x05").unwrap();
+/// use npmap::joblib::ReadOptions;
+/// let d = npmap::joblib::read_with(&path, &ReadOptions::new().max_decompressed(1 << 20))?;
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// let e = npmap::joblib::read_with(&path, &ReadOptions::new().max_decompressed(4)).unwrap_err();
+/// assert!(e.to_string().contains("decompresses past 4 bytes"));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`read`], and [`ErrorKind::UnsupportedDump`] when a compressed dump decompresses
+/// past [`ReadOptions::max_decompressed`].
+pub fn read_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Dump> {
     let path = path.as_ref();
-    Dump::parse(Some(path), read_sibling(path)?, read_sibling)
+    Dump::parse(Some(path), read_sibling(path)?, read_sibling, options)
 }
 
 /// Parses a dump already in memory (an HTTP body, a blob from a database): as
@@ -173,7 +250,66 @@ pub fn read(path: impl AsRef<Path>) -> Result<Dump> {
 ///
 /// As [`read`].
 pub fn from_bytes(bytes: Vec<u8>) -> Result<Dump> {
-    Dump::parse(None, Buffer::Owned(bytes), no_siblings)
+    from_bytes_with(bytes, &ReadOptions::new())
+}
+
+/// [`from_bytes`] with options: for bytes from an untrusted source, a limit on what a
+/// compressed dump may decompress to.
+///
+/// ```
+/// # fn main() -> npmap::Result<()> {
+/// use npmap::joblib::ReadOptions;
+/// let options = ReadOptions::new().max_decompressed(64 << 20);
+/// let d = npmap::joblib::from_bytes_with(b"\x80\x04K\x07.".to_vec(), &options)?;
+/// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`read_with`].
+pub fn from_bytes_with(bytes: Vec<u8>, options: &ReadOptions) -> Result<Dump> {
+    Dump::parse(None, Buffer::Owned(bytes), no_siblings, options)
+}
+
+/// Options of [`read_with`], [`load_with`] and [`from_bytes_with`].
+///
+/// ```
+/// let options = npmap::joblib::ReadOptions::new().max_decompressed(1 << 30);
+/// assert_eq!(options.max_decompressed_bytes(), Some(1 << 30));
+/// assert_eq!(npmap::joblib::ReadOptions::new().max_decompressed_bytes(), None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    max_decompressed: Option<u64>,
+}
+
+impl ReadOptions {
+    /// No limit but memory, as joblib.
+    ///
+    /// See [`ReadOptions`] for an example.
+    pub fn new() -> ReadOptions {
+        ReadOptions::default()
+    }
+
+    /// The most bytes a compressed dump (or a compressed file beside one) may
+    /// decompress to; past it the read stops with [`ErrorKind::UnsupportedDump`].
+    /// Without it only memory bounds a stream (bz2, xz and lzma can expand a
+    /// thousandfold and more; deflate and lz4 are bounded by their formats).
+    ///
+    /// See [`ReadOptions`] for an example.
+    pub fn max_decompressed(mut self, bytes: u64) -> ReadOptions {
+        self.max_decompressed = Some(bytes);
+        self
+    }
+
+    /// The limit set by [`max_decompressed`](Self::max_decompressed), if any.
+    ///
+    /// See [`ReadOptions`] for an example.
+    pub fn max_decompressed_bytes(&self) -> Option<u64> {
+        self.max_decompressed
+    }
 }
 
 fn no_siblings(path: &Path) -> Result<Buffer> {
@@ -193,7 +329,10 @@ fn map_sibling(path: &Path) -> Result<Buffer> {
     // SAFETY: forwarded from `load`, the only caller (directly or through the
     // dump's `Siblings`), whose contract covers every file of the dump.
     let map = unsafe { map_whole_read_only(&file, path) }?;
-    Ok(Buffer::Mapped(map))
+    Ok(Buffer::Mapped {
+        map,
+        path: path.to_path_buf(),
+    })
 }
 
 /// The file at `path`, read into memory.
@@ -214,23 +353,6 @@ pub(crate) fn read_sibling(path: &Path) -> Result<Buffer> {
     Ok(Buffer::Owned(bytes))
 }
 
-/// What a dump that is not an uncompressed pickle is, from its first bytes.
-fn compressor(bytes: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 7] = [
-        (b"ZF", "zlib (joblib 0.9 and earlier)"),
-        (b"\x1f\x8b", "gzip"),
-        (b"BZh", "bz2"),
-        (b"\xfd7zXZ\x00", "xz"),
-        (b"\x5d\x00", "lzma"),
-        (b"\x04\x22\x4d\x18", "lz4"),
-        (b"\x78", "zlib"),
-    ];
-    MAGIC
-        .iter()
-        .find(|(magic, _)| bytes.starts_with(magic))
-        .map(|(_, name)| *name)
-}
-
 /// `error`, about the file at `path` when there is one.
 fn label(path: Option<&Path>, error: Error) -> Error {
     match path {
@@ -245,21 +367,26 @@ fn parse_buffer(
     buffer: Buffer,
     dir: Option<PathBuf>,
     open: fn(&Path) -> Result<Buffer>,
-) -> Result<(Vec<Value>, NodeId)> {
+    options: &ReadOptions,
+) -> Result<(Vec<Value>, NodeId, Option<&'static str>)> {
+    // Decompressed once, as joblib does: what a stream inflates to is read as a
+    // pickle, never decompressed again (a stream that inflates to itself stops here).
+    // The files beside a compressed dump are read, not mapped (and a dump from bytes
+    // still has none).
+    let kind = compressed::Compressor::detect(buffer.bytes());
+    let (buffer, open) = match kind {
+        Some(kind) => {
+            let decompressed =
+                compressed::decompress(buffer.bytes(), kind, options.max_decompressed)?;
+            let open = match dir {
+                Some(_) => read_sibling as fn(&Path) -> Result<Buffer>,
+                None => open,
+            };
+            (Buffer::Owned(decompressed), open)
+        }
+        None => (buffer, open),
+    };
     let bytes = buffer.bytes();
-    if let Some(name) = compressor(bytes) {
-        let decompressed = match name {
-            "zlib" | "gzip" => compressed::inflate(bytes, name == "gzip")?,
-            _ => {
-                return Err(Error::from(ErrorKind::UnsupportedDump {
-                    reason: format!(
-                        "a {name}-compressed dump: npmap reads zlib and gzip dumps, not {name} yet (load it with joblib and dump it with compress=('zlib', 3))"
-                    ),
-                }));
-            }
-        };
-        return parse_buffer(Buffer::Owned(decompressed), dir, read_sibling);
-    }
     // Protocol 2+ starts with PROTO (0x80); the text protocols of old dumps with one of
     // the opcodes a pickled value can start with.
     let pickle_start = |b: &u8| *b == 0x80 || b"(}])clNIJKLFGSTUVX".contains(b);
@@ -273,9 +400,17 @@ fn parse_buffer(
             reason: what.into(),
         }));
     }
-    let siblings = machine::Siblings { dir, open };
+    let siblings = machine::Siblings {
+        dir,
+        open,
+        max_decompressed: options.max_decompressed,
+    };
     let parsed = pickle::parse(&Arc::new(buffer), 0, siblings)?;
-    Ok((parsed.values, parsed.root))
+    Ok((
+        parsed.values,
+        parsed.root,
+        kind.map(compressed::Compressor::name),
+    ))
 }
 
 impl Dump {
@@ -283,11 +418,14 @@ impl Dump {
         path: Option<&Path>,
         buffer: Buffer,
         open: fn(&Path) -> Result<Buffer>,
+        options: &ReadOptions,
     ) -> Result<Dump> {
         let dir = path.and_then(Path::parent).map(Path::to_path_buf);
-        let (values, root) = parse_buffer(buffer, dir, open).map_err(|e| label(path, e))?;
+        let (values, root, compression) =
+            parse_buffer(buffer, dir, open, options).map_err(|e| label(path, e))?;
         Ok(Dump {
             path: path.map(Path::to_path_buf),
+            compression,
             values,
             root,
         })
@@ -305,6 +443,125 @@ impl Dump {
     /// ```
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The array at the dotted path `path`, to write through
+    /// [`JoblibArray::view_mut`] (see there for where the writes go, and an example).
+    /// The borrow of the dump keeps every other view of it from living meanwhile.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("d.joblib");
+    /// use npmap::ndarray::{Ix1, arr1};
+    /// use npmap::{ErrorKind, MmapMode};
+    /// let mut w = npmap::joblib::JoblibWriter::create(&path)?;
+    /// w.add("counts", &arr1(&[1u32, 2, 3]))?;
+    /// w.add_value("epochs", &npmap::joblib::Value::Int(3))?;
+    /// w.finish()?;
+    /// // SAFETY: nothing else truncates or writes the dump while it is mapped.
+    /// let mut d = unsafe { npmap::joblib::load(&path, MmapMode::ReadWrite)? };
+    /// d.array_mut("counts")?.view_mut::<u32, Ix1>()?.map_inplace(|c| *c *= 10);
+    /// assert!(matches!(d.array_mut("epochs").unwrap_err().kind(), ErrorKind::NotAnArray { .. }));
+    /// drop(d);
+    /// let d = npmap::joblib::read(&path)?;
+    /// assert_eq!(d["counts"].array()?.view::<u32, Ix1>()?, arr1(&[10, 20, 30]));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Dump::get`], and [`ErrorKind::NotAnArray`] when the value there is not an
+    /// array.
+    pub fn array_mut(&mut self, path: &str) -> Result<&mut JoblibArray> {
+        let node = self.get(path)?;
+        node.array()?;
+        let id = node.id();
+        let found = self.values[id.0].kind_name();
+        match &mut self.values[id.0] {
+            Value::Array(a) => Ok(a),
+            _ => Err(label(
+                self.path.as_deref(),
+                Error::from(ErrorKind::NotAnArray {
+                    found: found.to_string(),
+                }),
+            )),
+        }
+    }
+
+    /// Writes the changes made to arrays mapped [`MmapMode::ReadWrite`] to the file
+    /// and waits until they are on disk (`msync`); nothing for the other modes. The
+    /// changes reach the file (and every other mapping of it) without it: this makes
+    /// them survive a crash of the machine.
+    ///
+    /// See [`JoblibArray::view_mut`] for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] (`action` `"flush"`) when the operating system fails to write
+    /// the pages back.
+    pub fn flush(&self) -> Result<()> {
+        for value in &self.values {
+            if let Value::Array(a) = value {
+                a.flush().map_err(|e| {
+                    let path = self.path.clone().unwrap_or_default();
+                    Error::io(path, "flush", e)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps every array of a read-only mapping again, alone, in `mode`
+    /// (`ReadWrite` or `CopyOnWrite`), from its file (the dump, or for a dump of
+    /// joblib before 0.10 the `.npy` beside it).
+    ///
+    /// # Safety
+    /// The contract of [`load`]: no file of the dump is truncated while mapped.
+    unsafe fn remap(&mut self, mode: MmapMode) -> Result<()> {
+        let mut files: HashMap<PathBuf, File> = HashMap::new();
+        for value in &mut self.values {
+            let Value::Array(a) = value else { continue };
+            let Some(at) = a.mapped_range() else { continue };
+            let path = at.path.to_path_buf();
+            let len = at.range.len();
+            let offset = at.range.start as u64;
+            if len == 0 {
+                a.remap(None, mode);
+                continue;
+            }
+            if !files.contains_key(&path) {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(mode == MmapMode::ReadWrite)
+                    .open(&path)
+                    .map_err(|e| Error::io(&path, "open for writing", e))?;
+                files.insert(path.clone(), file);
+            }
+            let file = &files[&path];
+            // SAFETY: forwarded from the caller; the range is where the array's
+            // bytes were found in a mapping of the same file.
+            let map = unsafe { map_range_writable(file, &path, offset, len, mode) }?;
+            a.remap(map, mode);
+        }
+        Ok(())
+    }
+
+    /// The compressor of a compressed dump, as joblib names it (`"zlib"`, `"gzip"`,
+    /// `"bz2"`, `"xz"`, `"lzma"`, `"lz4"`, or `"zlib (joblib 0.9 and earlier)"`);
+    /// `None` for an uncompressed dump. A compressed dump is read into memory
+    /// whatever the mode it is loaded in, so none of its arrays is mapped.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// // joblib.dump(7, f, compress=('zlib', 3))
+    /// let d = npmap::joblib::from_bytes(b"x^k`\xf1f\xd7\x03\x00\x03\xb2\x01\x05".to_vec())?;
+    /// assert_eq!(d.compression(), Some("zlib"));
+    /// assert_eq!(d.root().value(), &npmap::joblib::Value::Int(7));
+    /// # Ok(()) }
+    /// ```
+    pub fn compression(&self) -> Option<&'static str> {
+        self.compression
     }
 
     /// `error`, about this dump's file when it has one.

@@ -22,7 +22,7 @@ fn global(m: &Machine, id: NodeId) -> Option<(&str, &str)> {
     }
 }
 
-fn tuple(m: &Machine, id: NodeId) -> &[NodeId] {
+pub(crate) fn tuple(m: &Machine, id: NodeId) -> &[NodeId] {
     match &m.values[id.0] {
         Value::Tuple(items) | Value::List(items) => items,
         _ => &[],
@@ -51,6 +51,9 @@ pub(crate) fn call(m: &mut Machine, class: NodeId, args: NodeId, at: usize) -> R
         }
         Some("joblib.numpy_pickle.NDArrayWrapper") => {
             return Ok(special(m, class, argv, Special::OldWrapper));
+        }
+        Some("joblib.numpy_pickle.ZNDArrayWrapper") => {
+            return Ok(special(m, class, argv, Special::ZWrapper));
         }
         Some("numpy.core.multiarray._reconstruct" | "numpy._core.multiarray._reconstruct") => {
             return Ok(special(m, class, argv, Special::Reconstruct));
@@ -110,7 +113,7 @@ pub(crate) fn build(m: &mut Machine, target: NodeId, state: NodeId, at: usize) -
             m.specials.insert(target, done);
         }
         // A wrapper's `BUILD` is the wrapper module's (see `pickle`).
-        Some(Special::Wrapper | Special::OldWrapper) | None => {}
+        Some(Special::Wrapper | Special::OldWrapper | Special::ZWrapper) | None => {}
     }
     if let Value::Object { state: s, .. } = &mut m.values[target.0] {
         *s = Some(state);
@@ -308,7 +311,7 @@ fn record_descr(
 }
 
 /// An array header for bytes decoded from the pickle.
-fn owned_array(
+pub(crate) fn owned_array(
     m: &Machine,
     dtype: DType,
     shape: Vec<usize>,

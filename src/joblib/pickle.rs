@@ -311,6 +311,9 @@ impl Machine {
                 } else if matches!(self.specials.get(&target), Some(Special::OldWrapper)) {
                     self.specials.remove(&target);
                     self.values[target.0] = wrapper::sibling_array(self, state, at)?;
+                } else if matches!(self.specials.get(&target), Some(Special::ZWrapper)) {
+                    self.specials.remove(&target);
+                    self.values[target.0] = wrapper::zfile_array(self, state, at)?;
                 } else {
                     numpy::build(self, target, state, at)?
                 }
@@ -465,6 +468,7 @@ mod tests {
         let siblings = Siblings {
             dir: None,
             open: crate::joblib::read_sibling,
+            max_decompressed: None,
         };
         parse(&Arc::new(Buffer::Owned(bytes.to_vec())), 0, siblings)
     }

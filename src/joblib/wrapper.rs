@@ -2,14 +2,15 @@
 //! array's bytes follow its `BUILD` opcode, outside the pickle (after a pad-length
 //! byte and pad bytes in dumps of joblib 1.2 and later).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::array::JoblibArray;
+use super::compressed::{Compressor, decompress};
 use super::machine::Machine;
-use super::numpy::{dtype_of, ints, is_object_dtype};
+use super::numpy::{dtype_of, ints, is_object_dtype, owned_array, tuple};
 use super::value::{NodeId, Value};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::header::Header;
 use crate::npy::bytes::NpyBytes;
 
@@ -100,18 +101,7 @@ pub(crate) fn object_array(m: &mut Machine) -> Value {
 /// file `filename` beside the dump, mapped (after [`load`](super::load)) or read.
 /// Only a plain file name is followed, never a path out of the dump's directory.
 pub(crate) fn sibling_array(m: &mut Machine, state: NodeId, at: usize) -> Result<Value> {
-    let Some(Value::Str(name)) = attribute(m, state, "filename") else {
-        return Err(m.fail(at, "an NDArrayWrapper without a filename"));
-    };
-    let plain = Path::new(name).file_name() == Some(std::ffi::OsStr::new(name));
-    if !plain || name.starts_with('.') {
-        return Err(m.fail(
-            at,
-            format!("an NDArrayWrapper names {name:?}, not a file beside the dump"),
-        ));
-    }
-    let dir = m.siblings.dir.clone().unwrap_or_default();
-    let path = dir.join(name);
+    let path = sibling_path(m, state, at, "NDArrayWrapper")?;
     let subclass = subclass(m, state);
     let buffer = (m.siblings.open)(&path)?;
     let npy = NpyBytes::parse(buffer.bytes()).map_err(|e| e.in_file(&path))?;
@@ -124,4 +114,60 @@ pub(crate) fn sibling_array(m: &mut Machine, state: NodeId, at: usize) -> Result
         range,
         subclass,
     )))
+}
+
+/// The file beside the dump that an old wrapper (`class`) names in its `filename`:
+/// only a plain file name is followed, never a path out of the dump's directory.
+fn sibling_path(m: &Machine, state: NodeId, at: usize, class: &str) -> Result<PathBuf> {
+    let Some(Value::Str(name)) = attribute(m, state, "filename") else {
+        return Err(m.fail(at, format!("an {class} without a filename")));
+    };
+    let plain = Path::new(name).file_name() == Some(std::ffi::OsStr::new(name));
+    if !plain || name.starts_with('.') {
+        return Err(m.fail(
+            at,
+            format!("an {class} names {name:?}, not a file beside the dump"),
+        ));
+    }
+    let dir = m.siblings.dir.clone().unwrap_or_default();
+    Ok(dir.join(name))
+}
+
+/// The `ZNDArrayWrapper` of a compressed dump of joblib 0.9 and earlier: the array's
+/// raw bytes are the `ZF` file `filename` beside the dump, and its `state` is NumPy's
+/// pickle state without them, `(version, shape, dtype, fortran)`. Read into memory
+/// (joblib does not map these either); the file's name is followed as
+/// [`sibling_array`] follows it.
+pub(crate) fn zfile_array(m: &mut Machine, state: NodeId, at: usize) -> Result<Value> {
+    let path = sibling_path(m, state, at, "ZNDArrayWrapper")?;
+    let parts = match attribute_id(m, state, "state") {
+        Some(id) if matches!(m.values[id.0], Value::Tuple(_)) => tuple(m, id).to_vec(),
+        _ => Vec::new(),
+    };
+    let [_, shape, dtype, fortran] = parts.as_slice() else {
+        return Err(m.fail(
+            at,
+            "a ZNDArrayWrapper whose state is not (version, shape, dtype, fortran)",
+        ));
+    };
+    let shape = ints(m, *shape).ok_or_else(|| m.fail(at, "a ZNDArrayWrapper's shape"))?;
+    if is_object_dtype(m, *dtype) {
+        return Ok(object_array(m));
+    }
+    let dtype = dtype_of(m, *dtype, at)?;
+    let fortran = matches!(m.values[fortran.0], Value::Bool(true) | Value::Int(1));
+    let buffer = (m.siblings.open)(&path)?;
+    let bytes = buffer.bytes();
+    if !bytes.starts_with(b"ZF") {
+        return Err(Error::from(ErrorKind::UnsupportedDump {
+            reason:
+                "a ZNDArrayWrapper's file is not a zlib 'ZF' file: expected it to start with 'ZF'"
+                    .into(),
+        })
+        .in_file(&path));
+    }
+    let limit = m.siblings.max_decompressed;
+    let raw = decompress(bytes, Compressor::ZFile, limit).map_err(|e| e.in_file(&path))?;
+    drop(buffer);
+    owned_array(m, dtype, shape, fortran, raw, at)
 }

@@ -626,6 +626,35 @@ pub(crate) unsafe fn map_whole_read_only(file: &File, path: &Path) -> Result<Mma
     unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, "map", e))
 }
 
+/// A writable mapping of bytes `offset..offset + len` of `file` (`len` > 0): shared
+/// for [`MmapMode::ReadWrite`] (`file` open for writing; writes reach it), private for
+/// [`MmapMode::CopyOnWrite`]. `None` for [`MmapMode::ReadOnly`], which has no writable
+/// mapping. The arrays of a joblib dump loaded `'r+'` or `'c'` are mapped this way.
+///
+/// # Safety
+/// `file` must hold the whole range and must not be truncated while the mapping
+/// lives (the contract of [`NpyFile`]).
+pub(crate) unsafe fn map_range_writable(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: usize,
+    mode: MmapMode,
+) -> Result<Option<MmapMut>> {
+    let mut options = MmapOptions::new();
+    options.offset(offset).len(len);
+    // SAFETY: the caller guarantees the range exists and stays; memmap2 aligns the
+    // offset to a page and adjusts the pointer.
+    let map = unsafe {
+        match mode {
+            MmapMode::ReadOnly => return Ok(None),
+            MmapMode::ReadWrite => options.map_mut(file),
+            MmapMode::CopyOnWrite => options.map_copy(file),
+        }
+    };
+    map.map(Some).map_err(|e| Error::io(path, "map", e))
+}
+
 pub(crate) fn dtype_mismatch<A: Element>(found: &DType) -> Error {
     Error::from(ErrorKind::DTypeMismatch {
         found: found.descr(),

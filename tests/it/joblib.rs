@@ -40,11 +40,15 @@ fn assert_array(dump: &Dump, name: &str, key: &str, npy: &str, mapped: bool) {
         "{name}:{key}"
     );
     assert_eq!(a.data(), npy.data(), "{name}:{key}: data bytes differ");
-    assert_eq!(
-        a.is_mapped(),
-        mapped && a.header().data_offset > 0,
-        "{name}:{key}"
-    );
+    // An empty array has no bytes to map (under ReadWrite and CopyOnWrite none is
+    // made for it).
+    if !a.data().is_empty() {
+        assert_eq!(
+            a.is_mapped(),
+            mapped && a.header().data_offset > 0,
+            "{name}:{key}"
+        );
+    }
 }
 
 /// The JSON the generator wrote for a plain value, as npmap reads it.
@@ -102,30 +106,50 @@ fn check_dump(name: &str, entry: &Json, dump: &Dump, mapped: bool) {
     }
 }
 
-/// zlib and gzip dumps read by copy (also through `load`, as joblib does); the other
-/// compressors are named in a clear refusal.
+/// The cargo feature that brings `compressor`'s decoder, when it is off in this build.
+pub(crate) fn feature_off(compressor: &str) -> Option<&'static str> {
+    match compressor {
+        "bz2" if !cfg!(feature = "joblib-bz2") => Some("joblib-bz2"),
+        "xz" | "lzma" if !cfg!(feature = "joblib-xz") => Some("joblib-xz"),
+        "lz4" if !cfg!(feature = "joblib-lz4") => Some("joblib-lz4"),
+        _ => None,
+    }
+}
+
+/// Every compressed dump reads by copy, also through `load` (as joblib does: its
+/// `mmap_mode` is ignored for compressed dumps), with joblib's values.
 fn check_compressed(name: &str, compressor: &str, entry: &Json, path: &std::path::Path) {
-    if !matches!(compressor, "zlib" | "gzip") {
+    if let Some(feature) = feature_off(compressor) {
+        // Built without the decoder: the error says which feature brings it.
         let e = npmap::joblib::read(path).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::UnsupportedDump { .. }), "{e}");
-        assert!(e.to_string().contains(compressor), "{e}");
+        let wanted = format!("enable the cargo feature '{feature}'");
+        assert!(e.to_string().contains(&wanted), "{e}");
         return;
     }
     let copied = npmap::joblib::read(path).unwrap_or_else(|e| panic!("{e}"));
     check_dump(name, entry, &copied, false);
-    // SAFETY: the fixtures are not modified while the tests run.
-    let loaded = unsafe { npmap::joblib::load(path, MmapMode::ReadOnly) }.unwrap();
-    check_dump(name, entry, &loaded, false);
+    for mode in [
+        MmapMode::ReadOnly,
+        MmapMode::ReadWrite,
+        MmapMode::CopyOnWrite,
+    ] {
+        // SAFETY: the fixtures are not modified while the tests run (nothing of a
+        // compressed dump is mapped).
+        let loaded = unsafe { npmap::joblib::load(path, mode) }.unwrap_or_else(|e| panic!("{e}"));
+        check_dump(name, entry, &loaded, false);
+    }
 }
 
 #[test]
 fn every_dump_joblib_wrote_reads_with_joblibs_values() {
     let dumps = manifest();
-    let mut checked = 0;
+    let (mut checked, mut compressed) = (0, Vec::new());
     for (name, entry) in &dumps {
         let path = dir().join(format!("{name}.joblib"));
         if let Some(compressor) = entry.get("compressor").and_then(Json::as_str) {
             check_compressed(name, compressor, entry, &path);
+            compressed.push(compressor.to_string());
             continue;
         }
         let copied = npmap::joblib::read(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -137,7 +161,61 @@ fn every_dump_joblib_wrote_reads_with_joblibs_values() {
         checked += 1;
     }
     assert!(checked >= 7, "only {checked} dumps checked");
-    assert!(dumps.contains_key("gzip_compressed") && dumps.contains_key("zlib_compressed"));
+    // Each of joblib's compressors at levels 1, 3 and 9 and in a dump of many arrays,
+    // and joblib 0.9's ZF file.
+    for compressor in ["zlib", "gzip", "bz2", "xz", "lzma", "lz4"] {
+        let n = compressed.iter().filter(|c| *c == compressor).count();
+        assert_eq!(n, 4, "{compressor} dumps checked");
+        assert!(dumps.contains_key(&format!("{compressor}_mixed")));
+    }
+    assert!(compressed.iter().any(|c| c == "zfile"));
+}
+
+/// The mixed dump of each compressor, value by value as joblib loaded it (the
+/// manifest's check compares bytes; this one the values, the slow obvious way).
+#[test]
+fn compressed_dumps_of_many_arrays_hold_joblibs_values() {
+    for compressor in ["zlib", "gzip", "bz2", "xz", "lzma", "lz4"] {
+        if feature_off(compressor).is_some() {
+            continue;
+        }
+        let path = dir().join(format!("{compressor}_mixed.joblib"));
+        let d = npmap::joblib::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let tiled = d["tiled"].array().unwrap().to_owned::<u16, Ix1>().unwrap();
+        assert_eq!(tiled.len(), 40_000, "{compressor}");
+        assert!(
+            tiled
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| usize::from(v) == i % 200),
+            "{compressor}"
+        );
+        let y = d["y_big_endian"].array().unwrap();
+        assert_eq!(y.header().dtype.descr(), ">i8", "{compressor}");
+        assert_eq!(
+            y.to_owned::<i64, Ix1>().unwrap().to_vec(),
+            [-3, -2, -1, 0, 1, 2, 3]
+        );
+        let xf = d["X_fortran"].array().unwrap();
+        assert!(xf.header().fortran_order, "{compressor}");
+        let expected: ndarray::Array2<f64> =
+            npmap::read_npy(dir().join(format!("{compressor}_mixed/X_fortran.npy"))).unwrap();
+        assert_eq!(xf.to_owned::<f64, Ix2>().unwrap(), expected, "{compressor}");
+        let mask = d["mask"].array().unwrap().to_owned::<bool, Ix1>().unwrap();
+        assert_eq!(mask.to_vec(), [true, false, false, true], "{compressor}");
+        let zero_d = d["zero_d"].array().unwrap().to_owned::<f64, ndarray::Ix0>();
+        assert_eq!(zero_d.unwrap().into_scalar(), -1.25, "{compressor}");
+        assert_eq!(d["epochs"], Value::Int(12), "{compressor}");
+        assert_eq!(
+            d.get("name").unwrap().as_str(),
+            Some("mixed"),
+            "{compressor}"
+        );
+        assert!(
+            d.arrays().iter().all(|(_, a)| !a.is_mapped()),
+            "{compressor}"
+        );
+    }
 }
 
 #[test]
@@ -348,4 +426,250 @@ print(sorted(plain))
 "#;
     let out = crate::numpy::run(script, &[&path, &reference]);
     assert!(out.contains("'X_fortran'"), "{out}");
+}
+
+/// A copy of the fixture `name` in a fresh directory, to map writable.
+fn private_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(name);
+    std::fs::copy(dir().join(name), &path).unwrap();
+    (tmp, path)
+}
+
+#[test]
+fn a_dump_loaded_read_write_writes_through_to_the_file() {
+    let (_tmp, path) = private_copy("all_p4.joblib");
+    let before = std::fs::read(&path).unwrap();
+    let entry = &manifest()["all_p4"];
+    // SAFETY: the copy is private to this test.
+    let mut d = unsafe { npmap::joblib::load(&path, MmapMode::ReadWrite) }.unwrap();
+    // The same values as joblib loads, each array mapped (an empty one has no bytes).
+    check_dump("all_p4", entry, &d, true);
+    for (key, a) in d.arrays() {
+        // NumPy scalars are in the pickle itself, so in memory.
+        let in_file = a.header().data_offset > 0 && !a.data().is_empty();
+        let expected = in_file.then_some(MmapMode::ReadWrite);
+        assert_eq!(a.mmap_mode(), expected, "{key}");
+    }
+    // SAFETY: as above; a second, read-only mapping of the same file.
+    let other = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly) }.unwrap();
+    let (x_at, y_at) = {
+        let x = d.array_mut("X").unwrap();
+        let mut v = x.view_mut::<f32, Ix2>().unwrap();
+        v[[0, 0]] = 100.0;
+        v[[4, 3]] = -0.25;
+        (x.header().data_offset as usize, 0)
+    };
+    // The big-endian array has no typed view; its bytes are written as they are.
+    let y = d.array_mut("y_big_endian").unwrap();
+    let e = y.view_mut::<i64, Ix1>().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::NonNativeByteOrder { .. }),
+        "{e}"
+    );
+    let y_offset = y.header().data_offset as usize;
+    y.data_mut().unwrap()[y_at..y_at + 8].copy_from_slice(&42i64.to_be_bytes());
+    // Other mappings of the file see the writes at once.
+    let seen = other["X"].array().unwrap().view::<f32, Ix2>().unwrap();
+    assert_eq!((seen[[0, 0]], seen[[4, 3]]), (100.0, -0.25));
+    d.flush().unwrap();
+    drop(d);
+    drop(other);
+
+    // The file changed at those bytes only.
+    let after = std::fs::read(&path).unwrap();
+    let mut expected = before.clone();
+    expected[x_at..x_at + 4].copy_from_slice(&100f32.to_le_bytes());
+    let last = x_at + 4 * (4 * 4 + 3);
+    expected[last..last + 4].copy_from_slice(&(-0.25f32).to_le_bytes());
+    expected[y_offset..y_offset + 8].copy_from_slice(&42i64.to_be_bytes());
+    assert!(after == expected, "the file holds other changes");
+    let again = npmap::joblib::read(&path).unwrap();
+    let x = again["X"].array().unwrap().to_owned::<f32, Ix2>().unwrap();
+    let original: ndarray::Array2<f32> = npmap::read_npy(dir().join("all_p4/X.npy")).unwrap();
+    let mut want = original.clone();
+    want[[0, 0]] = 100.0;
+    want[[4, 3]] = -0.25;
+    assert_eq!(x, want);
+    let y = again["y_big_endian"].array().unwrap();
+    assert_eq!(
+        y.to_owned::<i64, Ix1>().unwrap().to_vec(),
+        [42, -2, -1, 0, 1, 2]
+    );
+
+    if !crate::numpy::joblib_available("a_dump_loaded_read_write_writes_through_to_the_file") {
+        return;
+    }
+    let script = r#"
+import sys, joblib, numpy as np
+path, ref = sys.argv[1], sys.argv[2]
+for mode in (None, "r", "r+"):
+    d = joblib.load(path, mmap_mode=mode)
+    x = np.load(ref)
+    x[0, 0], x[4, 3] = 100.0, -0.25
+    assert np.array_equal(d["X"], x), (mode, d["X"])
+    assert d["y_big_endian"].tolist() == [42, -2, -1, 0, 1, 2], d["y_big_endian"]
+    assert d["n"] == 42
+print("joblib sees the writes")
+"#;
+    let out = crate::numpy::run(script, &[&path, &dir().join("all_p4/X.npy")]);
+    assert!(out.contains("joblib sees the writes"), "{out}");
+}
+
+#[test]
+fn a_dump_loaded_copy_on_write_never_touches_the_file() {
+    let (_tmp, path) = private_copy("all_p5.joblib");
+    let before = std::fs::read(&path).unwrap();
+    // SAFETY: the copy is private to this test.
+    let mut c = unsafe { npmap::joblib::load(&path, MmapMode::CopyOnWrite) }.unwrap();
+    check_dump("all_p5", &manifest()["all_p5"], &c, true);
+    let coef = c.array_mut("model.coef_").unwrap();
+    assert_eq!(coef.mmap_mode(), Some(MmapMode::CopyOnWrite));
+    coef.view_mut::<f64, Ix1>().unwrap().fill(9.0);
+    c.array_mut("mask")
+        .unwrap()
+        .view_mut::<bool, Ix1>()
+        .unwrap()[1] = true;
+    assert_eq!(
+        c["model.coef_"]
+            .array()
+            .unwrap()
+            .view::<f64, Ix1>()
+            .unwrap()
+            .to_vec(),
+        [9.0; 7]
+    );
+    assert_eq!(
+        c["mask"]
+            .array()
+            .unwrap()
+            .view::<bool, Ix1>()
+            .unwrap()
+            .to_vec(),
+        [true, true, true]
+    );
+    c.flush().unwrap(); // nothing to write back
+    // SAFETY: as above. Another copy-on-write load sees the file's values.
+    let fresh = unsafe { npmap::joblib::load(&path, MmapMode::CopyOnWrite) }.unwrap();
+    assert_eq!(
+        fresh["mask"]
+            .array()
+            .unwrap()
+            .view::<bool, Ix1>()
+            .unwrap()
+            .to_vec(),
+        [true, false, true]
+    );
+    drop(c);
+    assert!(std::fs::read(&path).unwrap() == before, "the file changed");
+}
+
+#[test]
+fn mutable_views_are_refused_read_only_and_while_a_mapping_is_shared() {
+    let (_tmp, path) = private_copy("all_p4.joblib");
+    // SAFETY: the copy is private to this test.
+    let mut r = unsafe { npmap::joblib::load(&path, MmapMode::ReadOnly) }.unwrap();
+    let e = r
+        .array_mut("X")
+        .unwrap()
+        .view_mut::<f32, Ix2>()
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::ReadOnly);
+    let e = r.array_mut("n").unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NotAnArray { .. }), "{e}");
+    assert_eq!(e.path(), Some(path.as_path()));
+    let e = r.array_mut("no_such").unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::KeyNotFound { .. }), "{e}");
+
+    // SAFETY: as above.
+    let mut w = unsafe { npmap::joblib::load(&path, MmapMode::ReadWrite) }.unwrap();
+    let clone = w["X"].array().unwrap().clone();
+    let e = w
+        .array_mut("X")
+        .unwrap()
+        .view_mut::<f32, Ix2>()
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::ArrayShared { clones: 1 });
+    // A refused view wrote nothing and copied nothing.
+    assert_eq!(
+        w["X"].array().unwrap().mmap_mode(),
+        Some(MmapMode::ReadWrite)
+    );
+    drop(clone);
+    w.array_mut("X").unwrap().view_mut::<f32, Ix2>().unwrap()[[1, 1]] = 3.0;
+    // A type the array is not, before anything else.
+    let e = w
+        .array_mut("X")
+        .unwrap()
+        .view_mut::<f64, Ix2>()
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::DTypeMismatch { .. }), "{e}");
+}
+
+#[test]
+fn arrays_in_memory_are_writable_copies_of_their_own() {
+    // read(), and a compressed dump whatever the mode (joblib ignores mmap_mode for
+    // those): writes change this dump's copy, never the file nor a clone.
+    let (_tmp, path) = private_copy("zlib_mixed.joblib");
+    let before = std::fs::read(&path).unwrap();
+    for mode in [None, Some(MmapMode::ReadWrite), Some(MmapMode::CopyOnWrite)] {
+        let mut d = match mode {
+            None => npmap::joblib::read(&path).unwrap(),
+            // SAFETY: the copy is private to this test.
+            Some(mode) => unsafe { npmap::joblib::load(&path, mode) }.unwrap(),
+        };
+        let clone = d["tiled"].array().unwrap().clone();
+        let tiled = d.array_mut("tiled").unwrap();
+        assert_eq!(tiled.mmap_mode(), None);
+        tiled.view_mut::<u16, Ix1>().unwrap()[5] = 999;
+        assert_eq!(
+            d["tiled"].array().unwrap().view::<u16, Ix1>().unwrap()[5],
+            999
+        );
+        assert_eq!(clone.view::<u16, Ix1>().unwrap()[5], 5, "{mode:?}");
+        d.flush().unwrap();
+    }
+    assert!(std::fs::read(&path).unwrap() == before, "the file changed");
+}
+
+#[test]
+fn unaligned_arrays_of_joblib_1_1_map_read_write_and_write_their_bytes() {
+    // joblib maps them too (with a warning that they are not aligned).
+    let (_tmp, path) = private_copy("unaligned_joblib_1_1.joblib");
+    // SAFETY: the copy is private to this test.
+    let mut d = unsafe { npmap::joblib::load(&path, MmapMode::ReadWrite) }.unwrap();
+    let x = d.array_mut("X").unwrap();
+    assert_eq!(x.mmap_mode(), Some(MmapMode::ReadWrite));
+    let e = x.view_mut::<f64, Ix1>().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Misaligned { .. }), "{e}");
+    x.data_mut().unwrap()[8..16].copy_from_slice(&(-7.5f64).to_le_bytes());
+    drop(d);
+    let x = npmap::joblib::read(&path).unwrap()["X"]
+        .array()
+        .unwrap()
+        .to_owned::<f64, Ix1>()
+        .unwrap();
+    let mut expected: Vec<f64> = (0..10).map(f64::from).collect();
+    expected[1] = -7.5;
+    assert_eq!(x.to_vec(), expected);
+}
+
+#[test]
+fn a_dump_of_joblib_0_9_maps_its_sibling_files_read_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in [
+        "old_multifile.joblib",
+        "old_multifile.joblib_01.npy",
+        "old_multifile.joblib_02.npy",
+    ] {
+        std::fs::copy(dir().join(f), tmp.path().join(f)).unwrap();
+    }
+    let path = tmp.path().join("old_multifile.joblib");
+    // SAFETY: the copies are private to this test.
+    let mut d = unsafe { npmap::joblib::load(&path, MmapMode::ReadWrite) }.unwrap();
+    d.array_mut("a").unwrap().view_mut::<f64, Ix1>().unwrap()[4] = 0.5;
+    drop(d);
+    let a: ndarray::Array1<f64> =
+        npmap::read_npy(tmp.path().join("old_multifile.joblib_01.npy")).unwrap();
+    assert_eq!(a.to_vec(), [0.0, 1.0, 2.0, 3.0, 0.5]);
 }

@@ -14,6 +14,7 @@ mod fill;
 pub(crate) mod fixtures;
 mod hostile;
 mod joblib;
+mod joblib_faults;
 mod layering;
 mod moments_wire;
 mod mutation;
