@@ -1009,3 +1009,71 @@ fn zarr_nan_moments_skip_nans_chunk_by_chunk_as_in_memory() {
     };
     assert_eq!(on(1), on(2));
 }
+
+const KILL_ENV: &str = "NPMAP_ZARR_KILL_CHILD";
+
+/// The arrays the killed child saves in turn: every element of store `k` is `k`
+/// (and the shapes differ, so a mix of two would not read as either).
+fn generation(k: usize) -> npmap::ndarray::Array2<f64> {
+    npmap::ndarray::Array2::from_elem((20_000 + k * 1_000, 4), k as f64 + 1.0)
+}
+
+/// The child side of `zarr_a_killed_save_leaves_the_old_store_or_the_new_one`: saves
+/// generations 1, 2, 1, 2, ... over the store until killed.
+#[test]
+#[ignore = "run by zarr_a_killed_save_leaves_the_old_store_or_the_new_one in a child process"]
+fn zarr_kill_child() {
+    let Ok(path) = std::env::var(KILL_ENV) else {
+        return;
+    };
+    let arrays = [generation(1), generation(2)];
+    for i in 0.. {
+        let options = ZarrOptions::new()
+            .format(FORMATS[i % 2])
+            .compression(CODECS[i % 3])
+            .overwrite(true);
+        npmap::zarr::save(&path, &arrays[i % 2], &[3_000, 3], &options).unwrap();
+        println!("@ saved {i}");
+    }
+}
+
+#[test]
+fn zarr_a_killed_save_leaves_the_old_store_or_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.zarr");
+    npmap::zarr::save(&path, &generation(0), &[3_000, 3], &Default::default()).unwrap();
+    let mut seen = [0usize; 3];
+    let kills = 10;
+    for k in 0..kills {
+        let mut child = crate::faults::child("zarr::zarr_kill_child", (KILL_ENV, &path))
+            .spawn()
+            .unwrap();
+        // Kill at a different moment of a save each time.
+        std::thread::sleep(Duration::from_micros(150_000 + 79_193 * k));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let z = npmap::zarr::open(&path).unwrap();
+        let x = z.read::<f64, npmap::ndarray::Ix2>().unwrap();
+        let g = x[[0, 0]] as usize - 1;
+        assert_eq!(x, generation(g), "after kill {k}");
+        seen[g] += 1;
+    }
+    eprintln!("kills {kills}: generations seen {seen:?}");
+    // The next save removes what the killed ones left beside the store.
+    npmap::zarr::save(
+        &path,
+        &generation(0),
+        &[3_000, 3],
+        &ZarrOptions::new().overwrite(true),
+    )
+    .unwrap();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["s.zarr"],
+        "after {kills} kills (generations seen: {seen:?})"
+    );
+}
