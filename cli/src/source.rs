@@ -437,6 +437,18 @@ impl Source {
             )?);
         }
         let dtype = self.header().dtype.clone();
+        if let (Some(z), Some(n)) = (self.zarr(), rows)
+            && !z.shape().is_empty()
+        {
+            // Only the rows shown are decoded: a store may be larger than memory.
+            return npmap::with_element_type!(dtype, T => {
+                let head = z.read_rows::<T, IxDyn>(0..n)?;
+                let mut image = Vec::new();
+                npmap::write_npy_to(&mut image, &head)?;
+                let npy = NpyBytes::parse(&image)?;
+                Ok(npmap::display::array_text(npy.header(), npy.data(), None)?)
+            }, else fail(format!("{self}: dtype '{}' cannot be printed", dtype.descr())));
+        }
         npmap::with_element_type!(dtype, T => self.copied_text::<T>(rows), else fail(format!(
             "{self}: printing archive members of dtype '{}' ({}) is not supported yet \
              (numeric members are; a .npy file of any dtype is)",

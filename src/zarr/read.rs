@@ -629,6 +629,84 @@ impl ZarrArray {
             .try_for_each(|(row, slab)| self.read_row(row, slab))
     }
 
+    /// Rows `rows` along axis 0 (whole along the other axes), decoding only the rows of
+    /// chunks they touch: the first rows of a store larger than memory, for example.
+    /// `rows` is cut at the array's end.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("rows.zarr");
+    /// use npmap::ndarray::{Array2, Ix2, s};
+    /// let x = Array2::from_shape_fn((10, 3), |(i, j)| (i * 3 + j) as u16);
+    /// npmap::zarr::save(&path, &x, &[4, 2], &Default::default())?;
+    /// let z = npmap::zarr::open(&path)?;
+    /// assert_eq!(z.read_rows::<u16, Ix2>(3..6)?, x.slice(s![3..6, ..]));
+    /// assert_eq!(z.read_rows::<u16, Ix2>(8..100)?, x.slice(s![8.., ..]));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ZarrArray::read`]; also [`ErrorKind::Zarr`] for a 0-d array (it has no rows).
+    pub fn read_rows<A: ZarrElement, D: Dimension>(
+        &self,
+        rows: std::ops::Range<usize>,
+    ) -> Result<Array<A, D>> {
+        self.check_type::<A>()?;
+        let shape = self.shape().to_vec();
+        if shape.is_empty() {
+            return Err(zarr_error(&self.path, "a 0-d array has no rows to read"));
+        }
+        if let Some(n) = D::NDIM
+            && n != shape.len()
+        {
+            return Err(Error::at(
+                &self.path,
+                ErrorKind::NdimMismatch {
+                    found: shape.len(),
+                    expected: n,
+                    shape,
+                },
+            ));
+        }
+        let end = rows.end.min(shape[0]);
+        let start = rows.start.min(end);
+        let row_len: usize = shape[1..].iter().product();
+        let mut out_shape = shape.clone();
+        out_shape[0] = end - start;
+        let fill = self.fill::<A>()?;
+        let len = (end - start) * row_len;
+        let mut data =
+            try_with_capacity::<A>(len, "array rows").map_err(|e| e.in_file(&self.path))?;
+        data.resize(len, fill);
+        let mut out = ArrayD::from_shape_vec(IxDyn(&out_shape), data)
+            .expect("the vector holds the rows' elements");
+        if len > 0 {
+            let c0 = self.chunk_shape[0];
+            for row in start / c0..end.div_ceil(c0) {
+                let first = row * c0;
+                let count = c0.min(shape[0] - first);
+                let mut slab_shape = shape.clone();
+                slab_shape[0] = count;
+                let mut slab = try_with_capacity::<A>(count * row_len, "a row of Zarr chunks")
+                    .map_err(|e| e.in_file(&self.path))?;
+                slab.resize(count * row_len, fill);
+                let mut slab = ArrayD::from_shape_vec(IxDyn(&slab_shape), slab)
+                    .expect("the vector holds the slab's elements");
+                self.read_row(row, slab.view_mut())?;
+                let (from, to) = (first.max(start), (first + count).min(end));
+                out.slice_axis_mut(Axis(0), ndarray::Slice::from(from - start..to - start))
+                    .assign(
+                        &slab.slice_axis(Axis(0), ndarray::Slice::from(from - first..to - first)),
+                    );
+            }
+        }
+        Ok(out
+            .into_dimensionality::<D>()
+            .expect("the number of axes was checked"))
+    }
+
     /// Decodes the chunks of row `row` of the chunk grid (along axis 0; in parallel)
     /// into `slab`, that row's part of the array.
     fn read_row<A: ZarrElement>(&self, row: usize, mut slab: ArrayViewMutD<'_, A>) -> Result<()> {

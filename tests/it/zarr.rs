@@ -1077,3 +1077,56 @@ fn zarr_a_killed_save_leaves_the_old_store_or_the_new_one() {
         "after {kills} kills (generations seen: {seen:?})"
     );
 }
+
+#[test]
+fn zarr_read_rows_decodes_only_the_rows_of_chunks_asked_for() {
+    use npmap::ndarray::{Slice, s};
+    let dir = tempfile::tempdir().unwrap();
+    let x = sample::<i16>(&[23, 4, 3]);
+    for format in FORMATS {
+        let path = dir.path().join(format!("r{}.zarr", format.number()));
+        npmap::zarr::save(&path, &x, &[5, 3, 2], &ZarrOptions::new().format(format)).unwrap();
+        let z = npmap::zarr::open(&path).unwrap();
+        for (a, b) in [
+            (0, 1),
+            (0, 5),
+            (3, 12),
+            (5, 10),
+            (20, 23),
+            (22, 99),
+            (30, 40),
+            (7, 7),
+        ] {
+            let got: ArrayD<i16> = z.read_rows(a..b).unwrap();
+            let (a, b) = (a.min(23), b.min(23));
+            assert_eq!(
+                got,
+                x.slice_axis(Axis(0), Slice::from(a.min(b)..b)),
+                "{a}..{b}"
+            );
+        }
+        // Rows of a missing chunk are the fill value.
+        let key = match format {
+            ZarrFormat::V2 => path.join("1.0.0"),
+            _ => path.join("c/1/0/0"),
+        };
+        std::fs::remove_file(key).unwrap();
+        let z = npmap::zarr::open(&path).unwrap();
+        let got: ArrayD<i16> = z.read_rows(4..7).unwrap();
+        assert_eq!(got.slice(s![0, .., ..]), x.slice(s![4, .., ..]));
+        assert!(got.slice(s![1.., ..3, ..2]).iter().all(|&v| v == 0));
+    }
+    let path = dir.path().join("0d.zarr");
+    npmap::zarr::save(
+        &path,
+        &npmap::ndarray::arr0(1.5f64),
+        &[],
+        &Default::default(),
+    )
+    .unwrap();
+    let e = npmap::zarr::open(&path)
+        .unwrap()
+        .read_rows::<f64, IxDyn>(0..1)
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Zarr { .. }), "{e}");
+}
