@@ -214,3 +214,22 @@ impl Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::default_chunks;
+
+    #[test]
+    fn default_chunks_hold_about_32_mib_of_whole_rows() {
+        // Small: one chunk, zero-length axes as 1.
+        assert_eq!(default_chunks(&[1000, 7], 8), [1000, 7]);
+        assert_eq!(default_chunks(&[0, 3], 4), [1, 3]);
+        assert_eq!(default_chunks(&[], 8), Vec::<usize>::new());
+        // 800-byte rows: 41 943 of them in 32 MiB.
+        assert_eq!(default_chunks(&[1_000_000, 100], 8), [41_943, 100]);
+        // One row of 40 MB: one row per chunk, the next axis split too.
+        assert_eq!(default_chunks(&[10, 5_000_000], 8), [1, 4_194_304]);
+        // 3-d: whole along the last two axes while a slab fits.
+        assert_eq!(default_chunks(&[500, 256, 256], 4), [128, 256, 256]);
+    }
+}
