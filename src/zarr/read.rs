@@ -475,18 +475,35 @@ impl ZarrArray {
     fn chunk<A: ZarrElement>(&self, index: &[usize]) -> Result<Chunk<A>> {
         let indices: Vec<u64> = index.iter().map(|&i| i as u64).collect();
         let (_, shape) = self.region(index);
+        let file = self
+            .array
+            .storage()
+            .key_to_fspath(&self.array.chunk_key(&indices));
+        let chunk_bytes =
+            self.chunk_shape.iter().product::<usize>() as u64 * std::mem::size_of::<A>() as u64;
+        // zarrs reads a chunk file whole: one larger than any encoding of the chunk
+        // (raw, zstd, gzip: at most 1/64 more, plus headers) is refused before it is read.
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.len() > chunk_bytes + chunk_bytes / 64 + (64 << 10)
+        {
+            return Err(zarr_error(
+                &self.path,
+                format!(
+                    "chunk {indices:?} ({}): expected at most {} bytes for a chunk of {chunk_bytes} \
+                     bytes, found {}",
+                    file.display(),
+                    chunk_bytes + chunk_bytes / 64 + (64 << 10),
+                    meta.len()
+                ),
+            ));
+        }
         if self.is_mapped() {
-            let file = self
-                .array
-                .storage()
-                .key_to_fspath(&self.array.chunk_key(&indices));
             match std::fs::metadata(&file) {
                 // Missing: the fill value, from zarrs below.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io(&file, "open Zarr chunk", e)),
                 Ok(meta) => {
-                    let expected = self.chunk_shape.iter().product::<usize>() as u64
-                        * std::mem::size_of::<A>() as u64;
+                    let expected = chunk_bytes;
                     if meta.len() != expected {
                         return Err(zarr_error(
                             &self.path,

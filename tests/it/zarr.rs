@@ -918,6 +918,15 @@ fn zarr_hostile_metadata_is_an_error_before_anything_is_allocated() {
     })
     .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Zarr { .. }), "{e}");
+    // A chunk file far larger than any encoding of its chunk is refused before it is read.
+    std::fs::write(&meta_path, serde_json::to_vec(&original).unwrap()).unwrap();
+    std::fs::write(path.join("c/0/0"), vec![7u8; 1 << 20]).unwrap();
+    let e = npmap::zarr::open(&path).unwrap().par_moments().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("expected at most 65552 bytes for a chunk of 16 bytes, found 1048576"),
+        "{e}"
+    );
     // Not JSON at all.
     std::fs::write(&meta_path, b"{not json").unwrap();
     let e = npmap::zarr::open(&path).unwrap_err();
