@@ -31,6 +31,10 @@ use crate::npy::{MmapMode, NpyArray};
 /// results merge in chunk order whatever this is, so it does not change them.
 const CHUNKS_PER_ROUND: usize = 4096;
 
+/// The largest metadata file read (`zarr.json`, `.zarray`, `.zattrs`): far more than
+/// any array's metadata, far less than memory.
+const MAX_METADATA_BYTES: u64 = 64 << 20;
+
 /// A Zarr array (v2 or v3) opened with [`open`](super::open): its metadata checked,
 /// its chunks read when asked for. Reads are copies (compressed chunks are decoded,
 /// raw ones read); they run chunk-parallel on rayon's pool.
@@ -121,6 +125,20 @@ impl ZarrArray {
                 path,
                 "expected a Zarr store (a directory with zarr.json or .zarray), found a file",
             ));
+        }
+        // zarrs reads metadata files whole: absurd sizes are refused first.
+        for name in ["zarr.json", ".zarray", ".zattrs"] {
+            if let Ok(m) = std::fs::metadata(path.join(name))
+                && m.len() > MAX_METADATA_BYTES
+            {
+                return Err(zarr_error(
+                    path,
+                    format!(
+                        "{name} is {} bytes; expected metadata of at most {MAX_METADATA_BYTES} bytes",
+                        m.len()
+                    ),
+                ));
+            }
         }
         let store = Arc::new(
             FilesystemStore::new(path)

@@ -927,6 +927,15 @@ fn zarr_hostile_metadata_is_an_error_before_anything_is_allocated() {
             .contains("expected at most 65552 bytes for a chunk of 16 bytes, found 1048576"),
         "{e}"
     );
+    // Metadata far larger than any array's is refused before it is read.
+    let big = std::fs::File::create(&meta_path).unwrap();
+    big.set_len(65 << 20).unwrap();
+    let e = npmap::zarr::open(&path).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("zarr.json is 68157440 bytes; expected metadata of at most 67108864 bytes"),
+        "{e}"
+    );
     // Not JSON at all.
     std::fs::write(&meta_path, b"{not json").unwrap();
     let e = npmap::zarr::open(&path).unwrap_err();
