@@ -1,6 +1,7 @@
 //! `npmap convert IN OUT [--native] [--c-order] [--align]`; `IN.npz:NAME OUT.npy` extracts;
 //! `X.npy X.zarr [--chunks a,b] [--zarr-format 2|3] [--compression none|zstd|gzip]
-//! [--dimension-names a,b]` writes a Zarr store, `X.zarr X.npy` reads one back.
+//! [--dimension-names a,b]` writes a Zarr store, `X.zarr X.npy` reads one back;
+//! `X.npy DIR --npy-stack [--block-rows N]` writes a Dask npy-stack, `DIR X.npy` reads one.
 
 use crate::source::{RawArgs, Source, SourceSpec};
 use crate::{CliError, CliResult, FileArg, fail};
@@ -13,7 +14,8 @@ pub(crate) struct Args {
     /// The output, written atomically: a .npz when its name ends in .npz (one stored,
     /// mappable member named after the input), a joblib dump when it ends in .joblib
     /// or .pkl (`{name: array}`, which joblib.load(mmap_mode='r') maps), a Zarr store
-    /// when it ends in .zarr (an existing store there is replaced), else a .npy.
+    /// when it ends in .zarr (an existing store there is replaced), a Dask npy-stack
+    /// directory with --npy-stack, else a .npy.
     output: FileArg,
     /// Convert the data to this machine's byte order.
     #[arg(long)]
@@ -28,6 +30,23 @@ pub(crate) struct Args {
     raw: RawArgs,
     #[command(flatten)]
     zarr: ZarrArgs,
+    /// Write the output as a Dask npy-stack (`dask.array.from_npy_stack(OUT)` reads
+    /// it): a directory of 0.npy, 1.npy, ... blocks along the first axis and the info
+    /// pickle; an existing stack there is replaced.
+    #[arg(long)]
+    npy_stack: bool,
+    /// npy-stack output: rows per block. Default: about 32 MiB per block.
+    #[arg(long, value_name = "N", requires = "npy_stack")]
+    block_rows: Option<usize>,
+}
+
+/// What this conversion writes.
+fn output_kind(args: &Args) -> Output {
+    if args.npy_stack {
+        Output::NpyStack
+    } else {
+        Output::of(&args.output)
+    }
 }
 
 /// How a .zarr output is written.
@@ -86,7 +105,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     // Anything but a .npy in (a member, a raw file) is a conversion in itself.
     let extracting = !spec.is_npy_file();
     let source = spec.open()?;
-    let to_container = Output::of(&args.output) != Output::Npy;
+    let to_container = output_kind(args) != Output::Npy;
     if !extracting && !to_container && !args.native && !args.c_order {
         return Err(CliError::Usage(
             "convert: nothing to do; give --native, --c-order or --align, extract ARCHIVE.npz:MEMBER, or name a .npz or .joblib output".into(),
@@ -101,7 +120,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         ));
     }
     if let Some(z) = source.zarr()
-        && Output::of(&args.output) == Output::Npy
+        && output_kind(args) == Output::Npy
     {
         // Streamed, a row of chunks at a time: C order and native already.
         z.save_npy(&args.output)?;
@@ -138,7 +157,7 @@ fn blame_input(e: CliError, input: &str) -> CliError {
 }
 
 fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> CliResult {
-    if Output::of(&args.output) != Output::Zarr
+    if output_kind(args) != Output::Zarr
         && (args.zarr.chunks.is_some() || args.zarr.dimension_names.is_some())
     {
         return Err(CliError::Usage(
@@ -150,7 +169,7 @@ fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> Cl
         true => array.as_standard_layout().into_owned().into(),
         false => array,
     };
-    match Output::of(&args.output) {
+    match output_kind(args) {
         Output::Npz => {
             let mut archive = npmap::NpzWriter::create(&args.output)?;
             archive.add(&source.spec().stem(), &array)?;
@@ -183,6 +202,16 @@ fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> Cl
             }
             npmap::zarr::save(&args.output, &array, &chunks, &options)?;
         }
+        Output::NpyStack => {
+            if array.ndim() == 0 {
+                return fail(format!("{}: a 0-d array cannot be stacked", args.input));
+            }
+            let rows = match args.block_rows {
+                Some(n) => n,
+                None => default_chunks(array.shape(), std::mem::size_of::<T>())[0],
+            };
+            npmap::npy_stack::save(&args.output, &array, npmap::ndarray::Axis(0), rows)?;
+        }
         Output::Npy => npmap::save_npy(&args.output, &array)?,
     }
     Ok(())
@@ -195,6 +224,7 @@ enum Output {
     Npz,
     Joblib,
     Zarr,
+    NpyStack,
 }
 
 impl Output {

@@ -59,6 +59,7 @@ fn describe(source: &Source) -> CliResult {
         ),
         SourceSpec::JoblibKey { .. } => say!("  format     array of a joblib dump"),
         SourceSpec::Zarr(_) => return describe_zarr(source),
+        SourceSpec::NpyStack(_) => return describe_stack(source),
         _ => say!("  format     .npy {}.{}", h.version.0, h.version.1),
     }
     if let Some((archive, name)) = source.member() {
@@ -114,6 +115,47 @@ fn describe_zarr(source: &Source) -> CliResult {
             "yes (raw chunks, mapped)"
         } else {
             "no: compressed chunks are decoded"
+        }
+    );
+    Ok(())
+}
+
+/// A Dask npy-stack: dtype, logical shape, the blocks along their axis.
+fn describe_stack(source: &Source) -> CliResult {
+    let Some(s) = source.stack() else {
+        return Ok(());
+    };
+    let h = s.header();
+    say!(
+        "  format     Dask npy-stack ({} blocks of .npy along axis {})",
+        s.blocks().len(),
+        s.axis().index()
+    );
+    say!("  dtype      {} ({})", h.dtype.descr(), h.dtype.name());
+    say!("  shape      {}", shape_text(&h.shape));
+    let lens = s.block_lens();
+    let text = match lens.split_last() {
+        Some((last, rest)) if rest.iter().all(|n| n == last) => {
+            format!("{} x {last}", lens.len())
+        }
+        Some((last, rest)) if rest.iter().all(|n| *n == rest[0]) => {
+            format!("{} x {}, then {last}", rest.len(), rest[0])
+        }
+        _ => lens
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    say!("  blocks     {text}");
+    say!("  data       {} bytes", h.data_len());
+    let native = h.dtype.is_native_order();
+    say!(
+        "  zero-copy  {}",
+        if native {
+            "yes (each block mapped)"
+        } else {
+            "no: non-native byte order, blocks are converted"
         }
     );
     Ok(())

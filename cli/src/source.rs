@@ -10,6 +10,7 @@
 //! | `DUMP.joblib:KEY` (a dotted path: `model.coef_`)  | [`SourceSpec::JoblibKey`]  |
 //! | `DUMP.joblib` (or `.pkl`; a container)      | [`SourceSpec::Joblib`]     |
 //! | `STORE.zarr`, or a directory with `zarr.json` / `.zarray` | [`SourceSpec::Zarr`] |
+//! | a directory with `info` and `0.npy` (Dask's `to_npy_stack`) | [`SourceSpec::NpyStack`] |
 //!
 //! A new kind of source (a joblib dump's `data.joblib:KEY`, a Zarr array `X.zarr`) is
 //! one more variant here, parsed in [`SourceSpec::parse`] and opened in
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use npmap::joblib::Dump;
 use npmap::ndarray::{ArrayD, Axis, CowArray, IxDyn, ShapeBuilder, Slice};
+use npmap::npy_stack::NpyStack;
 use npmap::zarr::ZarrArray;
 use npmap::{DType, Element, Header, MmapMode, NpyBytes, NpyFile, NpzReader};
 
@@ -79,6 +81,13 @@ pub(crate) enum SourceSpec {
     Joblib(PathBuf),
     /// A Zarr array (v2 or v3): a store whose root is an array.
     Zarr(PathBuf),
+    /// A Dask npy-stack: a directory of `0.npy, 1.npy, ...` and the `info` pickle.
+    NpyStack(PathBuf),
+}
+
+/// Whether `path` names a Dask npy-stack: a directory holding `info` and `0.npy`.
+pub(crate) fn is_npy_stack(path: &Path) -> bool {
+    path.is_dir() && path.join("info").is_file() && path.join("0.npy").is_file()
 }
 
 /// Whether `path` names a Zarr store: a name ending in `.zarr` (also `X.zarr/`), or a
@@ -144,6 +153,8 @@ impl SourceSpec {
         let path = PathBuf::from(spec);
         Ok(if is_zarr(&path) {
             SourceSpec::Zarr(path)
+        } else if is_npy_stack(&path) {
+            SourceSpec::NpyStack(path)
         } else if path.extension().is_some_and(|e| e == "npz") {
             SourceSpec::Npz(path)
         } else if is_joblib(&path) {
@@ -169,7 +180,8 @@ impl SourceSpec {
             | SourceSpec::Npz(path)
             | SourceSpec::Raw { path, .. }
             | SourceSpec::Joblib(path)
-            | SourceSpec::Zarr(path) => path,
+            | SourceSpec::Zarr(path)
+            | SourceSpec::NpyStack(path) => path,
         };
         path.file_stem()
             .map_or_else(|| "arr_0".to_string(), |s| s.to_string_lossy().into_owned())
@@ -210,6 +222,14 @@ impl SourceSpec {
                 // Raw (uncompressed) chunks are mapped, compressed ones decoded.
                 // SAFETY: the mappings are read-only and live only while the command runs.
                 Opened::Zarr(Box::new(unsafe { npmap::zarr::open_mapped(path) }?))
+            }
+            SourceSpec::NpyStack(path) => {
+                // SAFETY: the mappings are read-only and live only while the command runs.
+                let stack = unsafe { npmap::npy_stack::open(path, MmapMode::ReadOnly) }?;
+                for block in stack.blocks() {
+                    block.advise_sequential();
+                }
+                Opened::Stack(stack)
             }
         };
         if let Opened::Mapped(file) = &opened {
@@ -366,6 +386,8 @@ enum Opened {
     },
     /// A Zarr array: chunks read when asked for (boxed: it is the largest variant).
     Zarr(Box<ZarrArray>),
+    /// A Dask npy-stack, its blocks mapped.
+    Stack(NpyStack),
 }
 
 impl Source {
@@ -378,6 +400,15 @@ impl Source {
             Opened::Mapped(f) => f.header(),
             Opened::Member { header, .. } | Opened::Joblib { header, .. } => header,
             Opened::Zarr(z) => z.header(),
+            Opened::Stack(s) => s.header(),
+        }
+    }
+
+    /// The npy-stack, for a Dask npy-stack directory.
+    pub(crate) fn stack(&self) -> Option<&NpyStack> {
+        match &self.opened {
+            Opened::Stack(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -393,14 +424,16 @@ impl Source {
     pub(crate) fn file(&self) -> Option<&NpyFile> {
         match &self.opened {
             Opened::Mapped(f) => Some(f),
-            Opened::Member { .. } | Opened::Joblib { .. } | Opened::Zarr(_) => None,
+            Opened::Member { .. } | Opened::Joblib { .. } | Opened::Zarr(_) | Opened::Stack(_) => {
+                None
+            }
         }
     }
 
     /// The archive and member name, for a member of a `.npz`.
     pub(crate) fn member(&self) -> Option<(&NpzReader, &str)> {
         match &self.opened {
-            Opened::Mapped(_) | Opened::Joblib { .. } | Opened::Zarr(_) => None,
+            Opened::Mapped(_) | Opened::Joblib { .. } | Opened::Zarr(_) | Opened::Stack(_) => None,
             Opened::Member { archive, name, .. } => Some((archive, name)),
         }
     }
@@ -421,6 +454,7 @@ impl Source {
             Opened::Member { archive, name, .. } => Ok(unsafe { archive.cow::<T, IxDyn>(name) }?),
             Opened::Joblib { dump, key, .. } => Ok(dump.get(key)?.array()?.cow::<T, IxDyn>()?),
             Opened::Zarr(z) => Ok(CowArray::from(read_zarr::<T>(z)?)),
+            Opened::Stack(s) => Ok(CowArray::from(s.read::<T, IxDyn>()?)),
         }
     }
 
@@ -443,6 +477,21 @@ impl Source {
             // Only the rows shown are decoded: a store may be larger than memory.
             return npmap::with_element_type!(dtype, T => {
                 let head = z.read_rows::<T, IxDyn>(0..n)?;
+                let mut image = Vec::new();
+                npmap::write_npy_to(&mut image, &head)?;
+                let npy = NpyBytes::parse(&image)?;
+                Ok(npmap::display::array_text(npy.header(), npy.data(), None)?)
+            }, else fail(format!("{self}: dtype '{}' cannot be printed", dtype.descr())));
+        }
+        if let (Some(stack), Some(n)) = (self.stack(), rows)
+            && stack.axis() == Axis(0)
+            && n <= stack.block_lens()[0]
+        {
+            // The rows shown are the first block's: only that block is read.
+            let first = &stack.blocks()[0];
+            return npmap::with_element_type!(dtype, T => {
+                let block = first.cow::<T, IxDyn>()?;
+                let head = block.slice_axis(Axis(0), Slice::from(..n));
                 let mut image = Vec::new();
                 npmap::write_npy_to(&mut image, &head)?;
                 let npy = NpyBytes::parse(&image)?;
@@ -481,7 +530,9 @@ impl std::fmt::Display for SourceSpec {
                 write!(f, "{}:{member}", archive.display())
             }
             SourceSpec::JoblibKey { dump, key } => write!(f, "{}:{key}", dump.display()),
-            SourceSpec::Joblib(path) | SourceSpec::Zarr(path) => write!(f, "{}", path.display()),
+            SourceSpec::Joblib(path) | SourceSpec::Zarr(path) | SourceSpec::NpyStack(path) => {
+                write!(f, "{}", path.display())
+            }
         }
     }
 }

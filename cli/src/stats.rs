@@ -14,7 +14,8 @@ use crate::{CliResult, fail};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// FILE.npy, ARCHIVE.npz:MEMBER, STORE.zarr (reduced chunk by chunk), or a raw file
+    /// FILE.npy, ARCHIVE.npz:MEMBER, STORE.zarr (reduced chunk by chunk), an npy-stack
+    /// directory (block by block), or a raw file
     /// with --dtype.
     file: String,
     /// Reduce along this axis (0: per column of a matrix, as NumPy's `m.mean(0)`;
@@ -201,6 +202,21 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
                 (Some(k), false) => Scan::Along(z.par_moments_axis(Axis(k))?.into_iter().collect()),
                 (Some(k), true) => {
                     Scan::Along(z.par_nan_moments_axis(Axis(k))?.into_iter().collect())
+                }
+            };
+            (result, source.header().len() * std::mem::size_of::<T>())
+        }
+        // A Dask npy-stack: block by block, merged in block order.
+        None if args.field.is_none() && source.stack().is_some() => {
+            let s = source.stack().expect("checked");
+            let result = match (axis, args.skipna) {
+                (None, false) => Scan::Whole(s.par_moments::<T>()?),
+                (None, true) => Scan::Whole(s.par_nan_moments::<T>()?),
+                (Some(k), false) => {
+                    Scan::Along(s.par_moments_axis::<T>(Axis(k))?.into_iter().collect())
+                }
+                (Some(k), true) => {
+                    Scan::Along(s.par_nan_moments_axis::<T>(Axis(k))?.into_iter().collect())
                 }
             };
             (result, source.header().len() * std::mem::size_of::<T>())

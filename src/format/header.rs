@@ -372,6 +372,19 @@ impl Header {
         text
     }
 
+    /// The header `np.save` would write for an array of this dtype, order and shape
+    /// (version, data offset and all): what converting an array held elsewhere (a
+    /// Zarr store, an npy-stack) to a `.npy` produces. Checks the size first.
+    pub(crate) fn of_array(dtype: &DType, fortran_order: bool, shape: &[usize]) -> Result<Header> {
+        Header::new((1, 0), dtype.clone(), fortran_order, shape.to_vec(), 0)?;
+        let bytes = Header::encode(dtype, fortran_order, shape);
+        Header::read_from(
+            &mut bytes.as_slice(),
+            None,
+            &HeaderOptions::new().max_header_size(usize::MAX),
+        )
+    }
+
     /// The complete header bytes `np.save` writes for this dtype, order and shape:
     /// magic, the oldest version that can hold the text, the length, the dict, and
     /// spaces plus a newline so the data starts on a 64-byte boundary.

@@ -40,6 +40,7 @@ use crate::compute::par_stats::ParStats;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
+use crate::format::header::Header;
 use crate::fs::durable_dir::TempDir;
 use crate::npy::save::save_npy;
 use crate::npy::{MmapMode, NpyFile};
@@ -199,9 +200,11 @@ pub unsafe fn open(dir: impl AsRef<Path>, mode: MmapMode) -> Result<NpyStack> {
         }
         blocks.push(block);
     }
+    let header = Header::of_array(&info.dtype, false, &info.shape).map_err(|e| e.in_file(dir))?;
     Ok(NpyStack {
         dir: dir.to_path_buf(),
         info,
+        header,
         blocks,
     })
 }
@@ -236,6 +239,8 @@ fn read_info(path: &Path) -> Result<Vec<u8>> {
 pub struct NpyStack {
     dir: PathBuf,
     info: StackInfo,
+    /// The header `np.save` would write for the logical array.
+    header: Header,
     blocks: Vec<NpyFile>,
 }
 
@@ -261,6 +266,23 @@ impl NpyStack {
     /// See the [module](crate::npy_stack) for an example.
     pub fn shape(&self) -> &[usize] {
         &self.info.shape
+    }
+
+    /// The header `np.save` would write for the logical array (C order): its dtype,
+    /// shape and size, and what converting the stack to one `.npy` produces.
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let d = dir.path().join("s");
+    /// # npmap::npy_stack::save(&d, &npmap::ndarray::Array2::<f64>::zeros((5, 3)), npmap::ndarray::Axis(0), 2)?;
+    /// let s = unsafe { npmap::npy_stack::open(&d, npmap::MmapMode::ReadOnly)? };
+    /// let h = s.header();
+    /// assert_eq!((h.shape.as_slice(), h.data_len(), h.fortran_order), (&[5, 3][..], 120, false));
+    /// # Ok(()) }
+    /// ```
+    pub fn header(&self) -> &Header {
+        &self.header
     }
 
     /// The axis the blocks are stacked along.
@@ -418,9 +440,39 @@ impl NpyStack {
     ///
     /// As [`NpyFile::cow`] when a block does not hold `A`.
     pub fn par_moments<A: Element + StatElement>(&self) -> Result<Moments> {
+        self.merged(|block: &ArrayView<'_, A, IxDyn>| block.par_moments())
+    }
+
+    /// [`par_moments`](NpyStack::par_moments) of the values that are not NaN, as
+    /// [`ParStats::par_nan_moments`] (NumPy's `nanmean`, `nanstd`, ...).
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let d = dir.path().join("s");
+    /// use npmap::ndarray::{Axis, arr1};
+    /// npmap::npy_stack::save(&d, &arr1(&[1.0f64, f64::NAN, 3.0]), Axis(0), 2)?;
+    /// let s = unsafe { npmap::npy_stack::open(&d, npmap::MmapMode::ReadOnly)? };
+    /// assert!(s.par_moments::<f64>()?.mean().is_nan());
+    /// assert_eq!(s.par_nan_moments::<f64>()?.mean(), 2.0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`par_moments`](NpyStack::par_moments).
+    pub fn par_nan_moments<A: Element + StatElement>(&self) -> Result<Moments> {
+        self.merged(|block: &ArrayView<'_, A, IxDyn>| block.par_nan_moments())
+    }
+
+    /// Each block's `reduce`, merged in block order.
+    fn merged<A: Element>(
+        &self,
+        reduce: impl Fn(&ArrayView<'_, A, IxDyn>) -> Moments,
+    ) -> Result<Moments> {
         let mut all = Moments::new();
         for block in &self.blocks {
-            all = all.merge(&block.cow::<A, IxDyn>()?.par_moments());
+            all = all.merge(&reduce(&block.cow::<A, IxDyn>()?.view()));
         }
         Ok(all)
     }
@@ -454,6 +506,45 @@ impl NpyStack {
         &self,
         axis: Axis,
     ) -> Result<Array<Moments, IxDyn>> {
+        self.merged_axis(axis, |block: &ArrayView<'_, A, IxDyn>, axis| {
+            block.par_moments_axis(axis)
+        })
+    }
+
+    /// [`par_moments_axis`](NpyStack::par_moments_axis) of the values that are not
+    /// NaN, as [`ParStats::par_nan_moments_axis`].
+    ///
+    /// ```
+    /// # fn main() -> npmap::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let d = dir.path().join("s");
+    /// use npmap::ndarray::{Axis, arr2};
+    /// npmap::npy_stack::save(&d, &arr2(&[[1.0f32, f32::NAN], [3.0, 4.0]]), Axis(0), 1)?;
+    /// let s = unsafe { npmap::npy_stack::open(&d, npmap::MmapMode::ReadOnly)? };
+    /// let columns = s.par_nan_moments_axis::<f32>(Axis(0))?;
+    /// assert_eq!((columns[[0]].mean(), columns[[1]].mean()), (2.0, 4.0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`par_moments_axis`](NpyStack::par_moments_axis).
+    pub fn par_nan_moments_axis<A: Element + StatElement>(
+        &self,
+        axis: Axis,
+    ) -> Result<Array<Moments, IxDyn>> {
+        self.merged_axis(axis, |block: &ArrayView<'_, A, IxDyn>, axis| {
+            block.par_nan_moments_axis(axis)
+        })
+    }
+
+    /// Each block's `reduce` along `axis`: merged lane by lane in block order along
+    /// the stacking axis, else the blocks' lanes side by side.
+    fn merged_axis<A: Element>(
+        &self,
+        axis: Axis,
+        reduce: impl Fn(&ArrayView<'_, A, IxDyn>, Axis) -> Array<Moments, IxDyn>,
+    ) -> Result<Array<Moments, IxDyn>> {
         let ndim = self.info.shape.len();
         if axis.index() >= ndim {
             return Err(Error::at(
@@ -465,7 +556,7 @@ impl NpyStack {
         }
         let mut parts = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            parts.push(block.cow::<A, IxDyn>()?.par_moments_axis(axis));
+            parts.push(reduce(&block.cow::<A, IxDyn>()?.view(), axis));
         }
         if axis == self.axis() {
             // `info` names at least one block.

@@ -22,7 +22,7 @@ use crate::compute::par_stats::ParStats;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::dtype::DType;
 use crate::format::element::Element;
-use crate::format::header::{Header, HeaderOptions};
+use crate::format::header::Header;
 use crate::fs::durable::{Durability, atomic_write, reserve_space};
 use crate::npy::raw::load_raw;
 use crate::npy::{MmapMode, NpyArray};
@@ -235,7 +235,7 @@ impl ZarrArray {
                 ),
             ));
         }
-        let header = npy_header(&dtype, &shape).map_err(|e| e.in_file(path))?;
+        let header = Header::of_array(&dtype, false, &shape).map_err(|e| e.in_file(path))?;
         // A chunk is decoded into memory whole: its size must be one that can exist.
         let chunk_len = chunk_shape
             .iter()
@@ -1019,15 +1019,4 @@ impl ZarrArray {
         }
         Ok(acc)
     }
-}
-
-/// The header `np.save` writes for a C-order array of `dtype` and `shape`.
-fn npy_header(dtype: &DType, shape: &[usize]) -> Result<Header> {
-    Header::new((1, 0), dtype.clone(), false, shape.to_vec(), 0)?;
-    let bytes = Header::encode(dtype, false, shape);
-    Header::read_from(
-        &mut bytes.as_slice(),
-        None,
-        &HeaderOptions::new().max_header_size(usize::MAX),
-    )
 }
