@@ -2,35 +2,14 @@
 //! byte, the stack described, statistics block by block equal to the library's over
 //! the .npy, and stacks Dask writes read (when python3 with dask is installed).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
+
+use common::{npmap, ok, sample};
 
 use npmap::ParStats;
 use npmap::ndarray::{Array2, Axis};
-
-fn npmap(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmap"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the npmap binary runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "npmap failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn sample() -> Array2<f64> {
-    Array2::from_shape_fn((1000, 7), |(i, j)| {
-        ((i * 7 + j) as f64 * 0.7).sin() * 10.0 + j as f64
-    })
-}
 
 #[test]
 fn npy_stack_convert_round_trips_and_stats_match_the_npy() {

@@ -57,29 +57,9 @@ pub(crate) fn available(test: &str) -> bool {
     version.is_some()
 }
 
-/// True when numpy and joblib both import (see [`available`]); without joblib, says
-/// that the calling test skipped its joblib part, or panics when NumPy tests are
-/// required (`NPMAP_REQUIRE_NUMPY=1`, as in CI, which installs both).
+/// True when numpy and joblib both import (see [`modules_available`]).
 pub(crate) fn joblib_available(test: &str) -> bool {
-    if !available(test) {
-        return false;
-    }
-    let imports = Command::new("python3")
-        .args(["-c", "import joblib"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !imports {
-        let required = std::env::var("NPMAP_REQUIRE_NUMPY").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "{test}: joblib is required (NPMAP_REQUIRE_NUMPY=1) but python3 -c 'import joblib' fails"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: joblib part skipped (joblib not available)"
-        );
-    }
-    imports
+    modules_available(test, &["joblib"])
 }
 
 /// True when numpy and each of `modules` import (see [`available`]); otherwise says
