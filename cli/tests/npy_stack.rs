@@ -190,3 +190,47 @@ print(json.dumps({'mean': x.mean(0).tolist(), 'std': x.std(0).tolist()}))
         std::fs::read(d.join("back.npy")).unwrap()
     );
 }
+
+/// `.npy`, `.npz` member, joblib array, Zarr v2 and v3 stores and npy-stacks convert
+/// into one another, and every chain back to `.npy` gives the original bytes.
+#[test]
+fn every_container_converts_to_every_other_and_back_byte_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    npmap::save_npy(d.join("X.npy"), &sample()).unwrap();
+    let original = std::fs::read(d.join("X.npy")).unwrap();
+    ok(&npmap(d, &["convert", "X.npy", "X.npz"]));
+    ok(&npmap(d, &["convert", "X.npy", "X.joblib"]));
+    let sources = ["X.npz:X", "X.joblib:X"];
+    for (i, source) in sources.iter().enumerate() {
+        let v2 = format!("s{i}.zarr");
+        ok(&npmap(
+            d,
+            &[
+                "convert",
+                source,
+                &v2,
+                "--zarr-format",
+                "2",
+                "--chunks",
+                "333,7",
+            ],
+        ));
+        let stack = format!("s{i}.stack");
+        ok(&npmap(
+            d,
+            &["convert", &v2, &stack, "--npy-stack", "--block-rows", "250"],
+        ));
+        let v3 = format!("s{i}.v3.zarr");
+        ok(&npmap(
+            d,
+            &["convert", &stack, &v3, "--compression", "zstd"],
+        ));
+        let back = format!("back{i}.npy");
+        ok(&npmap(d, &["convert", &v3, &back]));
+        assert_eq!(std::fs::read(d.join(&back)).unwrap(), original, "{source}");
+        let back = format!("back{i}_stack.npy");
+        ok(&npmap(d, &["convert", &stack, &back]));
+        assert_eq!(std::fs::read(d.join(&back)).unwrap(), original, "{source}");
+    }
+}
