@@ -1,4 +1,4 @@
-//! Every structured descr form NumPy writes (issue 16): sub-arrays of sub-arrays,
+//! Every structured descr form NumPy writes: sub-arrays of sub-arrays,
 //! sub-arrays of records, fields named `''`, zero-length sub-array axes, and the type
 //! strings and names `np.dtype` accepts. Expected values come from
 //! `fixtures/struct/manifest.json` and `fixtures/struct/type_strings.json`, written by
