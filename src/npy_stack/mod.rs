@@ -384,16 +384,7 @@ impl NpyStack {
     /// allocated.
     pub fn read<A: Element, D: Dimension>(&self) -> Result<Array<A, D>> {
         let shape = &self.info.shape;
-        if D::NDIM.is_some_and(|n| n != shape.len()) {
-            return Err(Error::at(
-                &self.dir,
-                ErrorKind::NdimMismatch {
-                    found: shape.len(),
-                    expected: D::NDIM.unwrap_or(0),
-                    shape: shape.clone(),
-                },
-            ));
-        }
+        crate::npy::dimension::<D>(shape).map_err(|e| e.in_file(&self.dir))?;
         let blocks = self
             .blocks
             .iter()

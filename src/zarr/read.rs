@@ -14,7 +14,7 @@ use zarrs::filesystem::FilesystemStore;
 
 use super::ZarrFormat;
 use super::types::{ZarrElement, npmap_dtype};
-use super::write::{unravel, zarr_error};
+use super::write::{chunk_elements, unravel, zarr_error};
 use crate::cast::try_with_capacity;
 use crate::compute::kernels::StatElement;
 use crate::compute::moments::Moments;
@@ -237,19 +237,7 @@ impl ZarrArray {
         }
         let header = Header::of_array(&dtype, false, &shape).map_err(|e| e.in_file(path))?;
         // A chunk is decoded into memory whole: its size must be one that can exist.
-        let chunk_len = chunk_shape
-            .iter()
-            .try_fold(1usize, |acc, &c| acc.checked_mul(c))
-            .filter(|&n| {
-                n.checked_mul(dtype.itemsize())
-                    .is_some_and(|b| b <= isize::MAX as usize)
-            })
-            .ok_or_else(|| {
-                zarr_error(
-                    path,
-                    format!("chunk shape {chunk_shape:?} overflows the address space"),
-                )
-            })?;
+        let chunk_len = chunk_elements(path, &chunk_shape, dtype.itemsize())?;
         if !header.is_empty() {
             try_with_capacity::<u8>(chunk_len * dtype.itemsize(), "a Zarr chunk")
                 .map_err(|e| e.in_file(path))?;
@@ -578,18 +566,7 @@ impl ZarrArray {
     pub fn read<A: ZarrElement, D: Dimension>(&self) -> Result<Array<A, D>> {
         self.check_type::<A>()?;
         let shape = self.shape().to_vec();
-        if let Some(n) = D::NDIM
-            && n != shape.len()
-        {
-            return Err(Error::at(
-                &self.path,
-                ErrorKind::NdimMismatch {
-                    found: shape.len(),
-                    expected: n,
-                    shape,
-                },
-            ));
-        }
+        crate::npy::dimension::<D>(&shape).map_err(|e| e.in_file(&self.path))?;
         let len = self.header.len();
         let mut data =
             try_with_capacity::<A>(len, "array data").map_err(|e| e.in_file(&self.path))?;
@@ -693,18 +670,7 @@ impl ZarrArray {
         if shape.is_empty() {
             return Err(zarr_error(&self.path, "a 0-d array has no rows to read"));
         }
-        if let Some(n) = D::NDIM
-            && n != shape.len()
-        {
-            return Err(Error::at(
-                &self.path,
-                ErrorKind::NdimMismatch {
-                    found: shape.len(),
-                    expected: n,
-                    shape,
-                },
-            ));
-        }
+        crate::npy::dimension::<D>(&shape).map_err(|e| e.in_file(&self.path))?;
         let end = rows.end.min(shape[0]);
         let start = rows.start.min(end);
         let row_len: usize = shape[1..].iter().product();

@@ -124,7 +124,8 @@ fn is_zarr_store(path: &Path) -> bool {
         .any(|m| path.join(m).is_file())
 }
 
-/// Writes chunks, then syncs them, then writes the metadata, into `temp`.
+/// Writes the chunks, then the metadata, into `temp` (which `save` syncs, all of it,
+/// before publishing it: until then no reader sees it, so one sync covers both).
 fn build<A: ZarrElement>(
     temp: &Path,
     path: &Path,
@@ -210,7 +211,6 @@ fn build<A: ZarrElement>(
             .with_include_zarrs_metadata(false),
     );
     write_chunks(&zarr_array, path, &view, chunk_shape)?;
-    sync_tree(temp)?;
     zarr_array
         .store_metadata()
         .map_err(|e| zarr_error(path, format!("cannot write the metadata: {e}")))?;
@@ -232,19 +232,7 @@ fn write_chunks<A: ZarrElement>(
         .map(|(&d, &c)| d.div_ceil(c))
         .collect();
     let count: usize = grid.iter().product();
-    let chunk_len: usize = chunk_shape
-        .iter()
-        .try_fold(1usize, |acc, &c| acc.checked_mul(c))
-        .filter(|&n| {
-            n.checked_mul(std::mem::size_of::<A>())
-                .is_some_and(|b| b <= isize::MAX as usize)
-        })
-        .ok_or_else(|| {
-            zarr_error(
-                path,
-                format!("chunk shape {chunk_shape:?} overflows the address space"),
-            )
-        })?;
+    let chunk_len = chunk_elements(path, chunk_shape, std::mem::size_of::<A>())?;
     let zero = zero_of::<A>();
     (0..count).into_par_iter().try_for_each(|k| {
         let index = unravel(k, &grid);
@@ -273,6 +261,24 @@ fn write_chunks<A: ZarrElement>(
             .store_chunk(&indices, &buffer[..])
             .map_err(|e| zarr_error(path, format!("cannot write chunk {indices:?}: {e}")))
     })
+}
+
+/// The elements of one chunk, checked: an error when the chunk's bytes (`itemsize`
+/// each) would not fit in the address space.
+pub(super) fn chunk_elements(path: &Path, chunk_shape: &[usize], itemsize: usize) -> Result<usize> {
+    chunk_shape
+        .iter()
+        .try_fold(1usize, |acc, &c| acc.checked_mul(c))
+        .filter(|&n| {
+            n.checked_mul(itemsize)
+                .is_some_and(|b| b <= isize::MAX as usize)
+        })
+        .ok_or_else(|| {
+            zarr_error(
+                path,
+                format!("chunk shape {chunk_shape:?} overflows the address space"),
+            )
+        })
 }
 
 /// The element whose bytes are all zero: Zarr's fill value of npmap's stores.
