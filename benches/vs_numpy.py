@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""npmap side by side with NumPy on one memory-mapped float32 .npy file (issue 5).
+"""npmap side by side with NumPy on one memory-mapped float32 .npy file.
 
     python3 benches/vs_numpy.py [--rows 4000000 --cols 100 --repeat 5 --dir /tmp]
 
@@ -62,7 +62,7 @@ def child(args):
             out["bytes"] = m.nbytes
             del m
             continue
-        if op in ("sum", "std", "mean_std0"):
+        if op in ("sum", "std", "mean_std0", "mean_std1"):
             # Open, then scan twice: the first scan (timed with the open) also maps
             # the page-cache pages into the process; the rescan reads mapped pages.
             for scan in range(2):
@@ -73,6 +73,10 @@ def child(args):
                     out["sum"] = float(np.sum(m))
                 elif op == "std":
                     out["std"] = float(m.std())
+                elif op == "mean_std1":
+                    means, stds = m.mean(1), m.std(1)
+                    out["sum_of_means"] = float(means.sum(dtype=np.float64))
+                    out["sum_of_stds"] = float(stds.sum(dtype=np.float64))
                 else:
                     means, stds = m.mean(0), m.std(0)
                     out["means"] = [float(x) for x in means]
@@ -234,13 +238,15 @@ def main():
     res["np_std"] = numpy_op(args, "std", data, r)
     res["np_std0"] = numpy_op(args, "mean_std0", data, r)
     res["nm_axis0"] = npmap_op(args, exe, "moments_axis0", data, r)
+    res["np_std1"] = numpy_op(args, "mean_std1", data, r)
+    res["nm_axis1"] = npmap_op(args, exe, "moments_axis1", data, r)
     res["np_fill_cols"] = numpy_op(args, "fill_columns", fill, fr)
     res["nm_fill_cols"] = npmap_op(args, exe, "fill_columns", fill, fr)
     res["np_fill_blocks"] = numpy_op(args, "fill_blocks", fill, fr)
     res["nm_fill_uniform"] = npmap_op(args, exe, "fill_uniform", fill, fr)
     res["nm_fill_prealloc"] = npmap_op(args, exe, "fill_uniform", fill, fr, "--preallocate", "1")
     os.remove(fill)
-    for k in ("np_sum", "nm_moments", "np_std", "np_std0", "nm_axis0"):
+    for k in ("np_sum", "nm_moments", "np_std", "np_std0", "nm_axis0", "np_std1", "nm_axis1"):
         res[k + "@rescan"] = dict(res[k], seconds=res[k]["rescan_seconds"])
 
     probe_s = res["probe"]["seconds"] * res["nm_moments"]["bytes"] / res["probe"]["bytes"]
@@ -254,6 +260,8 @@ def main():
         ("  rescan", "np_std@rescan", "nm_moments@rescan", True),
         ("m.mean(0),m.std(0) | axis(0): first scan", "np_std0", "nm_axis0", True),
         ("  rescan", "np_std0@rescan", "nm_axis0@rescan", True),
+        ("m.mean(1),m.std(1) | axis(1): first scan", "np_std1", "nm_axis1", True),
+        ("  rescan", "np_std1@rescan", "nm_axis1@rescan", True),
         ("fill: seed column loop | par_fill_columns", "np_fill_cols", "nm_fill_cols", False),
         ("fill: seed column loop | par_fill_uniform", "np_fill_cols", "nm_fill_uniform", False),
         ("  npmap with CreateOptions{preallocate}", "np_fill_cols", "nm_fill_prealloc", False),
@@ -302,6 +310,9 @@ def main():
     ]
     for name, e_np, e_nm in err:
         print(f"  {name:47} {e_np:10.2e}   {e_nm:10.2e}")
+    agree = [abs(res["nm_axis1"][k] - res["np_std1"][k]) / abs(res["np_std1"][k])
+             for k in ("sum_of_means", "sum_of_stds")]
+    print(f"  per-row means, stds: sums agree with NumPy's to {agree[0]:.1e}, {agree[1]:.1e}")
 
     s = lambda k: res[k]["seconds"]  # noqa: E731
     col_err = max(e for _, _, e in err[:2])

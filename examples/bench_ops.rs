@@ -3,12 +3,13 @@
 //! accuracy check, and memory use.
 //!
 //! ```text
-//! bench_ops open|moments|moments_axis0|fill_uniform|fill_columns|probe|probe_file PATH
+//! bench_ops open|moments|moments_axis0|moments_axis1|fill_uniform|fill_columns|probe|probe_file PATH
 //!           [--repeat N] [--rows R --cols C] [--threads T] [--preallocate 1]
 //!           [--write-behind 1] [--flush 1]
 //! ```
 //!
-//! `open`, `moments` and `moments_axis0` read an existing 2-D `f32` .npy file
+//! `open`, `moments`, `moments_axis0` and `moments_axis1` (per row; prints the sums of
+//! the rows' means and standard deviations) read an existing 2-D `f32` .npy file
 //! (`BENCH_ADVICE=normal`: without the sequential-access advice; `drop_behind`: the
 //! whole-array scan releases what it has read, `NpyFile::drop_behind`);
 //! `fill_uniform` and `fill_columns` create (and overwrite) `PATH` with `R × C` `f32`
@@ -149,7 +150,7 @@ fn run(args: &Args) -> npmap::Result<Value> {
             let (rows, cols) = shape?;
             json!({"seconds": secs, "bytes": bytes_of(rows, cols)})
         }
-        "moments" | "moments_axis0" => {
+        "moments" | "moments_axis0" | "moments_axis1" => {
             // Each repeat maps the file afresh and scans it twice: the first scan
             // ("seconds") also maps the pages into the process (page-table faults on
             // page-cache pages); the second ("rescan_seconds") reads mapped pages.
@@ -181,6 +182,12 @@ fn run(args: &Args) -> npmap::Result<Value> {
                         let m = std::hint::black_box(m);
                         json!({"mean": m.mean(), "std": m.std(0), "min": m.min(),
                                "max": m.max(), "sum": m.sum()})
+                    } else if args.op == "moments_axis1" {
+                        // One result per row: only their sums go out, to compare.
+                        let rows = std::hint::black_box(v.par_moments_axis(Axis(1)));
+                        let means: f64 = rows.iter().map(|m| m.mean()).sum();
+                        let stds: f64 = rows.iter().map(|m| m.std(0)).sum();
+                        json!({"sum_of_means": means, "sum_of_stds": stds})
                     } else {
                         let cols = std::hint::black_box(v.par_moments_axis(Axis(0)));
                         let means: Vec<f64> = cols.iter().map(|m| m.mean()).collect();

@@ -101,7 +101,20 @@ pub(super) fn contiguous_axis_moments<A: StatElement, const SKIP_NAN: bool>(
     if out.is_empty() || len == 0 {
         return out;
     }
-    if inner == 1 {
+    if inner == 1 && len <= LEAF_ELEMS {
+        // Short contiguous lanes (the rows of a C matrix): many lanes per task, each
+        // reduced as one leaf, as `parallel_slice_moments` reduces a lane this short,
+        // so the bits are the same; counted once per task, not once per lane.
+        let lanes_per_task = (LEAF_ELEMS / len).max(1);
+        out.par_chunks_mut(lanes_per_task)
+            .zip(values.par_chunks(len * lanes_per_task))
+            .for_each(|(out, lanes)| {
+                for (m, lane) in out.iter_mut().zip(lanes.chunks(len)) {
+                    *m = sequential_slice_moments::<A, SKIP_NAN>(lane);
+                }
+                progress.add(lanes.len());
+            });
+    } else if inner == 1 {
         out.par_iter_mut()
             .zip(values.par_chunks(len))
             .for_each(|(m, lane)| *m = parallel_slice_moments::<A, SKIP_NAN>(lane, progress));

@@ -89,6 +89,9 @@ pub(super) fn f32_moments_around(block: &[f32], shift: f32) -> Option<Moments> {
     "x86_64+avx2+fma"
 ))]
 pub(super) fn f32_shifted_moments(block: &[f32], shift: f32) -> (f64, f64, f32, f32) {
+    if block.len() < F32_LANES * F32_GROUP {
+        return short_shifted_moments(block, f64::from(shift));
+    }
     let mut dev = [0.0f64; F32_LANES];
     let mut sq = [0.0f64; F32_LANES];
     let mut lo = [f32::INFINITY; F32_LANES];
@@ -122,6 +125,52 @@ pub(super) fn f32_shifted_moments(block: &[f32], shift: f32) -> (f64, f64, f32, 
     let min = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
     let max = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
     (pairwise_sum(&dev), pairwise_sum(&sq), min, max)
+}
+
+/// Independent `f64` lanes of [`short_shifted_moments`]: one AVX-512 register.
+pub(super) const SHORT_LANES: usize = 8;
+
+/// [`f32_shifted_moments`] of a block shorter than one group of every lane (a row of
+/// a narrow matrix, reduced on its own): `d` and `d²` summed in `f64` in
+/// `SHORT_LANES` lanes (value `i` to lane `i % SHORT_LANES`), so a short block costs
+/// a few vector operations instead of setting up and folding 64 lanes. Inlined into
+/// each of that function's versions, with the same operations in the same order.
+#[inline(always)]
+fn short_shifted_moments(block: &[f32], shift: f64) -> (f64, f64, f32, f32) {
+    // Min and max are kept in `f64` too (exact for `f32` values), so every lane
+    // works in registers of one width.
+    let mut dev = [0.0f64; SHORT_LANES];
+    let mut sq = [0.0f64; SHORT_LANES];
+    let mut lo = [f64::INFINITY; SHORT_LANES];
+    let mut hi = [f64::NEG_INFINITY; SHORT_LANES];
+    let mut step = |k: usize, x: f32| {
+        let x = f64::from(x);
+        let d = x - shift;
+        dev[k] += d;
+        sq[k] += d * d;
+        lo[k] = if x < lo[k] { x } else { lo[k] };
+        hi[k] = if x > hi[k] { x } else { hi[k] };
+    };
+    let steps = block.chunks_exact(SHORT_LANES);
+    let rest = steps.remainder();
+    for values in steps {
+        let values: &[f32; SHORT_LANES] = values.try_into().expect("SHORT_LANES values");
+        for (k, &x) in values.iter().enumerate() {
+            step(k, x);
+        }
+    }
+    for (k, &x) in rest.iter().enumerate() {
+        step(k, x);
+    }
+    let min = lo.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    let max = hi.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    // Exact: both are `f32` values (or the infinities of an empty block).
+    (
+        pairwise_sum(&dev),
+        pairwise_sum(&sq),
+        min as f32,
+        max as f32,
+    )
 }
 
 /// One `f32` value into shifted-moment accumulators.

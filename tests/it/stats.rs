@@ -352,6 +352,49 @@ fn infinities_follow_numpy() {
 }
 
 #[test]
+fn f32_rows_of_every_short_length_match_the_reference_and_from_slice() {
+    // Rows shorter than one group of every lane of the f32 kernel take its short
+    // path: lengths around its 8 lanes and up to the 512 of the long path, values
+    // quantised around an offset, and rows holding NaN, an infinity or zeros of both signs.
+    for len in [
+        1usize, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 255, 511, 512, 513,
+    ] {
+        let rows = 40;
+        let noise = random_f64(rows * len, len as u64 + 7, 0.0, 1.0);
+        let mut a =
+            Array2::from_shape_fn((rows, len), |(r, c)| (1000.0 + noise[r * len + c]) as f32);
+        a[[1, len / 2]] = f32::NAN;
+        a[[2, len - 1]] = f32::INFINITY;
+        a[[3, 0]] = f32::NEG_INFINITY;
+        a.row_mut(4).fill(0.0);
+        a[[4, len - 1]] = -0.0;
+        let per_row = a.par_moments_axis(Axis(1));
+        for (r, (m, row)) in per_row.iter().zip(a.rows()).enumerate() {
+            let values = row.to_vec();
+            assert_eq!(
+                bits(m),
+                bits(&Moments::from_slice(&values)),
+                "len {len} row {r}"
+            );
+            let what = format!("len {len} row {r}");
+            if let Some(&inf) = values.iter().find(|x| x.is_infinite()) {
+                // One infinity (rows 2 and 3): the mean and the extreme are it.
+                assert_eq!(m.mean(), f64::from(inf), "{what}: mean");
+                let extreme = if inf > 0.0 { m.max() } else { m.min() };
+                assert_eq!(extreme, f64::from(inf), "{what}: extreme");
+                continue;
+            }
+            let reference = Reference::of(&as_f64(values.iter().copied()));
+            assert_matches(m, &reference, 1e-7, &what);
+            let rel = |found: f64, expected: f64| (found - expected).abs() / expected.abs();
+            if r > 4 {
+                assert!(rel(m.mean(), reference.mean) <= 1e-12, "{what}: mean");
+            }
+        }
+    }
+}
+
+#[test]
 fn f32_blocks_with_nan_inf_or_huge_values_fall_back_correctly() {
     let mut a: Array1<f32> = random_f64(10_000, 81, 5.0, 1.0)
         .into_iter()
