@@ -8,7 +8,8 @@ The file is 1.25 x the machine's RAM unless --gb says otherwise (N x 100 float32
 columns). Needs that much free disk space twice over for a moment (the dd test file is
 deleted before the data file is made), and root to drop the page cache before each
 cold measurement (without root the numbers are not cold, and the script says so).
-On this machine (24 GB RAM, 30 GB file) a run takes about 5 minutes.
+On this machine (24 GB RAM, 30 GB file) a run takes about 5 minutes, and about
+1.5 minutes more per pair of the page-cache part (which also needs --other-gb of disk).
 
 Measured, in this order:
 - dd write (bs=64M, conv=fdatasync) and dd read of a file of the same size: the disk;
@@ -16,7 +17,12 @@ Measured, in this order:
 - cold whole-array par_moments (`bench_ops moments`, first scan), and `npmap stats FILE`;
 - cold per-column par_moments_axis(Axis(0)) (`bench_ops moments_axis0`);
 - NumPy: np.sum(x) and x.std(0) on np.load(FILE, mmap_mode='r') (a MemoryError is
-  reported as such).
+  reported as such);
+- what a cold scan leaves of another program's cached file: a copy of the data's first
+  --other-gb GB (default 4) is read into the page cache, then the data file is scanned
+  cold (`bench_ops moments --rescan 0`) plainly and with `NpyFile::drop_behind`, in
+  --pairs alternating pairs (default 3; the order flips each pair), and `fincore` says
+  how much of the other file is still cached. Medians, with the range.
 """
 import argparse
 import json
@@ -53,9 +59,20 @@ def timed(cmd):
     return time.perf_counter() - start, out.stdout
 
 
-def bench_ops(*args):
-    _, out = timed([EXE, *args])
-    return json.loads(out.strip().splitlines()[-1])
+def bench_ops(*args, env=None):
+    out = subprocess.run([EXE, *args], check=True, capture_output=True, text=True,
+                         env=None if env is None else {**os.environ, **env})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cached_bytes(path):
+    """How many bytes of `path` are in the page cache (`fincore`), or None."""
+    try:
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", path],
+                             check=True, capture_output=True, text=True)
+        return int(out.stdout.split()[0])
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return None
 
 
 NUMPY = r"""
@@ -84,6 +101,10 @@ def main():
     p.add_argument("--gb", type=float, help="file size in GB (default: 1.25 x RAM)")
     p.add_argument("--dir", default="/tmp")
     p.add_argument("--keep", action="store_true", help="keep the data file")
+    p.add_argument("--other-gb", type=float, default=4.0,
+                   help="size of the other program's cached file (0: skip that part)")
+    p.add_argument("--pairs", type=int, default=3,
+                   help="alternating plain / drop-behind cold scans")
     a = p.parse_args()
     size = int(a.gb * 1e9) if a.gb else int(1.25 * ram_bytes())
     cols = 100
@@ -124,6 +145,24 @@ def main():
     r = numpy_op(data, "std0")
     std0 = r.get("error") or "ok"
     results.append((f"NumPy x.std(0), cold ({std0[:60]})", r["seconds"], size / r["seconds"]))
+    behind = {"normal": [], "drop_behind": []}
+    kept = {"normal": [], "drop_behind": []}
+    other = os.path.join(a.dir, "npmap_ooc_other.bin")
+    other_count = int(a.other_gb * 1e9) // (64 << 20)
+    if other_count > 0 and a.pairs > 0:
+        subprocess.run(["dd", f"if={data}", f"of={other}", "bs=64M", f"count={other_count}",
+                        "conv=fdatasync", "status=none"], check=True)
+        other_bytes = os.path.getsize(other)
+        for pair in range(a.pairs):
+            order = ["normal", "drop_behind"][:: 1 if pair % 2 == 0 else -1]
+            for advice in order:
+                drop_caches()
+                subprocess.run(["dd", f"if={other}", "of=/dev/null", "bs=64M", "status=none"], check=True)
+                r = bench_ops("moments", data, "--repeat", "1", "--rescan", "0",
+                              env={"BENCH_ADVICE": advice})
+                behind[advice].append(r["seconds"])
+                kept[advice].append(cached_bytes(other))
+        os.remove(other)
     if not a.keep:
         os.remove(data)
     write, read = results[0][2], results[1][2]
@@ -134,6 +173,23 @@ def main():
         ref = write if "fill" in name or "write" in name else read
         print(f"{name:<72} {t:8.2f} {rate / 1e9:6.2f} {100 * rate / ref:7.0f}%")
     print(f"library and CLI sums equal: {lib_sum == cli_sum} ({lib_sum!r})")
+    if behind["normal"]:
+        print()
+        print(f"cold scan with {other_bytes / 1e9:.1f} GB of another file cached first, "
+              f"{a.pairs} alternating pairs")
+        print(f"{'scan (bench_ops moments --rescan 0)':<40} {'median s':>9} {'range s':>13} "
+              f"{'GB/s':>6} {'other file still cached (GB)':>30}")
+        for advice, label in (("normal", "plain (BENCH_ADVICE=normal)"),
+                              ("drop_behind", "NpyFile::drop_behind")):
+            times = sorted(behind[advice])
+            median = times[len(times) // 2]
+            left = [k for k in kept[advice] if k is not None]
+            left_text = ", ".join(f"{k / 1e9:.2f}" for k in left) if left else "n/a (no fincore)"
+            print(f"{label:<40} {median:9.2f} {times[0]:6.2f}-{times[-1]:<6.2f} "
+                  f"{size / median / 1e9:6.2f} {left_text:>30}")
+        ratio = sorted(behind["drop_behind"])[len(behind["drop_behind"]) // 2] / \
+            sorted(behind["normal"])[len(behind["normal"]) // 2]
+        print(f"drop-behind time / plain time (medians): {ratio:.2f}")
 
 
 if __name__ == "__main__":

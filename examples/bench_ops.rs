@@ -5,20 +5,21 @@
 //! ```text
 //! bench_ops open|moments|moments_axis0|moments_axis1|fill_uniform|fill_columns|probe|probe_file PATH
 //!           [--repeat N] [--rows R --cols C] [--threads T] [--preallocate 1]
-//!           [--write-behind 1] [--flush 1]
+//!           [--write-behind 1] [--flush 1] [--rescan 0]
 //! ```
 //!
 //! `open`, `moments`, `moments_axis0` and `moments_axis1` (per row; prints the sums of
-//! the rows' means and standard deviations) read an existing 2-D `f32` .npy file
-//! (`BENCH_ADVICE=normal`: without the sequential-access advice; `drop_behind`: the
-//! whole-array scan releases what it has read, `NpyFile::drop_behind`);
+//! the rows' means and standard deviations) read an existing 2-D `f32` .npy file, with
+//! no access advice (`BENCH_ADVICE=sequential`: `NpyFile::advise_sequential` first;
+//! `drop_behind`: the whole-array scan releases what it has read, `NpyFile::drop_behind`);
 //! `fill_uniform` and `fill_columns` create (and overwrite) `PATH` with `R × C` `f32`
 //! values (`--preallocate 1`: with `CreateOptions::new().preallocate(true)`, so the
 //! first write to each page does not allocate disk blocks; `--write-behind 1`: with
 //! `NpyFile::write_behind` while filling; `--flush 1`: the time includes flushing the
 //! file to disk); `probe` sums an in-RAM buffer of the same size as `PATH` (at least 512 MB)
 //! with a plain vectorised parallel sum: how fast the memory can be read; `probe_file` runs
-//! the same sum over the mapped file.
+//! the same sum over the mapped file. The reads scan the file twice per repeat (a first
+//! scan and a rescan); `--rescan 0` scans it once.
 
 use std::time::Instant;
 
@@ -36,12 +37,13 @@ struct Args {
     preallocate: bool,
     write_behind: bool,
     flush: bool,
+    rescan: bool,
 }
 
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
     let usage = "usage: bench_ops OP PATH [--repeat N] [--rows R --cols C] [--threads T] \
-                 [--preallocate 1] [--write-behind 1] [--flush 1]";
+                 [--preallocate 1] [--write-behind 1] [--flush 1] [--rescan 0]";
     let op = args.next().expect(usage);
     let path = args.next().expect(usage);
     let mut parsed = Args {
@@ -53,6 +55,7 @@ fn parse_args() -> Args {
         preallocate: false,
         write_behind: false,
         flush: false,
+        rescan: true,
     };
     while let Some(flag) = args.next() {
         let value: usize = args
@@ -66,6 +69,7 @@ fn parse_args() -> Args {
             "--preallocate" => parsed.preallocate = value != 0,
             "--write-behind" => parsed.write_behind = value != 0,
             "--flush" => parsed.flush = value != 0,
+            "--rescan" => parsed.rescan = value != 0,
             "--threads" => rayon::ThreadPoolBuilder::new()
                 .num_threads(value)
                 .build_global()
@@ -153,7 +157,8 @@ fn run(args: &Args) -> npmap::Result<Value> {
         "moments" | "moments_axis0" | "moments_axis1" => {
             // Each repeat maps the file afresh and scans it twice: the first scan
             // ("seconds") also maps the pages into the process (page-table faults on
-            // page-cache pages); the second ("rescan_seconds") reads mapped pages.
+            // page-cache pages); the second ("rescan_seconds") reads mapped pages
+            // (`--rescan 0`: the first scan only).
             let whole = args.op == "moments";
             let mut first = Vec::with_capacity(repeat);
             let mut again = Vec::with_capacity(repeat);
@@ -162,15 +167,15 @@ fn run(args: &Args) -> npmap::Result<Value> {
                 let opened = Instant::now();
                 // SAFETY: the benchmark's files are not modified while mapped.
                 let a = unsafe { npmap::load_npy::<f32, Ix2>(path, MmapMode::ReadOnly)? };
-                match std::env::var("BENCH_ADVICE").as_deref() {
-                    Ok("normal") => a.advise(npmap::Access::Normal),
-                    _ => a.file().advise_sequential(),
+                if std::env::var("BENCH_ADVICE").as_deref() == Ok("sequential") {
+                    a.file().advise_sequential();
                 }
                 if std::env::var_os("BENCH_PREFAULT").is_some() {
                     a.file().prefault();
                 }
                 let v = a.view();
-                for (scan, times) in [&mut first, &mut again].into_iter().enumerate() {
+                let scans = if args.rescan { 2 } else { 1 };
+                for (scan, times) in [&mut first, &mut again].into_iter().enumerate().take(scans) {
                     let start = if scan == 0 { opened } else { Instant::now() };
                     out = if whole {
                         let m = match std::env::var("BENCH_ADVICE").as_deref() {
@@ -200,7 +205,9 @@ fn run(args: &Args) -> npmap::Result<Value> {
             }
             eprintln!("first scans {first:.4?}, rescans {again:.4?}");
             out["seconds"] = json!(median(&mut first));
-            out["rescan_seconds"] = json!(median(&mut again));
+            if args.rescan {
+                out["rescan_seconds"] = json!(median(&mut again));
+            }
             out
         }
         "fill_uniform" | "fill_columns" => {

@@ -226,15 +226,11 @@ impl SourceSpec {
             SourceSpec::NpyStack(path) => {
                 // SAFETY: the mappings are read-only and live only while the command runs.
                 let stack = unsafe { npmap::npy_stack::open(path, MmapMode::ReadOnly) }?;
-                for block in stack.blocks() {
-                    block.advise_sequential();
-                }
                 Opened::Stack(stack)
             }
         };
-        if let Opened::Mapped(file) = &opened {
-            file.advise_sequential();
-        }
+        // No access advice: the kernel's default read-ahead scans a cold file faster
+        // than with `MADV_SEQUENTIAL` (benches/README.md, "A cold scan larger than RAM").
         Ok(Source {
             spec: self.clone(),
             opened,

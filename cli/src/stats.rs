@@ -224,7 +224,14 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
         _ => {
             let data = data_of::<T>(args, source)?;
             let view = data.view();
-            let result = scan(&view, axis, args.skipna);
+            // A whole mapped file larger than memory cannot stay cached: its scan
+            // releases what it has read, so other programs' cached files stay (and
+            // the kernel has nothing to reclaim).
+            let release = match (&args.field, source.file()) {
+                (None, Some(file)) if data.is_view() && larger_than_memory(file) => Some(file),
+                _ => None,
+            };
+            let result = scan(&view, axis, args.skipna, release);
             (result, view.len() * std::mem::size_of::<T>())
         }
     };
@@ -257,9 +264,29 @@ fn whole_moments<T: Summarised>(view: &ArrayViewD<'_, T>, skipna: bool) -> Momen
     }
 }
 
+/// Whether the file's data is larger than the machine's physical memory (`false` where
+/// that is unknown).
+fn larger_than_memory(file: &npmap::NpyFile) -> bool {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        });
+    total.is_some_and(|total| file.header().data_len() > total)
+}
+
 /// One call of the library's reduction; large scans run it on a worker thread while
-/// this one draws the progress bar from its [`Progress`] counter.
-fn scan<T: Summarised>(view: &ArrayViewD<'_, T>, axis: Option<usize>, skipna: bool) -> Scan {
+/// this one draws the progress bar from its [`Progress`] counter. With `release` (the
+/// file whose whole data `view` is), a whole-array scan releases what it has read
+/// ([`NpyFile::drop_behind`](npmap::NpyFile::drop_behind)).
+fn scan<T: Summarised>(
+    view: &ArrayViewD<'_, T>,
+    axis: Option<usize>,
+    skipna: bool,
+    release: Option<&npmap::NpyFile>,
+) -> Scan {
     let reduce = |progress: &Progress| match (axis, skipna) {
         (None, false) => Scan::Whole(view.par_moments_with_progress(progress)),
         (None, true) => Scan::Whole(view.par_nan_moments_with_progress(progress)),
@@ -274,7 +301,10 @@ fn scan<T: Summarised>(view: &ArrayViewD<'_, T>, axis: Option<usize>, skipna: bo
                 .collect(),
         ),
     };
-    let progress = Progress::new();
+    let progress = match release {
+        Some(file) => file.drop_behind(),
+        None => Progress::new(),
+    };
     let bytes = view.len().saturating_mul(std::mem::size_of::<T>());
     if bytes < PROGRESS_BYTES {
         return reduce(&progress);
