@@ -32,8 +32,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXE = os.path.join(ROOT, "target", "release", "examples", "bench_ops")
-CLI = os.path.join(ROOT, "target", "release", "npmap")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+EXE = os.path.join(TARGET, "release", "examples", "bench_ops")
+CLI = os.path.join(TARGET, "release", "npmap")
 
 
 def drop_caches():

@@ -219,7 +219,6 @@ fn reopen_and_check(path: &Path, last_column: &[f32]) -> CliResult<npmap::NpyArr
 fn statistics(x: &npmap::NpyArray<f32, Ix2>, bytes: u64) -> CliResult {
     let cols = x.view().ncols();
     step("6. statistics in one pass on all cores");
-    x.file().advise_sequential();
     let started = Instant::now();
     let all = x.view().par_moments();
     let whole = started.elapsed().as_secs_f64();

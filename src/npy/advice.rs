@@ -14,7 +14,11 @@ use crate::npy::{Mapping, NpyFile};
 pub enum Access {
     /// The kernel's default read-ahead.
     Normal,
-    /// Read once from start to end: aggressive read-ahead, pages freed sooner.
+    /// Read once from start to end: aggressive read-ahead, pages freed sooner. Measure
+    /// before relying on it: on Linux 6.18 a cold scan of a 30 GB file was about 40 %
+    /// slower with it than with the default read-ahead (13.2–17.0 s against
+    /// 9.6–12.1 s); to scan a file larger than memory, [`NpyFile::drop_behind`] is
+    /// the faster choice.
     Sequential,
     /// Read in no particular order: no read-ahead.
     Random,
