@@ -111,12 +111,12 @@ pub(crate) fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize
 /// hundreds of page faults instead of hundreds of thousands. Advice only: without
 /// huge pages, or off Linux, nothing changes.
 #[cfg(target_os = "linux")]
-pub(crate) fn advise_huge_pages(buf: &mut Vec<u8>) {
+pub(crate) fn advise_huge_pages<T>(buf: &mut Vec<T>) {
     const PAGE: usize = 4096;
     const HUGE: usize = 2 << 20;
     let spare = buf.spare_capacity_mut();
     let start = (spare.as_mut_ptr() as usize).next_multiple_of(PAGE);
-    let end = (spare.as_mut_ptr() as usize + spare.len()) / PAGE * PAGE;
+    let end = (spare.as_mut_ptr() as usize + std::mem::size_of_val(spare)) / PAGE * PAGE;
     if end >= start + HUGE {
         // SAFETY: [start, end) is page-aligned and lies inside the allocation `buf`
         // owns; MADV_HUGEPAGE changes only how the kernel backs those pages, never
@@ -126,7 +126,7 @@ pub(crate) fn advise_huge_pages(buf: &mut Vec<u8>) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn advise_huge_pages(_buf: &mut Vec<u8>) {}
+pub(crate) fn advise_huge_pages<T>(_buf: &mut Vec<T>) {}
 
 /// Starts writing the file's dirty pages to disk, in file order, without waiting
 /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; elsewhere nothing: the

@@ -1,16 +1,20 @@
-//! Parallel inflate of members npmap deflated in independent blocks: the block index
-//! from the central directory (see `deflated::BLOCKS_EXTRA`), each block inflated
-//! straight into its part of the array, CRC-32 per block, combined. Any disagreement
-//! (an index that does not fit the member, a block that does not inflate to its
-//! size, a CRC that differs) sends the member to the sequential reader, whose errors
-//! are the authoritative ones: the index is a hint, never trusted for the result.
+//! Parallel inflate of deflated members. Those npmap deflated in independent blocks:
+//! the block index from the central directory (see `deflated::BLOCKS_EXTRA`), each
+//! block inflated straight into its part of the array, CRC-32 per block, combined.
+//! Those written as one stream (NumPy's): split where blocks start (see
+//! `split_inflate`). Any disagreement (an index that does not fit the member, a block
+//! that does not inflate to its size, a CRC that differs) sends the member to the
+//! sequential reader, whose errors are the authoritative ones: the index and the
+//! block starts found are hints, never trusted for the result.
 
 use bytemuck::Zeroable;
 use flate2::{Decompress, FlushDecompress, Status};
 use rayon::prelude::*;
 
 use super::deflated::{BLOCK, BLOCKS_EXTRA};
+use super::split_inflate::{MIN_SPLIT, inflate_split, part_len};
 use super::*;
+use crate::fs::os::advise_huge_pages;
 use crate::npy::read::{array_from_raw, raw_layout};
 
 /// A member's block index: uncompressed block size and each block's deflated size.
@@ -160,6 +164,68 @@ impl NpzReader {
             crc.combine(&h);
         }
         if crc.finalize() != member.crc32 {
+            return None;
+        }
+        Some(array_from_raw(header, bits, swap).map_err(|e| e.in_file(path)))
+    }
+
+    /// Reads a deflated member written as one stream (no block index) on all cores,
+    /// or `None` to read it the sequential way (a small member, one thread, a stream
+    /// that cannot be split, any disagreement). `Some(Err)` as for
+    /// [`read_blocks`](Self::read_blocks).
+    pub(super) fn read_split<A: Element, D: Dimension>(
+        &self,
+        member: &Member,
+        header: &Header,
+        path: &Path,
+    ) -> Option<Result<Array<A, D>>> {
+        let threads = rayon::current_num_threads();
+        let compressed = usize::try_from(member.compressed_size).ok()?;
+        let total = member.size;
+        // No more output than deflate can make of the member's bytes (1032 to 1 at
+        // best): the allocations below are sized by the file, not by a claim.
+        if member.method != Method::Deflated
+            || member.encrypted
+            || threads < 2
+            || compressed < MIN_SPLIT
+            || total > member.compressed_size.saturating_mul(1032)
+        {
+            return None;
+        }
+        let (swap, _) = match raw_layout::<A, D>(header) {
+            Ok(layout) => layout,
+            Err(e) => return Some(Err(e.in_file(path))),
+        };
+        let skip = usize::try_from(header.data_offset).ok()?;
+        let mut input = Vec::new();
+        input.try_reserve_exact(compressed).ok()?;
+        advise_huge_pages(&mut input);
+        input.par_extend((0..compressed).into_par_iter().map(|_| 0u8));
+        input
+            .par_chunks_mut(COPY_BUFFER)
+            .enumerate()
+            .try_for_each(|(i, chunk)| {
+                let at = member.data_start + (i * COPY_BUFFER) as u64;
+                (read_at(&self.file, chunk, at).ok()? == chunk.len()).then_some(())
+            })?;
+        let count = header.len();
+        let mut bits: Vec<A::Raw> = Vec::new();
+        bits.try_reserve_exact(count).ok()?;
+        advise_huge_pages(&mut bits);
+        // Zeroed (and its pages faulted in) on all cores.
+        bits.par_extend((0..count).into_par_iter().map(|_| A::Raw::zeroed()));
+        let body: &mut [u8] = bytemuck::cast_slice_mut(&mut bits);
+        if (skip + body.len()) as u64 != total {
+            return None;
+        }
+        let mut head = vec![0u8; skip];
+        let inflated = inflate_split(
+            &input,
+            &mut head,
+            body,
+            part_len(compressed, total, threads),
+        )?;
+        if inflated.crc != member.crc32 {
             return None;
         }
         Some(array_from_raw(header, bits, swap).map_err(|e| e.in_file(path)))

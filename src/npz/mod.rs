@@ -60,6 +60,7 @@ mod member;
 mod reader;
 mod realign;
 mod sink;
+mod split_inflate;
 mod writer;
 
 use member::{Inner, MemberStream, Recorder, Span};

@@ -501,6 +501,9 @@ impl NpzReader {
         if let Some(result) = self.read_blocks(member, &header, &path) {
             return result;
         }
+        if let Some(result) = self.read_split(member, &header, &path) {
+            return result;
+        }
         let mut stream = self.stream(member, &path)?;
         // A stored member's declared size is backed by bytes of the file (checked at
         // open), so it can be allocated at once; a deflated member's is only a claim,

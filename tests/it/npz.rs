@@ -887,3 +887,79 @@ fn a_wrong_block_index_falls_back_to_the_sequential_read() {
         big
     );
 }
+
+#[test]
+fn a_large_numpy_deflated_member_reads_the_same_on_all_cores_and_corruption_is_caught() {
+    // Members of one deflate stream over 4 MiB are inflated in parallel parts split
+    // where blocks start; the result must be NumPy's array, bit for bit.
+    if !crate::numpy::available(
+        "a_large_numpy_deflated_member_reads_the_same_on_all_cores_and_corruption_is_caught",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (npz, a_npy, b_npy) = (
+        dir.path().join("big.npz"),
+        dir.path().join("a.npy"),
+        dir.path().join("b.npy"),
+    );
+    let script = format!(
+        "import numpy as np\n\
+         rng = np.random.default_rng(4)\n\
+         a = np.round(rng.standard_normal((60000, 100)), 1).astype(np.float32)\n\
+         t = np.arange(60000)[:, None] / 997.0 + np.arange(100)[None, :] * 0.1\n\
+         b = np.round(np.sin(t) + rng.normal(0, 0.01, t.shape), 3)\n\
+         np.savez_compressed(r'{}', a=a, b=b)\n\
+         np.save(r'{}', a)\n\
+         np.save(r'{}', b)\n",
+        npz.display(),
+        a_npy.display(),
+        b_npy.display()
+    );
+    assert!(
+        Command::new("python3")
+            .args(["-c", &script])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let z = NpzReader::open(&npz).unwrap();
+    let a: Array2<f32> = z.read("a").unwrap();
+    let b: Array2<f64> = z.read("b").unwrap();
+    let a_ref: Array2<f32> = npmap::read_npy(&a_npy).unwrap();
+    let b_ref: Array2<f64> = npmap::read_npy(&b_npy).unwrap();
+    assert_eq!(a.dim(), (60000, 100));
+    assert!(
+        a.iter()
+            .zip(&a_ref)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    );
+    assert!(
+        b.iter()
+            .zip(&b_ref)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    );
+    // On one thread (the sequential path), the same.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b1: Array2<f64> = pool.install(|| z.read("b")).unwrap();
+    assert_eq!(b1, b_ref);
+
+    // A flipped bit in the middle of b's compressed bytes: an error naming the member,
+    // never other values.
+    let bytes = std::fs::read(&npz).unwrap();
+    let info = z.member_info("b").unwrap();
+    assert!(info.compressed && info.stored_size > 4 << 20, "{info:?}");
+    let mut bad = bytes.clone();
+    let middle = (info.data_offset + info.stored_size / 2) as usize;
+    bad[middle] ^= 0x10;
+    let bad_path = dir.path().join("bad.npz");
+    std::fs::write(&bad_path, &bad).unwrap();
+    let e = NpzReader::open(&bad_path)
+        .unwrap()
+        .read::<f64, Ix2>("b")
+        .unwrap_err();
+    assert!(e.to_string().contains("bad.npz:b"), "{e}");
+}
