@@ -110,23 +110,35 @@ pub(crate) fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize
 /// (as NumPy does for large arrays), so that filling a fresh buffer of gigabytes takes
 /// hundreds of page faults instead of hundreds of thousands. Advice only: without
 /// huge pages, or off Linux, nothing changes.
-#[cfg(target_os = "linux")]
 pub(crate) fn advise_huge_pages<T>(buf: &mut Vec<T>) {
+    let spare = buf.spare_capacity_mut();
+    advise_huge_range(spare.as_mut_ptr() as usize, std::mem::size_of_val(spare));
+}
+
+/// As [`advise_huge_pages`], for a buffer not yet touched (a fresh zeroed allocation,
+/// whose pages the kernel has not backed yet).
+pub(crate) fn advise_huge_pages_untouched<T>(buf: &mut [T]) {
+    advise_huge_range(buf.as_mut_ptr() as usize, std::mem::size_of_val(buf));
+}
+
+/// MADV_HUGEPAGE over the whole pages of `len` bytes at address `at`, which the caller
+/// owns (through a `&mut` borrow).
+#[cfg(target_os = "linux")]
+fn advise_huge_range(at: usize, len: usize) {
     const PAGE: usize = 4096;
     const HUGE: usize = 2 << 20;
-    let spare = buf.spare_capacity_mut();
-    let start = (spare.as_mut_ptr() as usize).next_multiple_of(PAGE);
-    let end = (spare.as_mut_ptr() as usize + std::mem::size_of_val(spare)) / PAGE * PAGE;
+    let start = at.next_multiple_of(PAGE);
+    let end = (at + len) / PAGE * PAGE;
     if end >= start + HUGE {
-        // SAFETY: [start, end) is page-aligned and lies inside the allocation `buf`
-        // owns; MADV_HUGEPAGE changes only how the kernel backs those pages, never
-        // their contents or their validity.
+        // SAFETY: [start, end) is page-aligned and lies inside memory the caller holds
+        // a `&mut` borrow of; MADV_HUGEPAGE changes only how the kernel backs those
+        // pages, never their contents or their validity.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn advise_huge_pages<T>(_buf: &mut Vec<T>) {}
+fn advise_huge_range(_at: usize, _len: usize) {}
 
 /// Starts writing the file's dirty pages to disk, in file order, without waiting
 /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; elsewhere nothing: the

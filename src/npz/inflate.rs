@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::deflated::{BLOCK, BLOCKS_EXTRA};
 use super::split_inflate::{MIN_SPLIT, inflate_split, part_len};
 use super::*;
-use crate::fs::os::advise_huge_pages;
+use crate::fs::os::advise_huge_pages_untouched;
 use crate::npy::read::{array_from_raw, raw_layout};
 
 /// A member's block index: uncompressed block size and each block's deflated size.
@@ -80,6 +80,15 @@ fn inflate_exact(input: &[u8], out: &mut [u8], last: bool) -> Option<()> {
     (d.total_in() as usize == input.len() && ended == last).then_some(())
 }
 
+/// `count` zeros from a fresh zeroed allocation (pages the kernel backs, with huge
+/// pages where it can, only where the inflaters write: a member that claims more
+/// than it holds costs address space, not memory), or `None` when it cannot be had.
+fn untouched_zeroed<T: Zeroable>(count: usize) -> Option<Vec<T>> {
+    let mut buf = bytemuck::allocation::try_zeroed_slice_box::<T>(count).ok()?;
+    advise_huge_pages_untouched(&mut buf);
+    Some(buf.into_vec())
+}
+
 impl NpzReader {
     /// Reads a member with a block index on all cores, or `None` to read it the
     /// sequential way. `Some(Err)` only for what the values themselves are (a `bool`
@@ -111,10 +120,7 @@ impl NpzReader {
             Err(e) => return Some(Err(e.in_file(path))),
         };
         let count = header.len();
-        let mut bits: Vec<A::Raw> = Vec::new();
-        bits.try_reserve_exact(count).ok()?;
-        // Zeroed (and its pages faulted in) on all cores.
-        bits.par_extend((0..count).into_par_iter().map(|_| A::Raw::zeroed()));
+        let mut bits: Vec<A::Raw> = untouched_zeroed(count)?;
         let start = header.data_offset;
         // Each block: where its compressed bytes start, its .npy byte range, its part
         // of the data.
@@ -197,10 +203,7 @@ impl NpzReader {
             Err(e) => return Some(Err(e.in_file(path))),
         };
         let skip = usize::try_from(header.data_offset).ok()?;
-        let mut input = Vec::new();
-        input.try_reserve_exact(compressed).ok()?;
-        advise_huge_pages(&mut input);
-        input.par_extend((0..compressed).into_par_iter().map(|_| 0u8));
+        let mut input: Vec<u8> = untouched_zeroed(compressed)?;
         input
             .par_chunks_mut(COPY_BUFFER)
             .enumerate()
@@ -209,11 +212,7 @@ impl NpzReader {
                 (read_at(&self.file, chunk, at).ok()? == chunk.len()).then_some(())
             })?;
         let count = header.len();
-        let mut bits: Vec<A::Raw> = Vec::new();
-        bits.try_reserve_exact(count).ok()?;
-        advise_huge_pages(&mut bits);
-        // Zeroed (and its pages faulted in) on all cores.
-        bits.par_extend((0..count).into_par_iter().map(|_| A::Raw::zeroed()));
+        let mut bits: Vec<A::Raw> = untouched_zeroed(count)?;
         let body: &mut [u8] = bytemuck::cast_slice_mut(&mut bits);
         if (skip + body.len()) as u64 != total {
             return None;
