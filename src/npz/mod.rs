@@ -10,7 +10,8 @@
 //! The submodules: `reader` ([`NpzReader`]), `member` (streams over a member's bytes,
 //! stored or inflated, CRC-checked), `writer` ([`NpzWriter`]), `deflated` (compressed
 //! archives deflated in blocks on all cores, and their zip container), `inflate` (the
-//! parallel read of those blocks) and `realign`.
+//! parallel read of those blocks, and of single streams through `split_inflate`: one
+//! deflate stream cut where its blocks start) and `realign`.
 //!
 //! May import: crate::error, crate::format, crate::fs, crate::cast, crate::npy.
 //!
