@@ -79,7 +79,7 @@ pub(super) fn part_len(compressed: usize, total: u64, threads: usize) -> usize {
 pub(super) struct Inflated {
     /// CRC-32 of all the output.
     pub(super) crc: u32,
-    /// How many parts were inflated in parallel.
+    /// How many parts the stream was inflated in.
     pub(super) parts: usize,
 }
 
@@ -144,12 +144,6 @@ pub(super) fn inflate_split(
 struct Part {
     bytes: Vec<u8>,
     probe: Vec<u8>,
-}
-
-impl Part {
-    fn new(bytes: Vec<u8>, probe: Vec<u8>) -> Self {
-        Part { bytes, probe }
-    }
 }
 
 /// Fills in the window bytes of `parts` (in order, following what is already in
@@ -312,7 +306,7 @@ fn inflate_part(
         probe.extend_from_slice(&step2[..n]);
         if ended {
             probe.truncate(clean_from);
-            return feed.is_empty().then(|| Part::new(bytes, probe));
+            return feed.is_empty().then_some(Part { bytes, probe });
         }
         if bytes.len() - clean_from >= WINDOW {
             break;
@@ -323,7 +317,7 @@ fn inflate_part(
     loop {
         let goal = bytes.len() + (bytes.len() / 4).max(1 << 20);
         if inflate_until(&mut d, &mut feed, &mut bytes, goal, limit)? {
-            return feed.is_empty().then(|| Part::new(bytes, probe));
+            return feed.is_empty().then_some(Part { bytes, probe });
         }
     }
 }
