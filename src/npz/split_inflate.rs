@@ -702,6 +702,17 @@ mod tests {
         e.finish().unwrap()
     }
 
+    /// Bytes of a linear congruential generator: incompressible.
+    fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (x >> 56) as u8
+            })
+            .collect()
+    }
+
     /// Float32 values rounded to a tenth, as bytes: compressible, with long matches.
     fn rounded_floats(n: usize, seed: u64) -> Vec<u8> {
         let mut x = seed;
@@ -831,25 +842,13 @@ mod tests {
         }
         // Random bytes where a stream should be: valid-looking headers may be found,
         // but nothing inflates to the size and CRC.
-        let mut x = 17u64;
-        let garbage: Vec<u8> = (0..1_000_000)
-            .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                (x >> 56) as u8
-            })
-            .collect();
+        let garbage = random_bytes(1_000_000, 17);
         assert!(split(&garbage, 3_000_000, 0, 100_000).is_none());
     }
 
     #[test]
     fn incompressible_input_is_not_split() {
-        let mut x = 5u64;
-        let data: Vec<u8> = (0..2_000_000)
-            .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                (x >> 56) as u8
-            })
-            .collect();
+        let data = random_bytes(2_000_000, 5);
         let compressed = deflate(&data, 6);
         // Stored blocks only: no dynamic block start, nothing to split.
         assert!(split(&compressed, data.len(), 0, 100_000).is_none());
