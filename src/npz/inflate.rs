@@ -80,6 +80,13 @@ fn inflate_exact(input: &[u8], out: &mut [u8], last: bool) -> Option<()> {
     (d.total_in() as usize == input.len() && ended == last).then_some(())
 }
 
+/// Whether the member's declared size is output deflate can make of its bytes (1032
+/// to 1 at best), so that the allocations sized by it are sized by the file, not by
+/// a claim.
+fn within_deflate_ratio(member: &Member) -> bool {
+    member.size <= member.compressed_size.saturating_mul(1032)
+}
+
 /// `count` zeros from a fresh zeroed allocation (pages the kernel backs, with huge
 /// pages where it can, only where the inflaters write: a member that claims more
 /// than it holds costs address space, not memory), or `None` when it cannot be had.
@@ -103,12 +110,11 @@ impl NpzReader {
         let (block, total) = (index.block, member.size);
         let n = index.sizes.len() as u64;
         let packed: u64 = index.sizes.iter().map(|&s| u64::from(s)).sum();
-        // Only the block size npmap writes, and no more output than deflate can make
-        // of the member's bytes (1032 to 1 at best): the allocation below is sized by
-        // the file, not by a claim.
+        // Only the block size npmap writes, and output deflate can make of the
+        // member's bytes.
         if block != BLOCK as u64
             || total == 0
-            || total > member.compressed_size.saturating_mul(1032)
+            || !within_deflate_ratio(member)
             || n.checked_sub(1)?.checked_mul(block)? >= total
             || n.checked_mul(block)? < total
             || packed != member.compressed_size
@@ -188,13 +194,11 @@ impl NpzReader {
         let threads = rayon::current_num_threads();
         let compressed = usize::try_from(member.compressed_size).ok()?;
         let total = member.size;
-        // No more output than deflate can make of the member's bytes (1032 to 1 at
-        // best): the allocations below are sized by the file, not by a claim.
         if member.method != Method::Deflated
             || member.encrypted
             || threads < 2
             || compressed < MIN_SPLIT
-            || total > member.compressed_size.saturating_mul(1032)
+            || !within_deflate_ratio(member)
         {
             return None;
         }

@@ -245,9 +245,8 @@ fn inflate_first(
     head: &mut [u8],
     out: &mut [u8],
 ) -> Option<(usize, crc32fast::Hasher)> {
-    let tail = end_block(input, end)?;
-    let mid = input.get(1..(end / 8) as usize)?;
-    let mut feed = Feed::new([input.get(..1)?, mid, &tail]);
+    let (mid, tail) = after_first_byte(input, 0, Some(end))?;
+    let mut feed = Feed::new(*input.first()?, mid, tail);
     let mut d = Decompress::new(false);
     let (filled, ended) = inflate_into_slice(&mut d, &mut feed, head)?;
     if filled != head.len() || ended {
@@ -357,13 +356,7 @@ fn speculative_decoder<'a>(
     let shift = (start % 8) as u32;
     let (prefix, partial) = probe_prefix(window, shift);
     let merged = partial | (input.get(first)? & (0xffu8 << shift));
-    let (mid, tail) = match end {
-        Some(end) => (
-            input.get(first + 1..(end / 8) as usize)?,
-            end_block(input, end)?,
-        ),
-        None => (input.get(first + 1..)?, Vec::new()),
-    };
+    let (mid, tail) = after_first_byte(input, first, end)?;
     let mut d = Decompress::new(false);
     let mut sink = vec![0u8; WINDOW];
     let status = d
@@ -373,9 +366,7 @@ fn speculative_decoder<'a>(
     {
         return None;
     }
-    let mut feed = Feed::new([&[], mid, &[]]);
-    feed.owned = [vec![merged], tail];
-    Some((d, feed))
+    Some((d, Feed::new(merged, mid, tail)))
 }
 
 /// A probe window: 32 KiB whose bytes, taken with the other probe's at the same
@@ -431,6 +422,19 @@ fn probe_prefix(window: &[u8; WINDOW], shift: u32) -> (Vec<u8>, u8) {
     (w.bytes, w.acc as u8)
 }
 
+/// What follows byte `first` of a part ending at bit `end` (the stream's end when
+/// `None`): the whole bytes before `end`'s byte, then that byte's bits below `end`
+/// and an empty final block.
+fn after_first_byte(input: &[u8], first: usize, end: Option<u64>) -> Option<(&[u8], Vec<u8>)> {
+    match end {
+        Some(end) => Some((
+            input.get(first + 1..(end / 8) as usize)?,
+            end_block(input, end)?,
+        )),
+        None => Some((input.get(first + 1..)?, Vec::new())),
+    }
+}
+
 /// The bits of `input` below bit `end` in its last byte, then an empty final block
 /// with fixed codes, padded to a byte.
 fn end_block(input: &[u8], end: u64) -> Option<Vec<u8>> {
@@ -479,20 +483,22 @@ impl BitWriter {
     }
 }
 
-/// Input in three pieces: a first byte, a borrowed stretch of the stream, a last few
-/// bytes; each piece either borrowed or owned.
+/// Input in three pieces: the part's first byte (merged with a prefix's last bits), a
+/// borrowed stretch of the stream, and its last bits followed by an empty final block.
 struct Feed<'a> {
-    borrowed: [&'a [u8]; 3],
-    owned: [Vec<u8>; 2],
+    first: [u8; 1],
+    mid: &'a [u8],
+    tail: Vec<u8>,
     piece: usize,
     pos: usize,
 }
 
 impl<'a> Feed<'a> {
-    fn new(borrowed: [&'a [u8]; 3]) -> Self {
+    fn new(first: u8, mid: &'a [u8], tail: Vec<u8>) -> Self {
         Feed {
-            borrowed,
-            owned: [Vec::new(), Vec::new()],
+            first: [first],
+            mid,
+            tail,
             piece: 0,
             pos: 0,
         }
@@ -500,9 +506,9 @@ impl<'a> Feed<'a> {
 
     fn piece(&self, i: usize) -> &[u8] {
         match i {
-            0 if self.borrowed[0].is_empty() => &self.owned[0],
-            2 if self.borrowed[2].is_empty() => &self.owned[1],
-            _ => self.borrowed[i],
+            0 => &self.first,
+            1 => self.mid,
+            _ => &self.tail,
         }
     }
 

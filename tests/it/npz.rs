@@ -503,16 +503,9 @@ fn a_numpy_member_at_an_odd_offset_gives_a_clear_misalignment_error() {
     {
         return;
     }
-    let script = format!(
-        "import numpy as np; np.savez(r'{}', abc=np.arange(5, dtype=np.float64))",
-        path.display()
-    );
-    assert!(
-        Command::new("python3")
-            .args(["-c", &script])
-            .status()
-            .unwrap()
-            .success()
+    crate::numpy::run(
+        "import sys, numpy as np; np.savez(sys.argv[1], abc=np.arange(5, dtype=np.float64))",
+        &[&path],
     );
     let z = NpzReader::open(&path).unwrap();
     // SAFETY: the archive is private to this test.
@@ -903,25 +896,17 @@ fn a_large_numpy_deflated_member_reads_the_same_on_all_cores_and_corruption_is_c
         dir.path().join("a.npy"),
         dir.path().join("b.npy"),
     );
-    let script = format!(
-        "import numpy as np\n\
+    crate::numpy::run(
+        "import sys\n\
+         import numpy as np\n\
          rng = np.random.default_rng(4)\n\
          a = np.round(rng.standard_normal((60000, 100)), 1).astype(np.float32)\n\
          t = np.arange(60000)[:, None] / 997.0 + np.arange(100)[None, :] * 0.1\n\
          b = np.round(np.sin(t) + rng.normal(0, 0.01, t.shape), 3)\n\
-         np.savez_compressed(r'{}', a=a, b=b)\n\
-         np.save(r'{}', a)\n\
-         np.save(r'{}', b)\n",
-        npz.display(),
-        a_npy.display(),
-        b_npy.display()
-    );
-    assert!(
-        Command::new("python3")
-            .args(["-c", &script])
-            .status()
-            .unwrap()
-            .success()
+         np.savez_compressed(sys.argv[1], a=a, b=b)\n\
+         np.save(sys.argv[2], a)\n\
+         np.save(sys.argv[3], b)\n",
+        &[&npz, &a_npy, &b_npy],
     );
     let z = NpzReader::open(&npz).unwrap();
     let a: Array2<f32> = z.read("a").unwrap();
