@@ -20,6 +20,7 @@ pub(crate) mod records;
 pub(crate) mod recover;
 pub(crate) mod save;
 pub(crate) mod save_strings;
+pub(crate) mod slab;
 pub(crate) mod strings;
 pub(crate) mod write_behind;
 
