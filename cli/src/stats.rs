@@ -221,6 +221,19 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
             };
             (result, source.header().len() * std::mem::size_of::<T>())
         }
+        // A large mapped file that cannot be viewed in place (non-native byte order,
+        // misaligned): converted a slab at a time, never copied whole.
+        _ if args.field.is_none()
+            && source.file().is_some_and(|f| {
+                f.view::<T, IxDyn>().is_err() && f.header().data_len() > SLAB_BYTES as u64
+            }) =>
+        {
+            let file = source.file().expect("checked");
+            (
+                slab_scan::<T>(file, axis, args.skipna)?,
+                source.header().len() * std::mem::size_of::<T>(),
+            )
+        }
         _ => {
             let data = data_of::<T>(args, source)?;
             let view = data.view();
@@ -275,6 +288,67 @@ fn larger_than_memory(file: &npmap::NpyFile) -> bool {
             kib.checked_mul(1024)
         });
     total.is_some_and(|total| file.header().data_len() > total)
+}
+
+/// Data converted per slab when it cannot be viewed in place: a bound on the memory
+/// a scan of a non-native file takes, whatever the file's size.
+const SLAB_BYTES: usize = 8 << 20;
+
+/// The statistics of `file` (which cannot be viewed in place) from converted copies of
+/// its slabs ([`NpyFile::cow_slab`](npmap::NpyFile::cow_slab)) of about `SLAB_BYTES`,
+/// in file order. Whole-array moments, and moments along the outer axis, merge slab by
+/// slab in order (so they differ from one pass over a copy by rounding only); along
+/// any other axis each slab holds whole lanes, whose moments are those of one pass. A
+/// file larger than memory has each slab's pages released once it is read.
+fn slab_scan<T: Summarised>(
+    file: &npmap::NpyFile,
+    axis: Option<usize>,
+    skipna: bool,
+) -> CliResult<Scan> {
+    let outer = file.outer_axis().map_or(0, |a| a.index());
+    let slices = file.header().shape.get(outer).copied().unwrap_or(1);
+    let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
+    let release = larger_than_memory(file);
+    let bar = progress_bar(file.header().len() as u64);
+    let mut whole = Moments::new();
+    let mut merged: Option<npmap::ndarray::ArrayD<Moments>> = None;
+    let mut lanes = Vec::new();
+    for start in (0..slices).step_by(step) {
+        let slab = start..(start + step).min(slices);
+        let data = file.cow_slab::<T>(slab.clone())?;
+        let view = data.view();
+        match axis {
+            None => whole = whole.merge(&whole_moments(&view, skipna)),
+            Some(k) => {
+                let along = match skipna {
+                    true => view.par_nan_moments_axis(Axis(k)),
+                    false => view.par_moments_axis(Axis(k)),
+                };
+                match (k == outer, merged.as_mut()) {
+                    (true, Some(m)) => m.zip_mut_with(&along, |m, a| *m = m.merge(a)),
+                    (true, None) => merged = Some(along),
+                    (false, _) => lanes.push(along),
+                }
+            }
+        }
+        if release {
+            file.advise_bytes(npmap::Access::DontNeed, file.slab_bytes(slab));
+        }
+        bar.inc(view.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(match (axis, merged) {
+        (None, _) => Scan::Whole(whole),
+        (Some(_), Some(m)) => Scan::Along(m.into_iter().collect()),
+        (Some(k), None) => {
+            // The outer axis's place among the result's axes (one fewer).
+            let at = Axis(outer - usize::from(k < outer));
+            let views: Vec<_> = lanes.iter().map(|l| l.view()).collect();
+            let all = npmap::ndarray::concatenate(at, &views)
+                .map_err(|e| crate::CliError::Message(format!("{}: {e}", file.path().display())))?;
+            Scan::Along(all.into_iter().collect())
+        }
+    })
 }
 
 /// One call of the library's reduction; large scans run it on a worker thread while

@@ -1296,3 +1296,102 @@ fn compressed_joblib_dumps_in_info_stats_and_convert() {
         stderr(&o)
     );
 }
+
+/// A `.npy` of `x` in big-endian order: saved natively, then its descr and every
+/// item's bytes flipped (the header's length does not change).
+fn save_big_endian_f32<D: ndarray::Dimension>(path: &Path, x: &ndarray::Array<f32, D>) {
+    npmap::save_npy(path, x).unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let text = String::from_utf8(bytes[10..10 + header_len].to_vec()).unwrap();
+    assert!(text.contains("'<f4'"), "{text}");
+    bytes[10..10 + header_len].copy_from_slice(text.replace("'<f4'", "'>f4'").as_bytes());
+    for item in bytes[10 + header_len..].chunks_exact_mut(4) {
+        item.reverse();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A big-endian file bigger than a slab (8 MiB) is converted a slab at a time, in C
+/// and Fortran order (the whole-array run under a data limit below the file's size, so
+/// a whole copy would fail): lanes that lie within a slab give the one-pass bits; whole-array
+/// moments and those along the outer axis, merged over slabs, agree with one pass to
+/// rounding (the f32 kernels sum groups of 8 in f32: about 1e-9 of the magnitude).
+#[test]
+fn stats_of_a_large_big_endian_file_go_slab_by_slab_and_match_one_pass() {
+    use npmap::ParStats;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let c = ndarray::Array2::from_shape_fn((20_001, 250), |(i, j)| {
+        ((i * 31 + j * 7) % 1013) as f32 * 0.25 - 100.0 + j as f32
+    });
+    // The same values in Fortran order.
+    let f = c.t().as_standard_layout().into_owned().reversed_axes();
+    for (name, x) in [("c", c.clone()), ("f", f)] {
+        assert_eq!(x.is_standard_layout(), name == "c");
+        let path = dir.path().join(format!("{name}.npy"));
+        save_big_endian_f32(&path, &x);
+        let path = path.to_str().unwrap();
+        let close = |got: &serde_json::Value, want: f64, what: &str| {
+            let got = got.as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-8 * want.abs().max(1.0),
+                "{name} {what}: {got} vs {want}"
+            );
+        };
+
+        let mut limited = Command::new(env!("CARGO_BIN_EXE_npmap"));
+        limited.args(["stats", path, "--json"]);
+        // SAFETY: the closure runs in the child between fork and exec and calls only
+        // setrlimit, which is async-signal-safe; the limit is the child's alone.
+        unsafe {
+            limited.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 18 << 20,
+                    rlim_max: 18 << 20,
+                };
+                match libc::setrlimit(libc::RLIMIT_DATA, &limit) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            })
+        };
+        let o = limited.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let whole = x.par_moments();
+        assert_eq!(v["stats"]["count"].as_u64().unwrap(), 5_000_250);
+        assert_eq!(v["stats"]["min"].as_f64().unwrap(), whole.min());
+        assert_eq!(v["stats"]["max"].as_f64().unwrap(), whole.max());
+        close(&v["stats"]["mean"], whole.mean(), "mean");
+        close(&v["stats"]["std"], whole.std(0), "std");
+
+        for axis in [0usize, 1] {
+            let o = npmap(&["stats", path, "--json", "--axis", &axis.to_string()]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+            let want = x.par_moments_axis(ndarray::Axis(axis));
+            let got = v["stats"].as_array().unwrap();
+            assert_eq!(got.len(), want.len(), "{name} axis {axis}");
+            // The outer axis (0 in C order, 1 in Fortran order) is merged over slabs.
+            let merged = (axis == 0) == (name == "c");
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert_eq!(g["count"].as_u64().unwrap(), w.count());
+                assert_eq!(
+                    (g["min"].as_f64().unwrap(), g["max"].as_f64().unwrap()),
+                    (w.min(), w.max())
+                );
+                match merged {
+                    true => {
+                        close(&g["mean"], w.mean(), "lane mean");
+                        close(&g["std"], w.std(0), "lane std");
+                    }
+                    false => {
+                        assert_eq!(g["mean"].as_f64().unwrap().to_bits(), w.mean().to_bits());
+                        assert_eq!(g["std"].as_f64().unwrap().to_bits(), w.std(0).to_bits());
+                    }
+                }
+            }
+        }
+    }
+}
