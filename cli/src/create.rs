@@ -4,8 +4,7 @@ use std::time::Instant;
 
 use npmap::ndarray::{ArrayViewMutD, Dimension, IxDyn, ShapeBuilder};
 use npmap::{
-    CreateOptions, DType, Element, MmapMode, NpyFile, par_fill_normal, par_fill_uniform,
-    par_fill_with,
+    CreateOptions, DType, Element, MmapMode, par_fill_normal, par_fill_uniform, par_fill_with,
 };
 
 use crate::{CliError, CliResult, FileArg, fail};
@@ -152,19 +151,81 @@ fn create<T: FromIndex>(args: &Args) -> CliResult {
     Ok(())
 }
 
-/// Rewrites the native-order file `create` made in `dtype`'s byte order (`>f4` on a
-/// little-endian machine): the same values, each item's bytes reversed, written with
-/// the library's `save_npy_raw` (atomically, over the same path). The data passes
-/// through memory once.
+/// Turns the native-order file `create` made into `dtype`'s byte order (`>f4` on a
+/// little-endian machine), in place: each item's bytes reversed through a read-write
+/// mapping (written behind, so a file larger than memory streams to disk), then the
+/// header's descr changed, which leaves the file byte for byte what `np.save` writes
+/// (the two descrs have the same length, so the header's padding is the same). Memory
+/// stays bounded whatever the file's size.
 fn swap_byte_order(path: &FileArg, dtype: &DType) -> CliResult {
-    // SAFETY: the file was just made by this process; nothing else writes it.
-    let file = unsafe { NpyFile::open(path, MmapMode::ReadOnly) }?;
+    let header = npmap::read_npy_header(path)?;
     let unit = npmap::with_element_type!(dtype, T => <T as Element>::SWAP_UNIT, else 1);
-    let mut bytes = file.data().to_vec();
-    if unit > 1 {
-        bytes.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+    let bytes = header.data_len();
+    let count = |unit: u64| usize::try_from(bytes / unit).expect("the file was mapped");
+    let offset = header.data_offset;
+    match unit {
+        2 => swap_units(path, offset, count(2), u16::swap_bytes)?,
+        4 => swap_units(path, offset, count(4), u32::swap_bytes)?,
+        8 => swap_units(path, offset, count(8), u64::swap_bytes)?,
+        _ => {}
     }
-    let h = file.header();
-    npmap::save_npy_raw(path, dtype, &h.shape, h.fortran_order, &bytes)?;
+    mark_byte_order(path, offset, dtype)
+}
+
+/// Reverses the bytes of each of the `count` units of `U` from byte `offset` of the
+/// file, on all cores.
+fn swap_units<U: Element>(
+    path: &FileArg,
+    offset: u64,
+    count: usize,
+    swap: fn(U) -> U,
+) -> CliResult {
+    // SAFETY: the file was just made by this process; nothing else maps or truncates it.
+    let mut units = unsafe {
+        npmap::load_raw::<U, npmap::ndarray::Ix1>(path, MmapMode::ReadWrite, offset, count)
+    }?;
+    let behind = units.file().write_behind()?;
+    units.view_mut()?.par_map_inplace(|u| *u = swap(*u));
+    drop(behind);
+    units.flush()?;
     Ok(())
+}
+
+/// Rewrites the header's descr from native order to `dtype`'s, in place, and syncs.
+fn mark_byte_order(path: &FileArg, data_offset: u64, dtype: &DType) -> CliResult {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let failed = |what: &str, e: std::io::Error| {
+        CliError::Message(format!("{}: cannot {what} the header: {e}", path.display()))
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| failed("open", e))?;
+    let mut head = vec![0u8; usize::try_from(data_offset).expect("a header of at most 4 GiB")];
+    file.read_exact(&mut head).map_err(|e| failed("read", e))?;
+    let (from, to) = (
+        format!("'descr': '{}'", dtype.to_native().descr()),
+        format!("'descr': '{}'", dtype.descr()),
+    );
+    let found: Vec<usize> = head
+        .windows(from.len())
+        .enumerate()
+        .filter(|(_, w)| *w == from.as_bytes())
+        .map(|(at, _)| at)
+        .collect();
+    let at = match (found.as_slice(), from.len() == to.len()) {
+        (&[at], true) => at,
+        _ => {
+            return fail(format!(
+                "{}: header has no single {from} to change",
+                path.display()
+            ));
+        }
+    };
+    head[at..at + to.len()].copy_from_slice(to.as_bytes());
+    file.write_all_at(&head, 0)
+        .map_err(|e| failed("write", e))?;
+    file.sync_all().map_err(|e| failed("sync", e))
 }

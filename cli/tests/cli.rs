@@ -931,6 +931,30 @@ fn create_honours_the_byte_order() {
     assert_eq!(bytes[128..], data[..]);
     let back: ndarray::Array2<f32> = npmap::read_npy(&path).unwrap();
     assert_eq!(back, ndarray::arr2(&[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]));
+    // Swapped in 2-, 8- and (complex: per component) 8-byte units.
+    let be = |values: &[f64], descr: &str| -> Vec<u8> {
+        values
+            .iter()
+            .flat_map(|&v| match descr {
+                ">i2" => (v as i16).to_be_bytes().to_vec(),
+                ">f8" => v.to_be_bytes().to_vec(),
+                _ => [v.to_be_bytes(), 0f64.to_be_bytes()].concat(),
+            })
+            .collect()
+    };
+    for descr in [">i2", ">f8", ">c16"] {
+        let o = npmap(&[
+            "create", p, "--dtype", descr, "--shape", "3", "--fill", "range",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let bytes = std::fs::read(&path).unwrap();
+        let header = String::from_utf8_lossy(&bytes[10..128]);
+        assert!(
+            header.starts_with(&format!("{{'descr': '{descr}', ")),
+            "{header}"
+        );
+        assert_eq!(bytes[128..], be(&[0.0, 1.0, 2.0], descr)[..], "{descr}");
+    }
 
     let o = npmap(&[
         "create", p, "--dtype", ">c8", "--shape", "2", "--fill", "range",
