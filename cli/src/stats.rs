@@ -1,6 +1,7 @@
 //! `npmap stats SOURCE [--axis N] [--ddof N] [--skipna] [--json]`: one pass, all cores,
 //! the library's own reductions (`par_moments*_with_progress`), so the numbers are the
-//! library's, bit for bit.
+//! library's, bit for bit (a large file in non-native byte order is reduced slab by
+//! slab, and its slabs' moments merged).
 
 use std::time::{Duration, Instant};
 

@@ -69,10 +69,13 @@ pub(super) const MIN_SPLIT: usize = 4 << 20;
 /// (held aside until their place is known) stay bounded for members of any size.
 const MAX_PART_OUTPUT: u128 = 64 << 20;
 
-/// Compressed bytes per part: the stream in one part per thread, or more parts when
-/// each would inflate to more than `MAX_PART_OUTPUT`.
+/// Compressed bytes per part after the first: the stream in one part per thread, the
+/// first `1 + 1 / FIRST_BIAS` times as long as the others (so `compressed = part *
+/// (threads + 1 / FIRST_BIAS)`), or more parts when each would inflate to more than
+/// `MAX_PART_OUTPUT`.
 pub(super) fn part_len(compressed: usize, total: u64, threads: usize) -> usize {
-    let per_thread = compressed.div_ceil(threads.max(1));
+    let shares = (threads.max(1) * FIRST_BIAS + 1) as u128;
+    let per_thread = (compressed as u128 * FIRST_BIAS as u128).div_ceil(shares) as usize;
     let by_memory = MAX_PART_OUTPUT * compressed as u128 / u128::from(total.max(1));
     per_thread.min(by_memory.max(1 << 20) as usize)
 }
