@@ -179,10 +179,36 @@ pub(crate) fn copy_elements<A: Element>(
             bytes.len() as u64,
         ));
     }
-    let mut bits = try_filled(bytes.len() / size, A::Raw::zeroed(), "array data")?;
-    bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits).copy_from_slice(bytes);
-    finish::<A>(bits, swap, origin)
+    let count = bytes.len() / size;
+    // Zeroed by the allocator (fresh pages from the kernel for large copies), then
+    // written once: copied and, when `swap`, each unit reversed while in cache, in
+    // pieces on all cores for large copies.
+    let mut bits: Vec<A::Raw> = bytemuck::allocation::try_zeroed_vec(count)
+        .map_err(|_| out_of_memory::<A::Raw>(count, "array data"))?;
+    let copy = |to: &mut [u8], from: &[u8]| {
+        to.copy_from_slice(from);
+        if swap && A::SWAP_UNIT > 1 {
+            // A constant unit: the reversal compiles to byte-swap instructions.
+            to.chunks_exact_mut(A::SWAP_UNIT).for_each(<[u8]>::reverse);
+        }
+    };
+    let to = bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits);
+    if to.len() < PARALLEL_COPY {
+        copy(to, bytes);
+    } else {
+        use rayon::prelude::*;
+        to.par_chunks_mut(COPY_PIECE)
+            .zip(bytes.par_chunks(COPY_PIECE))
+            .for_each(|(to, from)| copy(to, from));
+    }
+    A::from_bits(bits).map_err(|(index, value)| origin.invalid_bool(index, value))
 }
+
+/// Copies of at least this many bytes run on all cores.
+const PARALLEL_COPY: usize = 4 << 20;
+
+/// Bytes per piece of a parallel copy: a multiple of every swap unit (1 to 16).
+const COPY_PIECE: usize = 1 << 20;
 
 /// The first step of a bounded read, in bytes.
 const FIRST_STEP_BYTES: usize = 64 << 10;
@@ -264,6 +290,47 @@ mod tests {
             as_elements::<bool>(&[0, 1], origin()).unwrap(),
             &[false, true]
         );
+    }
+
+    #[test]
+    fn large_copies_run_in_pieces_and_give_the_items_of_a_byte_at_a_time_copy() {
+        // Over PARALLEL_COPY, and not a whole number of pieces.
+        let bytes: Vec<u8> = (0..(5 << 20) + 48)
+            .map(|i: u32| (i * 7 + i / 251) as u8)
+            .collect();
+        for swap in [false, true] {
+            let got = copy_elements::<u32>(&bytes, swap, origin()).unwrap();
+            let want: Vec<u32> = bytes
+                .chunks_exact(4)
+                .map(|c| {
+                    let mut c = [c[0], c[1], c[2], c[3]];
+                    if swap {
+                        c.reverse();
+                    }
+                    u32::from_ne_bytes(c)
+                })
+                .collect();
+            assert_eq!(got, want, "swap {swap}");
+            let got = copy_elements::<num_complex::Complex<f64>>(&bytes, swap, origin()).unwrap();
+            let part = |c: &[u8]| {
+                let mut c: [u8; 8] = c.try_into().unwrap();
+                if swap {
+                    c.reverse();
+                }
+                f64::from_ne_bytes(c)
+            };
+            let want: Vec<_> = bytes
+                .chunks_exact(16)
+                .map(|c| num_complex::Complex::new(part(&c[..8]), part(&c[8..])))
+                .collect();
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(g, w)| g.re.to_bits() == w.re.to_bits()
+                        && g.im.to_bits() == w.im.to_bits())
+            );
+            assert_eq!(got.len(), want.len());
+        }
     }
 
     #[test]
