@@ -163,13 +163,16 @@ fn swap_byte_order(path: &FileArg, dtype: &DType) -> CliResult {
     let bytes = header.data_len();
     let count = |unit: u64| usize::try_from(bytes / unit).expect("the file was mapped");
     let offset = header.data_offset;
+    // The header is read and checked first: a file that could not be marked is never
+    // left swapped.
+    let (file, head) = byte_order_marked(path, offset, dtype)?;
     match unit {
         2 => swap_units(path, offset, count(2), u16::swap_bytes)?,
         4 => swap_units(path, offset, count(4), u32::swap_bytes)?,
         8 => swap_units(path, offset, count(8), u64::swap_bytes)?,
         _ => {}
     }
-    mark_byte_order(path, offset, dtype)
+    write_header(path, &file, &head)
 }
 
 /// Reverses the bytes of each of the `count` units of `U` from byte `offset` of the
@@ -191,20 +194,26 @@ fn swap_units<U: Element>(
     Ok(())
 }
 
-/// Rewrites the header's descr from native order to `dtype`'s, in place, and syncs.
-fn mark_byte_order(path: &FileArg, data_offset: u64, dtype: &DType) -> CliResult {
+fn header_failed(path: &FileArg, what: &str, e: std::io::Error) -> CliError {
+    CliError::Message(format!("{}: cannot {what} the header: {e}", path.display()))
+}
+
+/// The file opened for writing, and its header (the `data_offset` bytes before the
+/// data) with the descr changed from native order to `dtype`'s.
+fn byte_order_marked(
+    path: &FileArg,
+    data_offset: u64,
+    dtype: &DType,
+) -> CliResult<(std::fs::File, Vec<u8>)> {
     use std::io::Read;
-    use std::os::unix::fs::FileExt;
-    let failed = |what: &str, e: std::io::Error| {
-        CliError::Message(format!("{}: cannot {what} the header: {e}", path.display()))
-    };
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| failed("open", e))?;
+        .map_err(|e| header_failed(path, "open", e))?;
     let mut head = vec![0u8; usize::try_from(data_offset).expect("a header of at most 4 GiB")];
-    file.read_exact(&mut head).map_err(|e| failed("read", e))?;
+    file.read_exact(&mut head)
+        .map_err(|e| header_failed(path, "read", e))?;
     let (from, to) = (
         format!("'descr': '{}'", dtype.to_native().descr()),
         format!("'descr': '{}'", dtype.descr()),
@@ -225,7 +234,13 @@ fn mark_byte_order(path: &FileArg, data_offset: u64, dtype: &DType) -> CliResult
         }
     };
     head[at..at + to.len()].copy_from_slice(to.as_bytes());
-    file.write_all_at(&head, 0)
-        .map_err(|e| failed("write", e))?;
-    file.sync_all().map_err(|e| failed("sync", e))
+    Ok((file, head))
+}
+
+/// Writes `head` over the start of the file and syncs it.
+fn write_header(path: &FileArg, file: &std::fs::File, head: &[u8]) -> CliResult {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(head, 0)
+        .map_err(|e| header_failed(path, "write", e))?;
+    file.sync_all().map_err(|e| header_failed(path, "sync", e))
 }
