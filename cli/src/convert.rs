@@ -164,6 +164,16 @@ fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> Cl
             "convert: --chunks and --dimension-names are for a .zarr output".into(),
         ));
     }
+    // A large mapped .npy that cannot be viewed in place, rewritten in its own memory
+    // order: slab by slab, never whole in memory.
+    if let Some(file) = source.file()
+        && output_kind(args) == Output::Npy
+        && !(args.c_order && file.header().fortran_order)
+        && file.view::<T, npmap::ndarray::IxDyn>().is_err()
+        && file.header().data_len() > SLAB_BYTES as u64
+    {
+        return convert_in_slabs::<T>(file, &args.output);
+    }
     let array = source.cow::<T>()?;
     let array = match args.c_order {
         true => array.as_standard_layout().into_owned().into(),
@@ -215,6 +225,82 @@ fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> Cl
         Output::Npy => npmap::save_npy(&args.output, &array)?,
     }
     Ok(())
+}
+
+/// Data converted per slab by [`convert_in_slabs`].
+const SLAB_BYTES: usize = 8 << 20;
+
+/// Writes `file`'s array, in its memory order and this machine's byte order, to the
+/// `.npy` `output`: made under a temporary name beside it (mapped, written behind), each
+/// slab of about `SLAB_BYTES` converted with [`NpyFile::cow_slab`](npmap::NpyFile::cow_slab)
+/// and copied into place, synced, then renamed over `output`; the temporary file is
+/// removed on failure. The file is what `np.save` writes of the array; memory stays
+/// bounded whatever the file's size (a source larger than memory has each slab's pages
+/// released once read).
+fn convert_in_slabs<T: npmap::Element>(
+    file: &npmap::NpyFile,
+    output: &std::path::Path,
+) -> CliResult {
+    let name = output
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let temp = output.with_file_name(format!(".{name}.npmap-{}", std::process::id()));
+    let written = write_slabs::<T>(file, &temp).and_then(|()| {
+        std::fs::rename(&temp, output).map_err(|e| {
+            CliError::Message(format!(
+                "{}: cannot rename {} over it: {e}",
+                output.display(),
+                temp.display()
+            ))
+        })
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+        return written;
+    }
+    // The rename itself made durable.
+    let dir = output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn write_slabs<T: npmap::Element>(file: &npmap::NpyFile, temp: &std::path::Path) -> CliResult {
+    use npmap::ndarray::{Axis, IxDyn, ShapeBuilder, Slice};
+    let h = file.header();
+    let shape = IxDyn(&h.shape).set_f(h.fortran_order);
+    // SAFETY: the temporary file is new and private to this process while mapped.
+    let mut out = unsafe { npmap::create_npy::<T, IxDyn>(temp, shape) }?;
+    let behind = out.file().write_behind()?;
+    let outer = file.outer_axis().map_or(0, |a| a.index());
+    let slices = h.shape.get(outer).copied().unwrap_or(1);
+    let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
+    let release = crate::stats::larger_than_memory(file);
+    {
+        let mut view = out.view_mut()?;
+        for start in (0..slices).step_by(step) {
+            let slab = start..(start + step).min(slices);
+            let data = file.cow_slab::<T>(slab.clone())?;
+            match view.ndim() {
+                0 => view.assign(&data.view()),
+                _ => view
+                    .slice_axis_mut(Axis(outer), Slice::from(slab.clone()))
+                    .assign(&data.view()),
+            }
+            if release {
+                file.advise_bytes(npmap::Access::DontNeed, file.slab_bytes(slab));
+            }
+        }
+    }
+    drop(behind);
+    out.flush()?;
+    std::fs::File::open(temp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| CliError::Message(format!("{}: cannot sync: {e}", temp.display())))
 }
 
 /// What `convert` writes, from the output's name.

@@ -280,7 +280,7 @@ fn whole_moments<T: Summarised>(view: &ArrayViewD<'_, T>, skipna: bool) -> Momen
 
 /// Whether the file's data is larger than the machine's physical memory (`false` where
 /// that is unknown).
-fn larger_than_memory(file: &npmap::NpyFile) -> bool {
+pub(crate) fn larger_than_memory(file: &npmap::NpyFile) -> bool {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| {

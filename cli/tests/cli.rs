@@ -1336,6 +1336,66 @@ fn save_big_endian_f32<D: ndarray::Dimension>(path: &Path, x: &ndarray::Array<f3
     std::fs::write(path, bytes).unwrap();
 }
 
+/// `npmap args` with its data segment (heap and private writable mappings, not the
+/// file mappings) limited to `bytes`.
+fn npmap_with_data_limit(args: &[&str], bytes: u64) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut limited = Command::new(env!("CARGO_BIN_EXE_npmap"));
+    limited.args(args).current_dir(repo_root());
+    // SAFETY: the closure runs in the child between fork and exec and calls only
+    // setrlimit, which is async-signal-safe; the limit is the child's alone.
+    unsafe {
+        limited.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            match libc::setrlimit(libc::RLIMIT_DATA, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        })
+    };
+    limited.output().expect("the npmap binary runs")
+}
+
+/// `convert --native` of a big-endian file bigger than a slab (8 MiB), in C and
+/// Fortran order, under a data limit below the file's size: written slab by slab, the
+/// output is byte for byte what `save_npy` (NumPy's format) writes of the array.
+#[test]
+fn convert_native_of_a_large_big_endian_file_goes_slab_by_slab() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = ndarray::Array2::from_shape_fn((20_001, 250), |(i, j)| (i * 250 + j) as f32 * 0.5);
+    let f = c.t().as_standard_layout().into_owned().reversed_axes();
+    for (name, x) in [("c", c), ("f", f)] {
+        let input = dir.path().join(format!("{name}_be.npy"));
+        save_big_endian_f32(&input, &x);
+        let output = dir.path().join(format!("{name}_native.npy"));
+        let o = npmap_with_data_limit(
+            &[
+                "convert",
+                input.to_str().unwrap(),
+                output.to_str().unwrap(),
+                "--native",
+            ],
+            18 << 20,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let expected = dir.path().join(format!("{name}_expected.npy"));
+        npmap::save_npy(&expected, &x).unwrap();
+        assert!(
+            std::fs::read(&output).unwrap() == std::fs::read(&expected).unwrap(),
+            "{name}: the converted file differs from save_npy's"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
+
 /// A big-endian file bigger than a slab (8 MiB) is converted a slab at a time, in C
 /// and Fortran order (the whole-array run under a data limit below the file's size, so
 /// a whole copy would fail): lanes that lie within a slab give the one-pass bits; whole-array
@@ -1344,7 +1404,6 @@ fn save_big_endian_f32<D: ndarray::Dimension>(path: &Path, x: &ndarray::Array<f3
 #[test]
 fn stats_of_a_large_big_endian_file_go_slab_by_slab_and_match_one_pass() {
     use npmap::ParStats;
-    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let c = ndarray::Array2::from_shape_fn((20_001, 250), |(i, j)| {
         ((i * 31 + j * 7) % 1013) as f32 * 0.25 - 100.0 + j as f32
@@ -1364,23 +1423,7 @@ fn stats_of_a_large_big_endian_file_go_slab_by_slab_and_match_one_pass() {
             );
         };
 
-        let mut limited = Command::new(env!("CARGO_BIN_EXE_npmap"));
-        limited.args(["stats", path, "--json"]);
-        // SAFETY: the closure runs in the child between fork and exec and calls only
-        // setrlimit, which is async-signal-safe; the limit is the child's alone.
-        unsafe {
-            limited.pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: 18 << 20,
-                    rlim_max: 18 << 20,
-                };
-                match libc::setrlimit(libc::RLIMIT_DATA, &limit) {
-                    0 => Ok(()),
-                    _ => Err(std::io::Error::last_os_error()),
-                }
-            })
-        };
-        let o = limited.output().unwrap();
+        let o = npmap_with_data_limit(&["stats", path, "--json"], 18 << 20);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         let whole = x.par_moments();
