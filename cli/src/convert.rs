@@ -279,7 +279,7 @@ fn write_slabs<T: npmap::Element>(file: &npmap::NpyFile, temp: &std::path::Path)
     let outer = file.outer_axis().map_or(0, |a| a.index());
     let slices = h.shape.get(outer).copied().unwrap_or(1);
     let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
-    let release = crate::stats::larger_than_memory(file);
+    let release = crate::source::larger_than_memory(file);
     {
         let mut view = out.view_mut()?;
         for start in (0..slices).step_by(step) {

@@ -539,3 +539,16 @@ impl std::fmt::Display for Source {
         self.spec.fmt(f)
     }
 }
+
+/// Whether the file's data is larger than the machine's physical memory (`false` where
+/// that is unknown).
+pub(crate) fn larger_than_memory(file: &npmap::NpyFile) -> bool {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        });
+    total.is_some_and(|total| file.header().data_len() > total)
+}

@@ -242,7 +242,9 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
             // releases what it has read, so other programs' cached files stay (and
             // the kernel has nothing to reclaim).
             let release = match (&args.field, source.file()) {
-                (None, Some(file)) if data.is_view() && larger_than_memory(file) => Some(file),
+                (None, Some(file)) if data.is_view() && crate::source::larger_than_memory(file) => {
+                    Some(file)
+                }
                 _ => None,
             };
             let result = scan(&view, axis, args.skipna, release);
@@ -278,19 +280,6 @@ fn whole_moments<T: Summarised>(view: &ArrayViewD<'_, T>, skipna: bool) -> Momen
     }
 }
 
-/// Whether the file's data is larger than the machine's physical memory (`false` where
-/// that is unknown).
-pub(crate) fn larger_than_memory(file: &npmap::NpyFile) -> bool {
-    let total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            kib.checked_mul(1024)
-        });
-    total.is_some_and(|total| file.header().data_len() > total)
-}
-
 /// Data converted per slab when it cannot be viewed in place: a bound on the memory
 /// a scan of a non-native file takes, whatever the file's size.
 const SLAB_BYTES: usize = 8 << 20;
@@ -309,7 +298,7 @@ fn slab_scan<T: Summarised>(
     let outer = file.outer_axis().map_or(0, |a| a.index());
     let slices = file.header().shape.get(outer).copied().unwrap_or(1);
     let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
-    let release = larger_than_memory(file);
+    let release = crate::source::larger_than_memory(file);
     let bar = progress_bar(file.header().len() as u64);
     let mut whole = Moments::new();
     let mut merged: Option<npmap::ndarray::ArrayD<Moments>> = None;
