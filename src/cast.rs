@@ -187,9 +187,8 @@ pub(crate) fn copy_elements<A: Element>(
         .map_err(|_| out_of_memory::<A::Raw>(count, "array data"))?;
     let copy = |to: &mut [u8], from: &[u8]| {
         to.copy_from_slice(from);
-        if swap && A::SWAP_UNIT > 1 {
-            // A constant unit: the reversal compiles to byte-swap instructions.
-            to.chunks_exact_mut(A::SWAP_UNIT).for_each(<[u8]>::reverse);
+        if swap {
+            reverse_units::<A>(to);
         }
     };
     let to = bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits);
@@ -202,6 +201,16 @@ pub(crate) fn copy_elements<A: Element>(
             .for_each(|(to, from)| copy(to, from));
     }
     A::from_bits(bits).map_err(|(index, value)| origin.invalid_bool(index, value))
+}
+
+/// Reverses the bytes of each of `A`'s swap units in `bytes` (the other byte order). The
+/// unit is a constant, so the reversal compiles to byte-swap instructions.
+fn reverse_units<A: Element>(bytes: &mut [u8]) {
+    if A::SWAP_UNIT > 1 {
+        bytes
+            .chunks_exact_mut(A::SWAP_UNIT)
+            .for_each(<[u8]>::reverse);
+    }
 }
 
 /// Copies of at least this many bytes run on all cores.
@@ -259,10 +268,8 @@ pub(crate) fn finish<A: Element>(
     swap: bool,
     origin: Origin,
 ) -> Result<Vec<A>> {
-    if swap && A::SWAP_UNIT > 1 {
-        bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits)
-            .chunks_exact_mut(A::SWAP_UNIT)
-            .for_each(<[u8]>::reverse);
+    if swap {
+        reverse_units::<A>(bytemuck::cast_slice_mut::<A::Raw, u8>(&mut bits));
     }
     A::from_bits(bits).map_err(|(index, value)| origin.invalid_bool(index, value))
 }
