@@ -169,8 +169,7 @@ fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> Cl
     if let Some(file) = source.file()
         && output_kind(args) == Output::Npy
         && !(args.c_order && file.header().fortran_order)
-        && file.view::<T, npmap::ndarray::IxDyn>().is_err()
-        && file.header().data_len() > SLAB_BYTES as u64
+        && crate::source::needs_slabs::<T>(file)
     {
         return convert_in_slabs::<T>(file, &args.output);
     }
@@ -227,16 +226,11 @@ fn write_output<T: npmap::zarr::ZarrElement>(args: &Args, source: &Source) -> Cl
     Ok(())
 }
 
-/// Data converted per slab by [`convert_in_slabs`].
-const SLAB_BYTES: usize = 8 << 20;
-
 /// Writes `file`'s array, in its memory order and this machine's byte order, to the
 /// `.npy` `output`: made under a temporary name beside it (mapped, written behind), each
-/// slab of about `SLAB_BYTES` converted with [`NpyFile::cow_slab`](npmap::NpyFile::cow_slab)
-/// and copied into place, synced, then renamed over `output`; the temporary file is
-/// removed on failure. The file is what `np.save` writes of the array; memory stays
-/// bounded whatever the file's size (a source larger than memory has each slab's pages
-/// released once read).
+/// slab ([`for_each_slab`](crate::source::for_each_slab)) copied into place, synced,
+/// then renamed over `output`; the temporary file is removed on failure. The file is
+/// what `np.save` writes of the array; memory stays bounded whatever the file's size.
 fn convert_in_slabs<T: npmap::Element>(
     file: &npmap::NpyFile,
     output: &std::path::Path,
@@ -276,26 +270,15 @@ fn write_slabs<T: npmap::Element>(file: &npmap::NpyFile, temp: &std::path::Path)
     // SAFETY: the temporary file is new and private to this process while mapped.
     let mut out = unsafe { npmap::create_npy::<T, IxDyn>(temp, shape) }?;
     let behind = out.file().write_behind()?;
-    let outer = file.outer_axis().map_or(0, |a| a.index());
-    let slices = h.shape.get(outer).copied().unwrap_or(1);
-    let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
-    let release = crate::source::larger_than_memory(file);
-    {
-        let mut view = out.view_mut()?;
-        for start in (0..slices).step_by(step) {
-            let slab = start..(start + step).min(slices);
-            let data = file.cow_slab::<T>(slab.clone())?;
-            match view.ndim() {
-                0 => view.assign(&data.view()),
-                _ => view
-                    .slice_axis_mut(Axis(outer), Slice::from(slab.clone()))
-                    .assign(&data.view()),
-            }
-            if release {
-                file.advise_bytes(npmap::Access::DontNeed, file.slab_bytes(slab));
-            }
-        }
-    }
+    // A file over a slab has at least one axis: its outer one.
+    let outer = Axis(file.outer_axis().map_or(0, |a| a.index()));
+    let mut view = out.view_mut()?;
+    crate::source::for_each_slab::<T>(file, |slab, data| {
+        view.slice_axis_mut(outer, Slice::from(slab))
+            .assign(&data.view());
+        Ok(())
+    })?;
+    drop(view);
     drop(behind);
     out.flush()?;
     std::fs::File::open(temp)

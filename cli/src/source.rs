@@ -552,3 +552,35 @@ pub(crate) fn larger_than_memory(file: &npmap::NpyFile) -> bool {
         });
     total.is_some_and(|total| file.header().data_len() > total)
 }
+
+/// Bytes converted per slab when a mapped file cannot be viewed in place: a bound on
+/// the memory a pass over it takes, whatever the file's size.
+const SLAB_BYTES: usize = 8 << 20;
+
+/// Whether a pass over `file` as `T` goes slab by slab ([`for_each_slab`]): its data
+/// cannot be viewed in place (non-native byte order, misaligned) and is over a slab.
+pub(crate) fn needs_slabs<T: Element>(file: &NpyFile) -> bool {
+    file.header().data_len() > SLAB_BYTES as u64 && file.view::<T, IxDyn>().is_err()
+}
+
+/// Calls `each` with every slab of about `SLAB_BYTES` of `file`'s outer axis, in file
+/// order: its range and its data as `T` (a converted copy,
+/// [`NpyFile::cow_slab`]). A file larger than memory has each slab's pages released
+/// once `each` is done with it.
+pub(crate) fn for_each_slab<T: Element>(
+    file: &NpyFile,
+    mut each: impl FnMut(std::ops::Range<usize>, CowArray<'_, T, IxDyn>) -> CliResult,
+) -> CliResult {
+    let outer = file.outer_axis().map_or(0, |a| a.index());
+    let slices = file.header().shape.get(outer).copied().unwrap_or(1);
+    let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
+    let release = larger_than_memory(file);
+    for start in (0..slices).step_by(step) {
+        let slab = start..(start + step).min(slices);
+        each(slab.clone(), file.cow_slab::<T>(slab.clone())?)?;
+        if release {
+            file.advise_bytes(npmap::Access::DontNeed, file.slab_bytes(slab));
+        }
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@ use npmap::ndarray::{ArrayViewD, Axis, CowArray, IxDyn};
 use npmap::{Element, Moments, ParStats, Progress, StatElement};
 use serde_json::{Value, json};
 
-use crate::source::{RawArgs, Source, SourceSpec};
+use crate::source::{RawArgs, Source, SourceSpec, for_each_slab, needs_slabs};
 use crate::{CliResult, fail};
 
 #[derive(clap::Args)]
@@ -224,11 +224,7 @@ fn report<T: Summarised>(args: &Args, source: &Source) -> CliResult {
         }
         // A large mapped file that cannot be viewed in place (non-native byte order,
         // misaligned): converted a slab at a time, never copied whole.
-        _ if args.field.is_none()
-            && source.file().is_some_and(|f| {
-                f.view::<T, IxDyn>().is_err() && f.header().data_len() > SLAB_BYTES as u64
-            }) =>
-        {
+        _ if args.field.is_none() && source.file().is_some_and(needs_slabs::<T>) => {
             let file = source.file().expect("checked");
             (
                 slab_scan::<T>(file, axis, args.skipna)?,
@@ -280,13 +276,8 @@ fn whole_moments<T: Summarised>(view: &ArrayViewD<'_, T>, skipna: bool) -> Momen
     }
 }
 
-/// Data converted per slab when it cannot be viewed in place: a bound on the memory
-/// a scan of a non-native file takes, whatever the file's size.
-const SLAB_BYTES: usize = 8 << 20;
-
 /// The statistics of `file` (which cannot be viewed in place) from converted copies of
-/// its slabs ([`NpyFile::cow_slab`](npmap::NpyFile::cow_slab)) of about `SLAB_BYTES`,
-/// in file order. Whole-array moments, and moments along the outer axis, merge slab by
+/// its slabs ([`for_each_slab`]), in file order. Whole-array moments, and moments along the outer axis, merge slab by
 /// slab in order (so they differ from one pass over a copy by rounding only); along
 /// any other axis each slab holds whole lanes, whose moments are those of one pass. A
 /// file larger than memory has each slab's pages released once it is read.
@@ -296,16 +287,11 @@ fn slab_scan<T: Summarised>(
     skipna: bool,
 ) -> CliResult<Scan> {
     let outer = file.outer_axis().map_or(0, |a| a.index());
-    let slices = file.header().shape.get(outer).copied().unwrap_or(1);
-    let step = (SLAB_BYTES / file.slab_bytes(0..1).len().max(1)).max(1);
-    let release = crate::source::larger_than_memory(file);
     let bar = progress_bar(file.header().len() as u64);
     let mut whole = Moments::new();
     let mut merged: Option<npmap::ndarray::ArrayD<Moments>> = None;
     let mut lanes = Vec::new();
-    for start in (0..slices).step_by(step) {
-        let slab = start..(start + step).min(slices);
-        let data = file.cow_slab::<T>(slab.clone())?;
+    for_each_slab::<T>(file, |_, data| {
         let view = data.view();
         match axis {
             None => whole = whole.merge(&whole_moments(&view, skipna)),
@@ -321,11 +307,9 @@ fn slab_scan<T: Summarised>(
                 }
             }
         }
-        if release {
-            file.advise_bytes(npmap::Access::DontNeed, file.slab_bytes(slab));
-        }
         bar.inc(view.len() as u64);
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     Ok(match (axis, merged) {
         (None, _) => Scan::Whole(whole),
